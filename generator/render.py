@@ -1,0 +1,333 @@
+"""Rendering: IR -> {relative path: formatted source}. No filesystem access here.
+
+Everything a template needs (imports, annotations, defaults, checks, escaped docs) is decided
+in this module; templates only loop and branch. Output is formatted with black in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import black
+import jinja2
+
+from .ir import (
+    AnyType,
+    ArrayType,
+    BooleanType,
+    EnumDef,
+    Field,
+    IntegerType,
+    NamedType,
+    NumberType,
+    StringType,
+    StructDef,
+    TypeExpr,
+    VersionIR,
+)
+
+__all__ = ["BLACK_MODE", "RUNTIME_FILES", "render_package", "render_version"]
+
+BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
+
+
+def _templates_dir() -> Path:
+    from . import templates
+
+    return Path(templates.__file__).resolve().parent
+
+
+def _runtime_dir() -> Path:
+    from . import runtime
+
+    return Path(runtime.__file__).resolve().parent
+
+
+RUNTIME_FILES = ("__init__.py", "checks.py", "payload.py")
+
+
+def docstring(text: str | None, width: int = 92) -> str:
+    """Schema text as the body of a triple-quoted string that it cannot break out of."""
+    if not text:
+        return ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    lines = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        lines.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+    body = "\n".join(lines)
+    body = body.replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(c if c == "\n" or c >= " " and c != "\x7f" else f"\\x{ord(c):02x}" for c in body)
+
+
+def _meta(**kwargs: object) -> str | None:
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if v is not None)
+    return f"Meta({args})" if args else None
+
+
+@dataclass
+class _Ctx:
+    """What the annotations of one module use, so its imports can be written."""
+
+    datetime: bool = False
+    any: bool = False
+    meta: bool = False
+    names: set[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.names = set()
+
+
+def annotation(t: TypeExpr, ctx: _Ctx) -> str:
+    """The Python annotation of a type expression (constraints as ``Annotated[..., Meta]``)."""
+    if isinstance(t, StringType):
+        if t.format == "date-time":
+            ctx.datetime = True
+            base, meta = "datetime.datetime", _meta(tz=True)
+        else:
+            base, meta = "str", _meta(min_length=t.min_length, max_length=t.max_length)
+    elif isinstance(t, IntegerType):
+        # For integers, x >= 0.5 is x >= 1 exactly; msgspec wants int bounds on int.
+        base = "int"
+        meta = _meta(
+            ge=None if t.minimum is None else math.ceil(t.minimum),
+            le=None if t.maximum is None else math.floor(t.maximum),
+        )
+    elif isinstance(t, NumberType):
+        base, meta = "float", _meta(ge=t.minimum, le=t.maximum)
+    elif isinstance(t, BooleanType):
+        base, meta = "bool", None
+    elif isinstance(t, AnyType):
+        ctx.any = True
+        base, meta = "Any", None
+    elif isinstance(t, NamedType):
+        assert ctx.names is not None
+        ctx.names.add(t.name)
+        base, meta = t.name, None
+    else:
+        assert isinstance(t, ArrayType)
+        base = f"list[{annotation(t.items, ctx)}]"
+        meta = _meta(min_length=t.min_items, max_length=t.max_items)
+    if meta is None:
+        return base
+    ctx.meta = True
+    return f"Annotated[{base}, {meta}]"
+
+
+@dataclass
+class FieldView:
+    python_name: str
+    wire_name: str
+    annotation: str
+    default: str | None  # Python source of the default, None when required
+    doc: str
+
+
+@dataclass
+class CheckView:
+    python_name: str
+    wire_name: str
+    function: str
+    argument: str | None
+    optional: bool
+    array: bool
+
+
+@dataclass
+class StructView:
+    name: str
+    doc: str
+    open: bool
+    fields: list[FieldView]
+    checks: list[CheckView]
+
+
+def _default_source(f: Field, enums: dict[str, EnumDef]) -> str:
+    t = f.type
+    if isinstance(t, NamedType) and t.name in enums:
+        member = next(m for m in enums[t.name].members if m.value == f.default)
+        return f"{t.name}.{member.python_name}"
+    return repr(f.default)
+
+
+def _checks(f: Field) -> list[CheckView]:
+    t, array = f.type, False
+    if isinstance(t, ArrayType):
+        t, array = t.items, True
+    out = []
+    if isinstance(t, NumberType) and t.multiple_of is not None:
+        out.append(CheckView(f.python_name, f.wire_name, "check_multiple_of", f'Decimal("{t.multiple_of}")', not f.required, array))
+    if isinstance(t, StringType) and t.format == "uri":
+        out.append(CheckView(f.python_name, f.wire_name, "check_uri", None, not f.required, array))
+    return out
+
+
+def _struct_view(s: StructDef, enums: dict[str, EnumDef], ctx: _Ctx) -> StructView:
+    fields = []
+    checks = []
+    for f in s.fields:
+        ann = annotation(f.type, ctx)
+        if f.required:
+            default = None
+        elif f.has_default:
+            default = _default_source(f, enums)
+        else:
+            ann, default = f"{ann} | UnsetType", "UNSET"
+        fields.append(FieldView(f.python_name, f.wire_name, ann, default, docstring(f.description)))
+        checks.extend(_checks(f))
+    # msgspec wants required fields first only without kw_only; keep schema order for readability.
+    return StructView(s.name, docstring(s.description), s.open, fields, checks)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["pystr"] = lambda s: json.dumps(s, ensure_ascii=False)
+    return env
+
+
+def _format(path: str, source: str) -> str:
+    try:
+        return black.format_str(source, mode=BLACK_MODE)
+    except black.InvalidInput as exc:  # a template bug, never a user error
+        raise RuntimeError(f"generated {path} is not valid Python: {exc}") from exc
+
+
+def _banner(what: str, package: str) -> str:
+    return (
+        f"# Generated by ocppgen from {what}.\n# Do not edit.\n"
+        f"# Regenerate with: ocppgen build --package {package}\n"
+    )
+
+
+@dataclass
+class EnumView:
+    name: str
+    doc: str
+    members: list[tuple[str, str]]
+
+
+def _when(condition: object, *names: str) -> set[str]:
+    return set(names) if condition else set()
+
+
+def _imports(module: str, base: str, ctx: _Ctx, structs: list[StructView], used_enums: list[str],
+             used_types: list[str], has_messages: bool) -> list[str]:
+    """The import lines of a struct module: exactly what its classes use."""
+    lines = []
+    if ctx.datetime:
+        lines.append("import datetime")
+    checks = sorted({c.function for s in structs for c in s.checks})
+    if "check_multiple_of" in checks:
+        lines.append("from decimal import Decimal")
+    typing = sorted(
+        _when(ctx.meta, "Annotated")
+        | _when(ctx.any or any(s.open for s in structs), "Any")
+        | _when(has_messages, "Final")
+    )
+    if any(s.open for s in structs):
+        lines.append("from collections.abc import Mapping")
+    if typing:
+        lines.append(f"from typing import {', '.join(typing)}")
+    lines.append("")
+    msgspec_names = sorted(
+        _when(ctx.meta, "Meta")
+        | _when(any(f.default == "UNSET" for s in structs for f in s.fields), "UNSET", "UnsetType")
+        | _when(any(f.python_name != f.wire_name for s in structs for f in s.fields), "field")
+    )
+    if msgspec_names:
+        lines.append(f"from msgspec import {', '.join(msgspec_names)}")
+    lines.append("")
+    package = base.rsplit(".", 1)[0]
+    if checks:
+        lines.append(f"from {package}.runtime.checks import {', '.join(checks)}")
+    payload = sorted(
+        _when(any(s.open for s in structs), "OpenFields", "OpenObject")
+        | _when(any(not s.open for s in structs), "Payload")
+        | _when(has_messages, "MessageInfo")
+    )
+    lines.append(f"from {package}.runtime.payload import {', '.join(payload)}")
+    if used_types:
+        lines.append(f"from {base}.datatypes import {', '.join(used_types)}")
+    if used_enums:
+        lines.append(f"from {base}.enums import {', '.join(used_enums)}")
+    return lines
+
+
+MODULE_DOCS = {
+    "datatypes": "Object types of OCPP {version} shared by its messages.",
+    "messages": "Request and response payloads of OCPP {version}, one struct per schema file.",
+}
+
+
+def render_version(ir: VersionIR, package: str) -> dict[str, str]:
+    """The modules of one version subpackage, keyed by path relative to the package root."""
+    env = _environment()
+    enums = {e.name: e for e in ir.enums}
+    banner = _banner(f"the OCPP {ir.version} JSON schemas\n# (schema set sha256 {ir.schema_digest})", package)
+    base = f"{package}.{ir.key}"
+    out: dict[str, str] = {}
+
+    enum_views = [
+        EnumView(e.name, docstring(e.description) or f"{e.name} (the schema gives no description).",
+                 [(m.python_name, m.value) for m in e.members])
+        for e in ir.enums
+    ]
+    out["enums.py"] = env.get_template("enums.py.jinja").render(banner=banner, ir=ir, enums=enum_views)
+
+    messages_by_type = {m.type_name: m for m in ir.messages}
+    for module in ("datatypes", "messages"):
+        ctx = _Ctx()
+        structs = []
+        for s in ir.structs:
+            if s.module != module:
+                continue
+            view = _struct_view(s, enums, ctx)
+            if not view.doc:
+                m = messages_by_type.get(s.name)
+                view.doc = (
+                    f"Payload of the {m.action} {m.kind} (schema {m.file})." if m
+                    else f"{s.name} (the schema gives no description)."
+                )
+            structs.append(view)
+        assert ctx.names is not None
+        used_enums = sorted(n for n in ctx.names if n in enums)
+        local = {s.name for s in ir.structs if s.module == module}
+        used_types = sorted(n for n in ctx.names if n not in enums and n not in local)
+        has_messages = module == "messages" and bool(ir.messages)
+        out[f"{module}.py"] = env.get_template("structs.py.jinja").render(
+            banner=banner,
+            module_doc=MODULE_DOCS[module].format(version=ir.version),
+            imports=_imports(module, base, ctx, structs, used_enums, used_types, has_messages),
+            structs=structs,
+            messages=ir.messages if has_messages else (),
+        )
+    out["__init__.py"] = env.get_template("version_init.py.jinja").render(banner=banner, ir=ir, package=package)
+    return {f"{ir.key}/{path}": _format(path, src) for path, src in out.items()}
+
+
+def render_package(package: str, versions: list[VersionIR]) -> dict[str, str]:
+    """The files shared by all versions: package init, py.typed, notice, the runtime copy."""
+    env = _environment()
+    banner = _banner("its templates", package)
+    out = {
+        "__init__.py": _format(
+            "__init__.py", env.get_template("package_init.py.jinja").render(banner=banner, package=package)
+        ),
+        "py.typed": "",
+        "NOTICE.md": env.get_template("NOTICE.md.jinja").render(),
+    }
+    runtime = _runtime_dir()
+    for name in RUNTIME_FILES:
+        out[f"runtime/{name}"] = (runtime / name).read_text(encoding="utf-8")
+    return out

@@ -1,0 +1,1 @@
+"""The official OCPP JSON schema sets, one folder per version (data, not code)."""
