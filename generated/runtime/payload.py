@@ -95,7 +95,7 @@ class OpenObject(Generic[F]):
         except msgspec.ValidationError as exc:
             raise ValueError(_relative(str(exc))) from None
         inst = cls.__new__(cls)
-        inst._fields = fields
+        inst._fields = fields  # type: ignore[assignment]
         inst.extra = {k: v for k, v in obj.items() if k not in cls.__ocpp_wire_names__}
         return inst
 
@@ -156,7 +156,8 @@ class PayloadCodec(Generic[T]):
                 raise
             first = exc
         untyped = msgspec.json.decode(data)
-        normalized, changed = _integral_floats_to_int(untyped, _type_info(self.type))
+        info = _type_info(self.type)  # type: ignore[arg-type]
+        normalized, changed = _integral_floats_to_int(untyped, info)
         if not changed:
             raise first
         return self._decoder.decode(msgspec.json.encode(normalized))
@@ -177,10 +178,7 @@ def _integral_floats_to_int(obj: Any, t: mi.Type) -> tuple[Any, bool]:
         if isinstance(obj, float) and obj.is_integer():
             return int(obj), True
         return obj, False
-    if isinstance(t, mi.UnionType):
-        for member in t.types:
-            if not isinstance(member, mi.UnsetType):
-                return _integral_floats_to_int(obj, member)
+    if isinstance(t, mi.UnionType):  # generated types have none (T | UnsetType inspects as T)
         return obj, False
     if isinstance(t, (mi.ListType, mi.VarTupleType)) and isinstance(obj, list):
         changed = False
@@ -205,10 +203,16 @@ def _integral_floats_to_int(obj: Any, t: mi.Type) -> tuple[Any, bool]:
     return obj, False
 
 
-@lru_cache(maxsize=None)
+_CODECS: dict[tuple[type, bool], PayloadCodec[Any]] = {}
+
+
 def codec(type_: type[T], integral_floats: bool) -> PayloadCodec[T]:
     """The shared codec for one payload type (built once, reused for every message)."""
-    return PayloadCodec(type_, integral_floats=integral_floats)
+    key = (type_, integral_floats)
+    found = _CODECS.get(key)
+    if found is None:
+        found = _CODECS[key] = PayloadCodec(type_, integral_floats=integral_floats)
+    return found
 
 
 class MessageInfo(NamedTuple):

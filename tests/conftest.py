@@ -1,0 +1,26 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_SPEC = ROOT.parent / "shared" / "spec"
+
+
+def require_shared_spec() -> Path:
+    """The OCA reference documents beside the checkout; CI always has them."""
+    if not SHARED_SPEC.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED_SPEC} is missing; CI must run with shared/ beside the checkout")
+        pytest.skip(f"{SHARED_SPEC} not present (outside CI)")
+    return SHARED_SPEC
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
+    from tests import test_fidelity
+
+    lines = test_fidelity.report_lines()
+    if lines:
+        terminalreporter.section("schema fidelity (reference validator vs generated decoder)")
+        for line in lines:
+            terminalreporter.write_line(line)
