@@ -60,7 +60,11 @@ def docstring(text: str | None, width: int = 92) -> str:
         line = line.rstrip()
         lines.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
     body = "\n".join(lines)
-    body = body.replace("\\", "\\\\").replace('"', '\\"')
+    body = body.replace("\\", "\\\\")
+    # A quote followed by a quote, or one at the very end, could close the string: escape it.
+    body = "".join(
+        '\\"' if c == '"' and (i + 1 == len(body) or body[i + 1] == '"') else c for i, c in enumerate(body)
+    )
     return "".join(c if c == "\n" or c >= " " and c != "\x7f" else f"\\x{ord(c):02x}" for c in body)
 
 

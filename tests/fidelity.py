@@ -159,7 +159,8 @@ def enumerate_cases(file: str, schema: dict[str, Any]) -> FileCases:
                 add(Site(file, pointer, "minLength"), path, "x" * (n - 1), "minLength - 1", False)
         if node.get("format") == "date-time":
             fsite = Site(file, pointer, "format")
-            for ok in (TIMESTAMP, "2024-01-02T03:04:05.123456+02:00", "2024-01-02T03:04:05-00:00"):
+            for ok in (TIMESTAMP, "2024-01-02T03:04:05.123456+02:00", "2024-01-02T03:04:05-00:00",
+                       "2024-01-02t03:04:05z"):
                 add(fsite, path, ok, "RFC 3339 timestamp", True)
             for bad in ("2024-01-02T03:04:05", "2024-13-02T03:04:05Z", "not a timestamp", "2024-01-02",
                         "2024-02-30T00:00:00Z", "2024-12-31T23:59:60Z", "2024-01-02T03:04:05+24:00"):

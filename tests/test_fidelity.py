@@ -225,3 +225,66 @@ def report_lines() -> list[str]:
             f"{div} divergences; jsonschema's float multipleOf overruled {total['jsonschema_multipleof_wrong']}x"
         )
     return lines
+
+
+# --- the reference validator is tested first: it must really check what it is trusted for ---
+
+
+@pytest.mark.parametrize(
+    ("draft", "value", "valid"),
+    [
+        ("http://json-schema.org/draft-06/schema#", "2024-01-02T03:04:05Z", True),
+        ("http://json-schema.org/draft-06/schema#", "yesterday", False),
+        ("http://json-schema.org/draft-06/schema#", "2024-01-02T03:04:05", False),
+        ("http://json-schema.org/draft-04/schema#", "2024-01-02", False),
+    ],
+)
+def test_reference_validator_checks_date_time(draft: str, value: str, valid: bool) -> None:
+    schema = {"$schema": draft, "type": "string", "format": "date-time"}
+    assert reference_validator(schema).is_valid(value) is valid
+    assert stock_validator(schema).is_valid(value) is valid
+
+
+@pytest.mark.parametrize(("value", "valid"), [("ftp://host/file", True), ("no scheme here", False)])
+def test_reference_validator_checks_uri(value: str, valid: bool) -> None:
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "string", "format": "uri"}
+    assert reference_validator(schema).is_valid(value) is valid
+
+
+@pytest.mark.parametrize(
+    ("draft", "valid"),
+    [("http://json-schema.org/draft-04/schema#", False), ("http://json-schema.org/draft-06/schema#", True)],
+)
+def test_reference_validator_integer_semantics_follow_the_draft(draft: str, valid: bool) -> None:
+    assert reference_validator({"$schema": draft, "type": "integer"}).is_valid(1.0) is valid
+
+
+def test_stock_jsonschema_float_multiple_of_is_wrong_and_the_reference_is_exact() -> None:
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "type": "number", "multipleOf": 0.1}
+    assert not stock_validator(schema).is_valid(0.3)  # why the reference overrides multipleOf
+    assert reference_validator(schema).is_valid(0.3)
+    assert not reference_validator(schema).is_valid(0.35)
+
+
+# --- documented exception: timestamp spellings msgspec also accepts ---
+
+LENIENT_TIMESTAMPS = [
+    ("2024-01-02 03:04:05Z", "space instead of T (RFC 3339 section 5.6 NOTE allows it for readability)"),
+    ("2024-01-02T03:04:05+0200", "offset without colon (not RFC 3339)"),
+]
+
+
+@pytest.mark.parametrize(("spelling", "why"), LENIENT_TIMESTAMPS)
+def test_documented_exception_timestamp_spellings(spelling: str, why: str) -> None:
+    """msgspec parses these unambiguous spellings that rfc3339-validator rejects; the decoded
+    instant is exact and every re-encode is canonical RFC 3339. If msgspec ever tightens its
+    parser, this test fails and the exception can be removed from the docs."""
+    name = "HeartbeatResponse.json"
+    schema = load_schema("v201", name)
+    instance = {"currentTime": spelling}
+    assert not reference_validator(schema).is_valid(instance)
+    ok, decoded = decodes("v201", name, fidelity.dumps(instance))
+    assert ok, why
+    canonical = datetime.datetime.fromisoformat(spelling.upper().replace(" ", "T").replace("Z", "+00:00"))
+    assert decoded.current_time == canonical
+    assert reference_validator(schema).is_valid(json.loads(codec(type(decoded), True).encode(decoded)))

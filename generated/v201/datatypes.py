@@ -1364,10 +1364,10 @@ class UnitOfMeasureType(Payload, kw_only=True):
     custom_data: CustomDataType | UnsetType = field(default=UNSET, name="customData")
 
     unit: Annotated[str, Meta(max_length=20)] = "Wh"
-    """Unit of the value. Default = \"Wh\" if the (default) measurand is an \"Energy\" type.
+    """Unit of the value. Default = "Wh" if the (default) measurand is an "Energy" type.
     This field SHALL use a value from the list Standardized Units of Measurements in Part 2
     Appendices.
-    If an applicable unit is available in that list, otherwise a \"custom\" unit might be used."""
+    If an applicable unit is available in that list, otherwise a "custom" unit might be used."""
 
     multiplier: int = 0
     """Multiplier, this value represents the exponent to base 10. I.e. multiplier 3 means 10 raised

@@ -564,7 +564,7 @@ class Iso15118EVCertificateStatusEnumType(enum.StrEnum):
 class LocationEnumType(enum.StrEnum):
     """Sampled_ Value. Location. Location_ Code
     urn:x-oca:ocpp:uid:1:569265
-    Indicates where the measured value has been sampled. Default =  \"Outlet\" """
+    Indicates where the measured value has been sampled. Default =  "Outlet\" """
 
     Body = "Body"
     Cable = "Cable"
@@ -592,7 +592,7 @@ class LogStatusEnumType(enum.StrEnum):
 class MeasurandEnumType(enum.StrEnum):
     """Sampled_ Value. Measurand. Measurand_ Code
     urn:x-oca:ocpp:uid:1:569263
-    Type of measurement. Default = \"Energy.Active.Import.Register\" """
+    Type of measurement. Default = "Energy.Active.Import.Register\" """
 
     Current_Export = "Current.Export"
     Current_Import = "Current.Import"
@@ -787,7 +787,7 @@ class PublishFirmwareStatusEnumType(enum.StrEnum):
 class ReadingContextEnumType(enum.StrEnum):
     """Sampled_ Value. Context. Reading_ Context_ Code
     urn:x-oca:ocpp:uid:1:569261
-    Type of detail value: start, end or sample. Default = \"Sample.Periodic\" """
+    Type of detail value: start, end or sample. Default = "Sample.Periodic\" """
 
     Interruption_Begin = "Interruption.Begin"
     Interruption_End = "Interruption.End"
@@ -803,7 +803,7 @@ class ReasonEnumType(enum.StrEnum):
     """Transaction. Stopped_ Reason. EOT_ Reason_ Code
     urn:x-oca:ocpp:uid:1:569413
     This contains the reason why the transaction was stopped. MAY only be omitted when Reason is
-    \"Local\"."""
+    "Local"."""
 
     DeAuthorized = "DeAuthorized"
     EmergencyStop = "EmergencyStop"
@@ -933,8 +933,8 @@ class SetVariableStatusEnumType(enum.StrEnum):
 
 class TransactionEventEnumType(enum.StrEnum):
     """This contains the type of this event.
-    The first TransactionEvent of a transaction SHALL contain: \"Started\" The last
-    TransactionEvent of a transaction SHALL contain: \"Ended\" All others SHALL contain: \"Updated\"
+    The first TransactionEvent of a transaction SHALL contain: "Started" The last
+    TransactionEvent of a transaction SHALL contain: "Ended" All others SHALL contain: "Updated\"
     """
 
     Ended = "Ended"

@@ -1003,7 +1003,7 @@ class NotifyDisplayMessagesRequest(Payload, kw_only=True):
     requested this message."""
 
     tbc: bool = False
-    """\"to be continued\" indicator. Indicates whether another part of the report follows in an
+    """"to be continued" indicator. Indicates whether another part of the report follows in an
     upcoming NotifyDisplayMessagesRequest message. Default value when omitted is false."""
 
 

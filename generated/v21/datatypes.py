@@ -427,7 +427,7 @@ class CertificateHashDataType(Payload, kw_only=True):
     serial_number: Annotated[str, Meta(max_length=40)] = field(name="serialNumber")
     """The string representation of the
     hexadecimal value of the serial number without the
-    prefix \"0x\" and without leading zeroes."""
+    prefix "0x" and without leading zeroes."""
 
     custom_data: CustomDataType | UnsetType = field(default=UNSET, name="customData")
 
@@ -1172,7 +1172,7 @@ class DERChargingParametersType(Payload, kw_only=True):
     session for AC_BPT_DER to report the inverter settings related to DER control that were
     agreed between EVSE and EV.
 
-    Fields starting with \"ev\" contain values from the EV.
+    Fields starting with "ev" contain values from the EV.
     Other fields contain a value that is supported by both EV and EVSE.
 
     DERChargingParametersType type is only relevant in case of an ISO 15118-20 AC_BPT_DER/AC_DER
@@ -2122,7 +2122,7 @@ class MessageContentType(Payload, kw_only=True):
     content: Annotated[str, Meta(max_length=1024)]
     """*(2.1)* Required. Message contents. +
     Maximum length supported by Charging Station is given in
-    OCPPCommCtrlr.FieldLength[\"MessageContentType.content\"].
+    OCPPCommCtrlr.FieldLength["MessageContentType.content"].
         Maximum length defaults to 1024."""
 
     custom_data: CustomDataType | UnsetType = field(default=UNSET, name="customData")
@@ -2259,7 +2259,7 @@ class OCSPRequestDataType(Payload, kw_only=True):
     serial_number: Annotated[str, Meta(max_length=40)] = field(name="serialNumber")
     """The string representation of the
     hexadecimal value of the serial number without the
-    prefix \"0x\" and without leading zeroes."""
+    prefix "0x" and without leading zeroes."""
 
     responder_url: Annotated[str, Meta(max_length=2000)] = field(name="responderURL")
     """This contains the responder URL (Case insensitive)."""
@@ -2636,7 +2636,7 @@ class SetVariableDataType(Payload, kw_only=True):
 
     attribute_value: Annotated[str, Meta(max_length=2500)] = field(name="attributeValue")
     """Value to be assigned to attribute of variable.
-    This value is allowed to be an empty string (\"\").
+    This value is allowed to be an empty string (\"").
 
     The Configuration Variable
     &lt;&lt;configkey-configuration-value-size,ConfigurationValueSize&gt;&gt; can be used to
@@ -2752,8 +2752,8 @@ class TariffConditionsFixedType(Payload, kw_only=True):
 
     start_time_of_day: str | UnsetType = field(default=UNSET, name="startTimeOfDay")
     """Start time of day in local time. +
-    Format as per RFC 3339: time-hour \":\" time-minute  +
-    Must be in 24h format with leading zeros. Hour/Minute separator: \":\"
+    Format as per RFC 3339: time-hour ":" time-minute  +
+    Must be in 24h format with leading zeros. Hour/Minute separator: ":"
     Regex: ([0-1][0-9]\\|2[0-3]):[0-5][0-9]"""
 
     end_time_of_day: str | UnsetType = field(default=UNSET, name="endTimeOfDay")
@@ -2785,14 +2785,14 @@ class TariffConditionsFixedType(Payload, kw_only=True):
     """For which payment brand this (adhoc) tariff applies. Can be used to add a surcharge for
     certain payment brands.
         Based on value of _additionalIdToken_ from _idToken.additionalInfo.type_ =
-    \"PaymentBrand\"."""
+    "PaymentBrand"."""
 
     payment_recognition: Annotated[str, Meta(max_length=20)] | UnsetType = field(
         default=UNSET, name="paymentRecognition"
     )
     """Type of adhoc payment, e.g. CC, Debit.
         Based on value of _additionalIdToken_ from _idToken.additionalInfo.type_ =
-    \"PaymentRecognition\"."""
+    "PaymentRecognition"."""
 
     custom_data: CustomDataType | UnsetType = field(default=UNSET, name="customData")
 
@@ -2806,8 +2806,8 @@ class TariffConditionsType(Payload, kw_only=True):
 
     For reverse energy flow (discharging) negative values of energy, power and current are used.
 
-    NOTE: _minXXX_ (where XXX = Kwh/A/Kw) must be read as \"closest to zero\", and _maxXXX_ as
-    \"furthest from zero\". For example, a *charging* power range from 10 kW to 50 kWh is given by
+    NOTE: _minXXX_ (where XXX = Kwh/A/Kw) must be read as "closest to zero", and _maxXXX_ as
+    "furthest from zero". For example, a *charging* power range from 10 kW to 50 kWh is given by
     _minPower_ = 10000 and _maxPower_ = 50000, and a *discharging* power range from -10 kW to
     -50 kW is given by _minPower_ = -10 and _maxPower_ = -50.
 
@@ -2818,8 +2818,8 @@ class TariffConditionsType(Payload, kw_only=True):
 
     start_time_of_day: str | UnsetType = field(default=UNSET, name="startTimeOfDay")
     """Start time of day in local time. +
-    Format as per RFC 3339: time-hour \":\" time-minute  +
-    Must be in 24h format with leading zeros. Hour/Minute separator: \":\"
+    Format as per RFC 3339: time-hour ":" time-minute  +
+    Must be in 24h format with leading zeros. Hour/Minute separator: ":"
     Regex: ([0-1][0-9]\\|2[0-3]):[0-5][0-9]"""
 
     end_time_of_day: str | UnsetType = field(default=UNSET, name="endTimeOfDay")
@@ -3029,7 +3029,7 @@ class TaxRateType(Payload, kw_only=True):
     """Tax percentage"""
 
     type: Annotated[str, Meta(max_length=20)]
-    """Type of this tax, e.g.  \"Federal \",  \"State\", for information on receipt."""
+    """Type of this tax, e.g.  "Federal ",  "State", for information on receipt."""
 
     tax: float
     """Tax percentage"""
@@ -3179,10 +3179,10 @@ class UnitOfMeasureType(Payload, kw_only=True):
     """Represents a UnitOfMeasure with a multiplier"""
 
     unit: Annotated[str, Meta(max_length=20)] = "Wh"
-    """Unit of the value. Default = \"Wh\" if the (default) measurand is an \"Energy\" type.
+    """Unit of the value. Default = "Wh" if the (default) measurand is an "Energy" type.
     This field SHALL use a value from the list Standardized Units of Measurements in Part 2
     Appendices.
-    If an applicable unit is available in that list, otherwise a \"custom\" unit might be used."""
+    If an applicable unit is available in that list, otherwise a "custom" unit might be used."""
 
     multiplier: int = 0
     """Multiplier, this value represents the exponent to base 10. I.e. multiplier 3 means 10 raised

@@ -682,7 +682,7 @@ class Iso15118EVCertificateStatusEnumType(enum.StrEnum):
 
 
 class LocationEnumType(enum.StrEnum):
-    """Indicates where the measured value has been sampled. Default =  \"Outlet\" """
+    """Indicates where the measured value has been sampled. Default =  "Outlet\" """
 
     Body = "Body"
     Cable = "Cable"
@@ -710,7 +710,7 @@ class LogStatusEnumType(enum.StrEnum):
 
 
 class MeasurandEnumType(enum.StrEnum):
-    """Type of measurement. Default = \"Energy.Active.Import.Register\" """
+    """Type of measurement. Default = "Energy.Active.Import.Register\" """
 
     Current_Export = "Current.Export"
     Current_Export_Offered = "Current.Export.Offered"
@@ -1006,7 +1006,7 @@ class PublishFirmwareStatusEnumType(enum.StrEnum):
 
 
 class ReadingContextEnumType(enum.StrEnum):
-    """Type of detail value: start, end or sample. Default = \"Sample.Periodic\" """
+    """Type of detail value: start, end or sample. Default = "Sample.Periodic\" """
 
     Interruption_Begin = "Interruption.Begin"
     Interruption_End = "Interruption.End"
@@ -1024,7 +1024,7 @@ class ReasonEnumType(enum.StrEnum):
     MasterPass) or app (Remote), but it can also be CSMS revoking authorization (DeAuthorized),
     or disconnecting the EV when TxStopPoint = EVConnected (EVDisconnected). Most other reasons
     are related to technical faults or energy limitations. +
-    MAY only be omitted when _stoppedReason_ is \"Local\" """
+    MAY only be omitted when _stoppedReason_ is "Local\" """
 
     DeAuthorized = "DeAuthorized"
     EmergencyStop = "EmergencyStop"
@@ -1207,8 +1207,8 @@ class TariffSetStatusEnumType(enum.StrEnum):
 
 class TransactionEventEnumType(enum.StrEnum):
     """This contains the type of this event.
-    The first TransactionEvent of a transaction SHALL contain: \"Started\" The last
-    TransactionEvent of a transaction SHALL contain: \"Ended\" All others SHALL contain: \"Updated\"
+    The first TransactionEvent of a transaction SHALL contain: "Started" The last
+    TransactionEvent of a transaction SHALL contain: "Ended" All others SHALL contain: "Updated\"
     """
 
     Ended = "Ended"

@@ -821,7 +821,7 @@ class Get15118EVCertificateRequest(Payload, kw_only=True):
     """*(2.1)* Raw CertificateInstallationReq request from EV, Base64 encoded. +
     Extended to support ISO 15118-20 certificates. The minimum supported length is 11000. If a
     longer _exiRequest_ is supported, then the supported length must be communicated in variable
-    OCPPCommCtrlr.FieldLength[ \"Get15118EVCertificateRequest.exiRequest\" ]."""
+    OCPPCommCtrlr.FieldLength[ "Get15118EVCertificateRequest.exiRequest" ]."""
 
     maximum_contract_certificate_chains: Annotated[int, Meta(ge=0)] | UnsetType = field(
         default=UNSET, name="maximumContractCertificateChains"
@@ -850,7 +850,7 @@ class Get15118EVCertificateResponse(Payload, kw_only=True):
     """*(2/1)* Raw CertificateInstallationRes response for the EV, Base64 encoded. +
     Extended to support ISO 15118-20 certificates. The minimum supported length is 17000. If a
     longer _exiResponse_ is supported, then the supported length must be communicated in
-    variable OCPPCommCtrlr.FieldLength[ \"Get15118EVCertificateResponse.exiResponse\" ]."""
+    variable OCPPCommCtrlr.FieldLength[ "Get15118EVCertificateResponse.exiResponse" ]."""
 
     remaining_contracts: Annotated[int, Meta(ge=0)] | UnsetType = field(
         default=UNSET, name="remainingContracts"
@@ -917,7 +917,7 @@ class GetCertificateStatusResponse(Payload, kw_only=True):
     6960&gt;&gt;), and then base64 encoded. MAY only be omitted when status is not Accepted. +
     The minimum supported length is 18000. If a longer _ocspResult_ is supported, then the
     supported length must be communicated in variable OCPPCommCtrlr.FieldLength[
-    \"GetCertificateStatusResponse.ocspResult\" ]."""
+    "GetCertificateStatusResponse.ocspResult" ]."""
 
     custom_data: CustomDataType | UnsetType = field(default=UNSET, name="customData")
 
@@ -1438,7 +1438,7 @@ class NotifyDisplayMessagesRequest(Payload, kw_only=True):
     requested this message."""
 
     tbc: bool = False
-    """\"to be continued\" indicator. Indicates whether another part of the report follows in an
+    """"to be continued" indicator. Indicates whether another part of the report follows in an
     upcoming NotifyDisplayMessagesRequest message. Default value when omitted is false."""
 
     custom_data: CustomDataType | UnsetType = field(default=UNSET, name="customData")
