@@ -260,7 +260,8 @@ def _imports(module: str, base: str, ctx: _Ctx, structs: list[StructView], used_
         | _when(any(not s.open for s in structs), "Payload")
         | _when(has_messages, "MessageInfo")
     )
-    lines.append(f"from {package}.runtime.payload import {', '.join(payload)}")
+    if payload:
+        lines.append(f"from {package}.runtime.payload import {', '.join(payload)}")
     if used_types:
         lines.append(f"from {base}.datatypes import {', '.join(used_types)}")
     if used_enums:

@@ -103,7 +103,7 @@ def normalized(schema: dict[str, Any], node: dict[str, Any], value: Any) -> Any:
     """``value`` with timestamps parsed and fields equal to their default removed."""
     node, _ = fidelity.resolve(schema, node, "")
     if node.get("format") == "date-time" and isinstance(value, str):
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     if node.get("type") == "object" and isinstance(value, dict):
         props = node.get("properties", {})
         out = {}
