@@ -11,6 +11,7 @@ from typing import Literal, Union
 import msgspec
 
 __all__ = [
+    "ActionDef",
     "AnyType",
     "ArrayType",
     "BooleanType",
@@ -144,6 +145,23 @@ class Message(Node, kw_only=True):
     integral_floats: bool
 
 
+class ActionDef(Node, kw_only=True):
+    """One action: its messages, who initiates it, whether it is a SEND, and the spec citation.
+
+    ``initiator`` is "ChargingStation", "CSMS" or "Both"; ``response`` is None for a SEND.
+    """
+
+    name: str
+    initiator: str
+    send: bool
+    cite: str
+    request: str
+    response: str | None
+    integral_floats: bool
+    method: str = ""
+    constant: str = ""
+
+
 class VersionIR(Node, kw_only=True):
     """Everything generated for one OCPP version."""
 
@@ -154,3 +172,4 @@ class VersionIR(Node, kw_only=True):
     enums: tuple[EnumDef, ...]
     structs: tuple[StructDef, ...]
     messages: tuple[Message, ...]
+    actions: tuple[ActionDef, ...] = ()

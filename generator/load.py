@@ -22,6 +22,8 @@ VERSIONS: dict[str, tuple[str, str]] = {
     "2.1": ("v21", "ocpp2.1"),
 }
 MANIFEST = "MANIFEST.json"
+DIRECTIONS = "DIRECTIONS.json"  # optional: direction rows for actions of a user-supplied set
+NOT_SCHEMAS = {MANIFEST, DIRECTIONS}
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class SchemaSet:
     files: tuple[SchemaFile, ...]
     digest: str
     manifest: dict[str, Any]
+    directions: dict[str, Any] | None = None
 
 
 def default_schema_root() -> Path:
@@ -85,7 +88,7 @@ def load_set(folder: Path) -> SchemaSet:
     if manifest is None:
         raise BuildError(diags)
     listed: dict[str, str] = manifest["files"]
-    on_disk = {p.name for p in folder.glob("*.json") if p.name != MANIFEST}
+    on_disk = {p.name for p in folder.glob("*.json") if p.name not in NOT_SCHEMAS}
     for name in sorted(on_disk - set(listed)):
         diags.append(Diagnostic(level="error", file=str(folder / name), message="not listed in the manifest"))
     files = []
@@ -119,15 +122,22 @@ def load_set(folder: Path) -> SchemaSet:
             )
             continue
         files.append(SchemaFile(name=name, doc=doc))
+    directions = None
+    if (folder / DIRECTIONS).is_file():
+        try:
+            directions = json.loads((folder / DIRECTIONS).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            diags.append(Diagnostic(level="error", file=str(folder / DIRECTIONS), message=f"invalid JSON: {exc}"))
     if diags:
         raise BuildError(diags)
-    canonical = json.dumps(sorted(listed.items()), separators=(",", ":")).encode()
+    canonical = json.dumps([sorted(listed.items()), directions], separators=(",", ":"), sort_keys=True).encode()
     return SchemaSet(
         version=manifest["version"],
         folder=folder.name,
         files=tuple(files),
         digest=_sha256(canonical),
         manifest=manifest,
+        directions=directions,
     )
 
 
@@ -173,7 +183,7 @@ def load_sets(root: Path, versions: list[str] | None = None) -> list[SchemaSet]:
 
 def write_manifest(folder: Path, version: str, origin: str, edition: str, license_text: str) -> Path:
     """Write a MANIFEST.json for a user-supplied set (every *.json in ``folder``)."""
-    files = {p.name: _sha256(p.read_bytes()) for p in sorted(folder.glob("*.json")) if p.name != MANIFEST}
+    files = {p.name: _sha256(p.read_bytes()) for p in sorted(folder.glob("*.json")) if p.name not in NOT_SCHEMAS}
     manifest = {"version": version, "origin": origin, "edition": edition, "license": license_text, "files": files}
     path = folder / MANIFEST
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -12,6 +12,7 @@ import keyword
 
 __all__ = [
     "RESERVED_CLASS_NAMES",
+    "method_name_problem",
     "class_name_problem",
     "enum_member_name",
     "field_name",
@@ -68,6 +69,19 @@ def enum_member_name(value: str) -> str:
     if name.startswith("__"):
         name = "m" + name
     return name
+
+
+# Attributes the generated handler and client classes define besides one method per action.
+_MEMBER_NAMES = frozenset({"ocpp_version", "routes", "handled"})
+
+
+def method_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a client method (and, prefixed with ``on_``, a handler method)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return "is not a usable Python identifier"
+    if name in _MEMBER_NAMES or name.startswith("_"):
+        return "collides with a member of the generated classes"
+    return None
 
 
 def class_name_problem(name: str) -> str | None:

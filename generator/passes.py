@@ -6,13 +6,14 @@ diagnostics; any error stops the pipeline after the pass that found it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import msgspec
 
 from .diagnostics import BuildError, Diagnostic
-from .ir import ArrayType, EnumDef, Field, NamedType, StructDef, TypeExpr, VersionIR
-from .names import class_name_problem, enum_member_name, field_name
+from .directions import BOTH, CS, CSMS, Direction
+from .ir import ActionDef, ArrayType, EnumDef, Field, NamedType, StructDef, TypeExpr, VersionIR
+from .names import class_name_problem, enum_member_name, field_name, method_name_problem
 
 __all__ = ["PASSES", "merge_files", "run_passes"]
 
@@ -159,6 +160,56 @@ def check_references(ir: VersionIR) -> tuple[VersionIR, list[Diagnostic]]:
     return ir, diags
 
 
+def attach_actions(
+    ir: VersionIR, directions: Mapping[str, Direction], must_match: frozenset[str]
+) -> tuple[VersionIR, list[Diagnostic]]:
+    """Pair each action's messages with its direction row; every action needs exactly one row.
+
+    A SEND action has a request and no response; every other action has both. Rows in
+    ``must_match`` that name no schema of the set are errors (a stale or mistyped row).
+    """
+    diags = []
+    requests = {m.action: m for m in ir.messages if m.kind == "request"}
+    responses = {m.action: m for m in ir.messages if m.kind == "response"}
+    for action in sorted(set(responses) - set(requests)):
+        diags.append(Diagnostic(level="error", file=responses[action].file, message=f"{action} has no request schema"))
+    actions = []
+    for action in sorted(requests):
+        req = requests[action]
+        row = directions.get(action)
+        if row is None:
+            diags.append(Diagnostic(level="error", file=req.file, message=f"action {action} has no direction entry"))
+            continue
+        if row.initiator not in (CS, CSMS, BOTH):
+            diags.append(Diagnostic(level="error", file=req.file, message=f"{action}: bad initiator {row.initiator!r}"))
+            continue
+        res = responses.get(action)
+        if row.send and res is not None:
+            diags.append(Diagnostic(level="error", file=res.file, message=f"{action} is a SEND but has a response schema"))
+        if not row.send and res is None:
+            diags.append(Diagnostic(level="error", file=req.file, message=f"{action} has no response schema"))
+        actions.append(
+            ActionDef(
+                name=action,
+                initiator=row.initiator,
+                send=row.send,
+                cite=row.cite,
+                request=req.type_name,
+                response=None if res is None else res.type_name,
+                integral_floats=req.integral_floats,
+                method=field_name(action),
+                constant=field_name(action).upper(),
+            )
+        )
+    for action in sorted(must_match - set(requests)):
+        diags.append(Diagnostic(level="error", message=f"direction entry {action!r} names no schema in this set"))
+    for a in actions:
+        problem = method_name_problem(a.method)
+        if problem:
+            diags.append(Diagnostic(level="error", message=f"action {a.name}: method name {a.method!r} {problem}"))
+    return msgspec.structs.replace(ir, actions=tuple(actions)), diags
+
+
 def sort_types(ir: VersionIR) -> tuple[VersionIR, list[Diagnostic]]:
     """Fix the output order: types by name, messages by action then request before response."""
     return (
@@ -181,10 +232,13 @@ PASSES: tuple[Pass, ...] = (
 )
 
 
-def run_passes(parts: list[VersionIR]) -> tuple[VersionIR, list[Diagnostic]]:
+def run_passes(
+    parts: list[VersionIR], directions: Mapping[str, Direction], must_match: frozenset[str]
+) -> tuple[VersionIR, list[Diagnostic]]:
     """Merge the per-file IR, then run every pass in order; raise on the first errors."""
     ir, warnings = merge_files(parts)
-    for step in PASSES:
+    steps: list[Pass] = [*PASSES, lambda v: attach_actions(v, directions, must_match)]
+    for step in steps:
         ir, diags = step(ir)
         errors = [d for d in diags if d.level == "error"]
         if errors:

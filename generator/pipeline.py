@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .build import build_version
-from .diagnostics import Diagnostic
+from .diagnostics import BuildError, Diagnostic
+from .directions import DIRECTIONS, Direction
 from .ir import VersionIR
 from .load import SchemaSet
 from .passes import run_passes
@@ -15,8 +16,37 @@ __all__ = ["build_ir", "generate"]
 def build_ir(schema_set: SchemaSet) -> tuple[VersionIR, list[Diagnostic]]:
     """Load -> IR -> passes for one version; raises BuildError on any error."""
     parts, warnings = build_version(schema_set)
-    ir, more = run_passes(parts)
+    table = directions_for(schema_set)
+    # The reviewed table must match an official set exactly; a set of your own (with its own
+    # DIRECTIONS.json) may be a subset or an extension, and then only its own rows must match.
+    must_match = frozenset(schema_set.directions if schema_set.directions is not None else table)
+    ir, more = run_passes(parts, table, must_match)
     return ir, warnings + more
+
+
+def directions_for(schema_set: SchemaSet) -> dict[str, Direction]:
+    """The reviewed table of the version, extended or overridden by the set's DIRECTIONS.json."""
+    table = dict(DIRECTIONS.get(schema_set.version, {}))
+    extra = schema_set.directions or {}
+    problems = []
+    for action, row in sorted(extra.items()):
+        if not isinstance(row, dict) or set(row) - {"initiator", "send", "cite"} or "initiator" not in row:
+            problems.append(action)
+            continue
+        table[action] = Direction(row["initiator"], bool(row.get("send", False)), str(row.get("cite", "user-supplied")))
+    if problems:
+        raise BuildError(
+            [
+                Diagnostic(
+                    level="error",
+                    file="DIRECTIONS.json",
+                    pointer=f"/{a}",
+                    message='expected {"initiator": "ChargingStation"|"CSMS"|"Both", "send": bool, "cite": str}',
+                )
+                for a in problems
+            ]
+        )
+    return table
 
 
 def generate(sets: list[SchemaSet], package: str) -> tuple[dict[str, str], list[str], list[Diagnostic]]:

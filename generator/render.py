@@ -47,7 +47,7 @@ def _runtime_dir() -> Path:
     return Path(runtime.__file__).resolve().parent
 
 
-RUNTIME_FILES = ("__init__.py", "checks.py", "payload.py")
+RUNTIME_FILES = ("__init__.py", "checks.py", "payload.py", "routing.py")
 
 
 def docstring(text: str | None, width: int = 92) -> str:
@@ -318,7 +318,73 @@ def render_version(ir: VersionIR, package: str) -> dict[str, str]:
             messages=ir.messages if has_messages else (),
         )
     out["__init__.py"] = env.get_template("version_init.py.jinja").render(banner=banner, ir=ir, package=package)
+    out.update(_render_routing(env, ir, package, base, banner))
     return {f"{ir.key}/{path}": _format(path, src) for path, src in out.items()}
+
+
+@dataclass
+class ActionView:
+    name: str
+    method: str
+    constant: str
+    request: str
+    response: str | None
+    send: bool
+    initiator: str
+    integral_floats: bool
+    doc: str
+
+
+@dataclass
+class RoleView:
+    module: str
+    title: str
+    peer_title: str
+    handler: str
+    client: str
+    receives_from: tuple[str, ...]  # initiators whose requests this role receives
+
+
+ROLES = (
+    RoleView("csms", "CSMS", "charging station", "CsmsHandler", "ChargingStationClient", ("ChargingStation", "Both")),
+    RoleView("station", "charging station", "CSMS", "StationHandler", "CsmsClient", ("CSMS", "Both")),
+)
+_SENDER = {"ChargingStation": "the charging station", "CSMS": "the CSMS", "Both": "either side"}
+
+
+def _render_routing(env: jinja2.Environment, ir: VersionIR, package: str, base: str, banner: str) -> dict[str, str]:
+    """routing.py (every action) and one module per role."""
+    views = [
+        ActionView(
+            a.name, a.method, a.constant, a.request, a.response, a.send, a.initiator, a.integral_floats,
+            docstring(f"{a.name}{' (SEND, no response)' if a.send else ''}, sent by {_SENDER[a.initiator]}. {a.cite}."),
+        )
+        for a in ir.actions
+    ]
+    out = {}
+    out["routing.py"] = env.get_template("routing.py.jinja").render(
+        banner=banner,
+        ir=_IRView(ir.version, views),
+        package=package,
+        base=base,
+        message_types=sorted({t for v in views for t in (v.request, v.response) if t}),
+        initiators={"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both": "_FROM_BOTH"},
+    )
+    for role in ROLES:
+        receives = [v for v in views if v.initiator in role.receives_from]
+        sends = [v for v in views if v.initiator not in role.receives_from or v.initiator == "Both"]
+        types = sorted({t for v in receives + sends for t in (v.request, v.response) if t})
+        out[f"{role.module}.py"] = env.get_template("role.py.jinja").render(
+            banner=banner, ir=ir, package=package, base=base, role=role, receives=receives, sends=sends,
+            message_types=types,
+        )
+    return out
+
+
+@dataclass
+class _IRView:
+    version: str
+    actions: list[ActionView]
 
 
 def render_package(package: str, versions: list[VersionIR]) -> dict[str, str]:

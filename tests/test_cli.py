@@ -72,11 +72,14 @@ def test_bad_package_name_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2 and "not a dotted Python name" in text
 
 
-def _user_set(tmp_path: Path, files: dict[str, object | str]) -> Path:
+def _user_set(tmp_path: Path, files: dict[str, object | str], directions: dict[str, object] | None = None) -> Path:
     folder = tmp_path / "set"
     folder.mkdir()
     for name, doc in files.items():
         (folder / name).write_text(doc if isinstance(doc, str) else json.dumps(doc, indent=2))
+    actions = {n[: -len(".json")].removesuffix("Request").removesuffix("Response") for n in files}
+    rows = directions if directions is not None else {a: {"initiator": "CSMS", "cite": "test"} for a in actions}
+    (folder / "DIRECTIONS.json").write_text(json.dumps(rows))
     write_manifest(folder, "2.0.1", "test", "test", "test")
     return folder
 

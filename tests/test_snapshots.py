@@ -127,12 +127,15 @@ FEATURES: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _set(version: str, files: dict[str, Any]) -> SchemaSet:
+    # Fixtures have request schemas only: declare each action a SEND from the station.
+    actions = {n[: -len(".json")].removesuffix("Request") for n in files}
     return SchemaSet(
         version=version,
         folder="fixture",
         files=tuple(SchemaFile(name=n, doc=d) for n, d in sorted(files.items())),
         digest="0" * 64,
         manifest={},
+        directions={a: {"initiator": "ChargingStation", "send": True, "cite": "fixture"} for a in actions},
     )
 
 
@@ -165,3 +168,33 @@ def test_hostile_description_stays_inside_its_docstring() -> None:
     assert isinstance(field_doc, ast.Expr) and field_doc.value.value == 'ends with a quote "'  # type: ignore[attr-defined]
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     assert calls == {"MessageInfo"}  # nothing from the description became code
+
+
+def test_routing_and_role_modules_snapshot(snapshot: Any) -> None:
+    files = {
+        "PingRequest.json": message({"n": {"type": "integer"}}),
+        "PingResponse.json": message({}),
+        "PokeRequest.json": message({}),
+        "PokeResponse.json": message({}),
+        "ShareRequest.json": message({"data": {}}),
+        "ShareResponse.json": message({}),
+        "Stream.json": message({"v": {"type": "number"}}),
+    }
+    directions = {
+        "Ping": {"initiator": "ChargingStation", "cite": "fixture §1"},
+        "Poke": {"initiator": "CSMS", "cite": "fixture §2"},
+        "Share": {"initiator": "Both", "cite": "fixture §3"},
+        "Stream": {"initiator": "ChargingStation", "send": True, "cite": "fixture §4"},
+    }
+    schema_set = SchemaSet(
+        version="2.1",
+        folder="fixture",
+        files=tuple(SchemaFile(name=n, doc=d) for n, d in sorted(files.items())),
+        digest="0" * 64,
+        manifest={},
+        directions=directions,
+    )
+    ir, _ = build_ir(schema_set)
+    rendered = render_version(ir, "fixture")
+    for path in ("routing.py", "csms.py", "station.py"):
+        assert rendered[f"v21/{path}"] == snapshot(name=path)

@@ -12,3 +12,28 @@ d201.CustomDataType(vendorId="x")  # E: call-arg
 m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointStatus.Available, status=e16.ChargePointStatus.Available)  # E: arg-type
 wrong: m201.ResetResponse = codec(m201.ResetRequest, True).decode(b"{}")  # E: assignment
 n: int = m201.HeartbeatResponse.current_time  # E: assignment
+
+# --- roles ---
+from ocppgen.generated.runtime.routing import CallContext, Caller
+from ocppgen.generated.v201 import csms as csms201, station as station201
+from ocppgen.generated.v21 import csms as csms21
+
+
+async def misuse(caller: Caller) -> None:
+    station = csms201.ChargingStationClient(caller)
+    await station.boot_notification(None)  # E: attr-defined
+    await station.afrr_signal(None)  # E: attr-defined
+    await station.reset(m201.HeartbeatRequest())  # E: arg-type
+    status: int = (await station.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))).status  # E: assignment
+    await station201.CsmsClient(caller).reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: attr-defined
+    await csms21.ChargingStationClient(caller).afrr_signal(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: arg-type
+
+
+class WrongReturn(csms201.CsmsHandler):
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: CallContext) -> m201.ResetResponse:  # E: override
+        raise NotImplementedError
+
+
+class WrongRequest(csms201.CsmsHandler):
+    async def on_heartbeat(self, request: m201.ResetRequest, context: CallContext) -> m201.HeartbeatResponse:  # E: override
+        raise NotImplementedError

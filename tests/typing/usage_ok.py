@@ -39,3 +39,42 @@ def status() -> m16.StatusNotificationRequest:
 
 def optional_is_unset(r: m16.StatusNotificationRequest) -> bool:
     return r.info is UNSET
+
+
+# --- roles (issue: routing tables and role interfaces) ---
+
+from ocppgen.generated.runtime.routing import CallContext, Caller  # noqa: E402
+from ocppgen.generated.v201 import csms as csms201, station as station201  # noqa: E402
+from ocppgen.generated.v21 import messages as m21, station as station21  # noqa: E402
+
+
+class MyCsms(csms201.CsmsHandler):
+    async def on_boot_notification(
+        self, request: m201.BootNotificationRequest, context: CallContext
+    ) -> m201.BootNotificationResponse:
+        return m201.BootNotificationResponse(
+            current_time=datetime.datetime.now(datetime.timezone.utc),
+            interval=300,
+            status=e201.RegistrationStatusEnumType.Accepted,
+        )
+
+
+async def reset_station(caller: Caller) -> e201.ResetStatusEnumType:
+    station = csms201.ChargingStationClient(caller)
+    response = await station.reset(m201.ResetRequest(type=e201.ResetEnumType.Immediate), timeout=10)
+    return response.status
+
+
+async def boot_from_station(caller: Caller) -> int:
+    csms = station201.CsmsClient(caller)
+    response = await csms.boot_notification(
+        m201.BootNotificationRequest(
+            reason=e201.BootReasonEnumType.PowerUp,
+            charging_station=d201.ChargingStationType(model="M", vendor_name="V"),
+        )
+    )
+    return response.interval
+
+
+async def stream(caller: Caller, message: m21.NotifyPeriodicEventStream) -> None:
+    await station21.CsmsClient(caller).notify_periodic_event_stream(message)
