@@ -30,7 +30,7 @@ from .ir import (
     VersionIR,
 )
 
-__all__ = ["BLACK_MODE", "RUNTIME_FILES", "render_package", "render_version"]
+__all__ = ["BLACK_MODE", "render_package", "render_version", "runtime_files"]
 
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 
@@ -47,7 +47,9 @@ def _runtime_dir() -> Path:
     return Path(runtime.__file__).resolve().parent
 
 
-RUNTIME_FILES = ("__init__.py", "checks.py", "payload.py", "routing.py")
+def runtime_files() -> list[str]:
+    """The runtime modules copied verbatim into every generated package."""
+    return sorted(p.name for p in _runtime_dir().glob("*.py"))
 
 
 def docstring(text: str | None, width: int = 92) -> str:
@@ -399,6 +401,6 @@ def render_package(package: str, versions: list[VersionIR]) -> dict[str, str]:
         "NOTICE.md": env.get_template("NOTICE.md.jinja").render(),
     }
     runtime = _runtime_dir()
-    for name in RUNTIME_FILES:
+    for name in runtime_files():
         out[f"runtime/{name}"] = (runtime / name).read_text(encoding="utf-8")
     return out

@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 
+from .errors import wire_code
 from .payload import PayloadCodec, codec
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "Reply",
     "Role",
     "Route",
+    "classify_validation_error",
     "dispatch",
+    "invoke",
 ]
 
 Req = TypeVar("Req")
@@ -125,19 +128,10 @@ class CallError:
 
 Outcome = Reply | CallError
 
-# Error codes whose spelling differs between OCPP-J 1.6 and 2.x (1.6 keeps OCA's misspellings).
-_SPELLING = {
-    "1.6": {"FormatViolation": "FormationViolation", "OccurrenceConstraintViolation": "OccurenceConstraintViolation"},
-}
-
-
-def error_code(version: str, code: str) -> str:
-    """The wire spelling of ``code`` (2.x name) in ``version``."""
-    return _SPELLING.get(version, {}).get(code, code)
-
-
 def classify_validation_error(message: str) -> str:
     """The (2.x-named) error code for a msgspec validation message."""
+    if message.startswith("Expected `object`, got") and message.endswith("- at `$`"):
+        return "FormatViolation"  # the payload itself is not a JSON object
     if "missing required field" in message or message.startswith("Expected `array` of length"):
         return "OccurrenceConstraintViolation"  # a required field absent, or an array's cardinality
     if message.startswith("Expected `") and "got `" in message and "with a timezone" not in message:
@@ -145,6 +139,33 @@ def classify_validation_error(message: str) -> str:
     if "unknown field" in message:
         return "FormatViolation"
     return "PropertyConstraintViolation"
+
+
+async def invoke(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext) -> Outcome:
+    """Run one handler method and turn what it does into the answer to send.
+
+    The response is validated strictly before it is encoded (outbound is always strict).
+    """
+    method: Callable[[Any, CallContext], Awaitable[Any]] = getattr(handler, method_name)
+    try:
+        result = await method(request, context)
+    except NotSupportedError as exc:
+        return CallError("NotSupported", str(exc)[:255])
+    except Exception as exc:  # a handler bug must not reach the peer as a stack trace
+        return CallError("InternalError", f"{route.action} handler failed: {type(exc).__name__}")
+    if route.response is None:
+        return Reply(None)
+    if not isinstance(result, route.response):
+        return CallError(
+            "InternalError", f"{route.action} handler returned {type(result).__name__}, not {route.response.__name__}"
+        )
+    assert route.response_codec is not None
+    try:
+        payload = route.response_codec.encode(result)
+        route.response_codec.decode(payload)
+    except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
+        return CallError("InternalError", f"{route.action} handler returned an invalid response: {exc}"[:255])
+    return Reply(payload)
 
 
 async def dispatch(
@@ -166,26 +187,12 @@ async def dispatch(
     if route is None:
         return CallError("NotImplemented", f"unknown action {action!r} in OCPP {version}")
     name = handled.get(action)
-    method: Callable[[Any, CallContext], Awaitable[Any]] | None = None if name is None else getattr(handler, name)
-    if method is None:
+    if name is None:
         return CallError("NotSupported", f"{action} is not sent to this side in OCPP {version}")
     try:
         request = route.request_codec.decode(payload)
     except msgspec.ValidationError as exc:
-        return CallError(error_code(version, classify_validation_error(str(exc))), str(exc)[:255])
+        return CallError(wire_code(version, classify_validation_error(str(exc))), str(exc)[:255])
     except msgspec.DecodeError as exc:
-        return CallError(error_code(version, "FormatViolation"), str(exc)[:255])
-    try:
-        result = await method(request, context)
-    except NotSupportedError as exc:
-        return CallError("NotSupported", str(exc)[:255])
-    except Exception as exc:  # a handler bug must not reach the peer as a stack trace
-        return CallError("InternalError", f"{action} handler failed: {type(exc).__name__}")
-    if route.response is None:
-        return Reply(None)
-    if not isinstance(result, route.response):
-        return CallError(
-            "InternalError", f"{action} handler returned {type(result).__name__}, not {route.response.__name__}"
-        )
-    assert route.response_codec is not None
-    return Reply(route.response_codec.encode(result))
+        return CallError(wire_code(version, "FormatViolation"), str(exc)[:255])
+    return await invoke(handler, name, route, request, context)

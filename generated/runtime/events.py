@@ -1,0 +1,109 @@
+"""What the protocol core tells the connection: one or more events per input.
+
+Every inbound frame ends in exactly one of: ``CallReceived`` (answer it with
+``OcppProtocol.respond``), ``SendReceived``, ``CallCompleted``/``CallFailed`` (a reply to one
+of our CALLs), ``ResultRejected`` (2.1: the peer could not process our CALLRESULT),
+``Rejected`` (the core answered the frame itself with a CALLERROR or CALLRESULTERROR) or
+``Dropped`` (a documented, deliberate drop). ``ToleratedViolation`` events may come before
+``CallReceived``/``SendReceived``/``CallCompleted`` in the lenient profile, one per repair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .errors import CallFailure
+from .lenient import Tolerated
+
+__all__ = [
+    "CallCompleted",
+    "CallFailed",
+    "CallReceived",
+    "Dropped",
+    "Event",
+    "Rejected",
+    "ResultRejected",
+    "SendReceived",
+    "ToleratedViolation",
+]
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the protocol's events."""
+
+
+class CallReceived(Event):
+    """A valid CALL for this role: run ``handler_method`` and answer with ``respond``."""
+
+    message_id: str
+    action: str
+    request: Any
+    handler_method: str
+
+
+class SendReceived(Event):
+    """A valid SEND (2.1) for this role: run ``handler_method``; never answer it."""
+
+    message_id: str
+    action: str
+    message: Any
+    handler_method: str
+
+
+class CallCompleted(Event):
+    """Our CALL got a valid CALLRESULT."""
+
+    message_id: str
+    action: str
+    response: Any
+
+
+class CallFailed(Event):
+    """Our CALL ended without a usable result (CALLERROR, timeout, cancel, invalid result, ...)."""
+
+    message_id: str
+    action: str
+    error: CallFailure
+
+
+class ResultRejected(Event):
+    """2.1: the peer answered our CALLRESULT with CALLRESULTERROR."""
+
+    message_id: str
+    code: str
+    description: str
+    details: dict[str, Any]
+
+
+class Rejected(Event):
+    """The core answered an inbound frame itself (the frame is already in the outbox)."""
+
+    message_id: str
+    code: str
+    description: str
+    frame_type: int
+
+
+class Dropped(Event):
+    """An inbound frame deliberately not answered, and why.
+
+    Reasons: ``unknown_message_type`` (1.6, 2.1: ignored as their Part 4 says),
+    ``unknown_reply`` (a reply to no CALL of ours), ``late_reply`` (a reply to a CALL that
+    timed out or was cancelled), ``invalid_send`` (a SEND is never answered, even when
+    invalid), ``invalid_reply`` (a malformed reply to no outstanding CALL),
+    ``unknown_result_error`` (a CALLRESULTERROR about no CALLRESULT of ours).
+    """
+
+    reason: str
+    message_id: str | None
+    detail: str
+
+
+class ToleratedViolation(Event):
+    """The lenient profile accepted a violation in an inbound payload."""
+
+    message_id: str
+    action: str
+    tolerated: Tolerated

@@ -1,0 +1,178 @@
+"""OCPP-J frames: decode the envelope with the payload left as raw JSON, and encode frames.
+
+    CALL            [2, messageId, action, {payload}]
+    CALLRESULT      [3, messageId, {payload}]
+    CALLERROR       [4, messageId, errorCode, errorDescription, {errorDetails}]
+    CALLRESULTERROR [5, messageId, errorCode, errorDescription, {errorDetails}]   (2.1 only)
+    SEND            [6, messageId, action, {payload}]                             (2.1 only)
+
+A valid frame decodes in one msgspec pass into one of the structs below, its payload kept as
+``msgspec.Raw`` for the per-action decoder, so no intermediate dict is built. Only a frame that
+fails that pass is parsed again, untyped, to find out exactly what is wrong with it
+(:func:`diagnose`), which is what the protocol answers with.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = [
+    "CALL",
+    "CALLERROR",
+    "CALLRESULT",
+    "CALLRESULTERROR",
+    "SEND",
+    "Call",
+    "CallErrorFrame",
+    "CallResult",
+    "CallResultErrorFrame",
+    "Frame",
+    "FrameProblem",
+    "MAX_ID_LENGTH",
+    "Send",
+    "decode_frame",
+    "diagnose",
+    "encode_call",
+    "encode_error",
+    "encode_result",
+    "message_types",
+    "type_of",
+]
+
+CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND = 2, 3, 4, 5, 6
+MAX_ID_LENGTH = 36
+
+MessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+
+
+class _Frame(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+    pass
+
+
+class Call(_Frame, tag=CALL):
+    message_id: MessageId
+    action: str
+    payload: msgspec.Raw
+
+
+class CallResult(_Frame, tag=CALLRESULT):
+    message_id: MessageId
+    payload: msgspec.Raw
+
+
+class CallErrorFrame(_Frame, tag=CALLERROR):
+    message_id: str
+    code: str
+    description: str
+    details: dict[str, Any]
+
+
+class CallResultErrorFrame(_Frame, tag=CALLRESULTERROR):
+    message_id: MessageId
+    code: str
+    description: str
+    details: dict[str, Any]
+
+
+class Send(_Frame, tag=SEND):
+    message_id: MessageId
+    action: str
+    payload: msgspec.Raw
+
+
+Frame = Call | CallResult | CallErrorFrame | CallResultErrorFrame | Send
+_DECODER = msgspec.json.Decoder(Frame)
+_ENCODER = msgspec.json.Encoder()
+
+
+def type_of(frame: Frame) -> int:
+    """The message type number of a decoded frame."""
+    tag = frame.__struct_config__.tag
+    assert isinstance(tag, int)
+    return tag
+
+
+def message_types(version: str) -> frozenset[int]:
+    """The message type numbers a version defines."""
+    return frozenset({CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND} if version == "2.1" else {CALL, CALLRESULT, CALLERROR})
+
+
+def decode_frame(data: str | bytes) -> Frame | None:
+    """The frame, or None when it is not a well-formed frame of any type (see :func:`diagnose`)."""
+    try:
+        return _DECODER.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+class FrameProblem(msgspec.Struct, frozen=True):
+    """What is wrong with a frame that did not decode.
+
+    ``kind``: "unknown_type" (a message type number the version does not define), "rpc" (not
+    an RPC message at all: not JSON, not an array, no readable message id), "structure" (a
+    known type with the wrong number or kind of elements), "payload" (the payload or error
+    details are not a JSON object). ``message_id`` is None when it cannot be read.
+    """
+
+    kind: Literal["unknown_type", "rpc", "structure", "payload"]
+    message_type: int | None
+    message_id: str | None
+    detail: str
+    too_short: bool = False
+
+
+_ARITY = {CALL: 4, CALLRESULT: 3, CALLERROR: 5, CALLRESULTERROR: 5, SEND: 4}
+
+
+def diagnose(data: str | bytes, version: str) -> FrameProblem:
+    """Explain why ``data`` is not a valid frame for ``version`` (it failed :func:`decode_frame`
+    or carries a type the version does not define)."""
+    try:
+        obj = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        return FrameProblem("rpc", None, None, f"not valid JSON: {exc}")
+    if not isinstance(obj, list) or not obj:
+        return FrameProblem("rpc", None, None, "a frame must be a non-empty JSON array")
+    kind = obj[0]
+    if not isinstance(kind, int) or isinstance(kind, bool):
+        return FrameProblem("rpc", None, None, "the message type must be an integer")
+    raw_id = obj[1] if len(obj) > 1 else None
+    message_id = raw_id if isinstance(raw_id, str) else None
+    if kind not in message_types(version):
+        return FrameProblem("unknown_type", kind, message_id, f"message type {kind} is not defined in OCPP {version}")
+    if message_id is None:
+        return FrameProblem("rpc", kind, None, "the message id must be a string")
+    if not 1 <= len(message_id) <= MAX_ID_LENGTH:
+        return FrameProblem("rpc", kind, message_id, f"the message id must be 1 to {MAX_ID_LENGTH} characters")
+    arity = _ARITY[kind]
+    if len(obj) != arity:
+        return FrameProblem(
+            "structure", kind, message_id, f"a frame of type {kind} has {arity} elements, not {len(obj)}",
+            too_short=len(obj) < arity,
+        )
+    if kind in (CALL, SEND) and not isinstance(obj[2], str):
+        return FrameProblem("structure", kind, message_id, "the action must be a string")
+    if kind in (CALLERROR, CALLRESULTERROR):
+        if not isinstance(obj[2], str) or not isinstance(obj[3], str):
+            return FrameProblem("structure", kind, message_id, "errorCode and errorDescription must be strings")
+        return FrameProblem("payload", kind, message_id, "errorDetails must be a JSON object")
+    return FrameProblem("payload", kind, message_id, "the payload must be a JSON object")
+
+
+def encode_call(message_type: int, message_id: str, action: str, payload: bytes) -> str:
+    """A CALL or SEND frame, with the payload already encoded."""
+    return _ENCODER.encode((message_type, message_id, action, msgspec.Raw(payload))).decode()
+
+
+def encode_result(message_id: str, payload: bytes) -> str:
+    """A CALLRESULT frame, with the payload already encoded."""
+    return _ENCODER.encode((CALLRESULT, message_id, msgspec.Raw(payload))).decode()
+
+
+def encode_error(
+    message_type: int, message_id: str, code: str, description: str, details: dict[str, Any] | None = None
+) -> str:
+    """A CALLERROR or CALLRESULTERROR frame (the description is cut to the 255 characters of 2.x)."""
+    return _ENCODER.encode((message_type, message_id, code, description[:255], details or {})).decode()
