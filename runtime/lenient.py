@@ -120,7 +120,7 @@ def decode_lenient(codec: PayloadCodec[Any], data: bytes | str, first_error: msg
             target = _get(obj, path)
         except (KeyError, IndexError, TypeError):
             raise error from None
-        m = re.match(r"Object contains unknown field `(.*)`$", head)
+        m = re.fullmatch(r"Object contains unknown field `(.*)`", head, re.S)
         if m and isinstance(target, dict) and m.group(1) in target:
             value = target.pop(m.group(1))
             tolerated.append(Tolerated("extra_field", f"{where}.{m.group(1)}", msgspec.json.encode(value).decode()[:200]))

@@ -34,7 +34,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     """Base of the protocol's events."""
 
 
-class CallReceived(Event):
+class CallReceived(Event, frozen=True, kw_only=True):
     """A valid CALL for this role: run ``handler_method`` and answer with ``respond``."""
 
     message_id: str
@@ -43,7 +43,7 @@ class CallReceived(Event):
     handler_method: str
 
 
-class SendReceived(Event):
+class SendReceived(Event, frozen=True, kw_only=True):
     """A valid SEND (2.1) for this role: run ``handler_method``; never answer it."""
 
     message_id: str
@@ -52,7 +52,7 @@ class SendReceived(Event):
     handler_method: str
 
 
-class CallCompleted(Event):
+class CallCompleted(Event, frozen=True, kw_only=True):
     """Our CALL got a valid CALLRESULT."""
 
     message_id: str
@@ -60,7 +60,7 @@ class CallCompleted(Event):
     response: Any
 
 
-class CallFailed(Event):
+class CallFailed(Event, frozen=True, kw_only=True):
     """Our CALL ended without a usable result (CALLERROR, timeout, cancel, invalid result, ...)."""
 
     message_id: str
@@ -68,7 +68,7 @@ class CallFailed(Event):
     error: CallFailure
 
 
-class ResultRejected(Event):
+class ResultRejected(Event, frozen=True, kw_only=True):
     """2.1: the peer answered our CALLRESULT with CALLRESULTERROR."""
 
     message_id: str
@@ -77,7 +77,7 @@ class ResultRejected(Event):
     details: dict[str, Any]
 
 
-class Rejected(Event):
+class Rejected(Event, frozen=True, kw_only=True):
     """The core answered an inbound frame itself (the frame is already in the outbox)."""
 
     message_id: str
@@ -86,7 +86,7 @@ class Rejected(Event):
     frame_type: int
 
 
-class Dropped(Event):
+class Dropped(Event, frozen=True, kw_only=True):
     """An inbound frame deliberately not answered, and why.
 
     Reasons: ``unknown_message_type`` (1.6, 2.1: ignored as their Part 4 says),
@@ -101,7 +101,7 @@ class Dropped(Event):
     detail: str
 
 
-class ToleratedViolation(Event):
+class ToleratedViolation(Event, frozen=True, kw_only=True):
     """The lenient profile accepted a violation in an inbound payload."""
 
     message_id: str

@@ -14,6 +14,7 @@ fails that pass is parsed again, untyped, to find out exactly what is wrong with
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -51,32 +52,32 @@ class _Frame(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields
     pass
 
 
-class Call(_Frame, tag=CALL):
+class Call(_Frame, tag=CALL, frozen=True):
     message_id: MessageId
     action: str
     payload: msgspec.Raw
 
 
-class CallResult(_Frame, tag=CALLRESULT):
+class CallResult(_Frame, tag=CALLRESULT, frozen=True):
     message_id: MessageId
     payload: msgspec.Raw
 
 
-class CallErrorFrame(_Frame, tag=CALLERROR):
+class CallErrorFrame(_Frame, tag=CALLERROR, frozen=True):
     message_id: str
     code: str
     description: str
     details: dict[str, Any]
 
 
-class CallResultErrorFrame(_Frame, tag=CALLRESULTERROR):
+class CallResultErrorFrame(_Frame, tag=CALLRESULTERROR, frozen=True):
     message_id: MessageId
     code: str
     description: str
     details: dict[str, Any]
 
 
-class Send(_Frame, tag=SEND):
+class Send(_Frame, tag=SEND, frozen=True):
     message_id: MessageId
     action: str
     payload: msgspec.Raw
@@ -102,8 +103,9 @@ def message_types(version: str) -> frozenset[int]:
 def decode_frame(data: str | bytes) -> Frame | None:
     """The frame, or None when it is not a well-formed frame of any type (see :func:`diagnose`)."""
     try:
-        return _DECODER.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        frame: Frame = _DECODER.decode(data)
+        return frame
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
 
 
@@ -123,6 +125,7 @@ class FrameProblem(msgspec.Struct, frozen=True):
     too_short: bool = False
 
 
+_PREFIX = re.compile(r'\s*\[\s*(\d{1,3})\s*,\s*"((?:[^"\\]|\\.){1,36})"')
 _ARITY = {CALL: 4, CALLRESULT: 3, CALLERROR: 5, CALLRESULTERROR: 5, SEND: 4}
 
 
@@ -133,6 +136,16 @@ def diagnose(data: str | bytes, version: str) -> FrameProblem:
         obj = msgspec.json.decode(data)
     except msgspec.DecodeError as exc:
         return FrameProblem("rpc", None, None, f"not valid JSON: {exc}")
+    except RecursionError:
+        # Nested deeper than the decoder's recursion limit: read type and id from the prefix.
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        m = _PREFIX.match(text)
+        if m is None:
+            return FrameProblem("rpc", None, None, "nested too deeply to read")
+        kind, mid = int(m.group(1)), msgspec.json.decode(f'"{m.group(2)}"')
+        if kind not in message_types(version):
+            return FrameProblem("unknown_type", kind, mid, f"message type {kind} is not defined in OCPP {version}")
+        return FrameProblem("payload", kind, mid, "the payload is nested too deeply")
     if not isinstance(obj, list) or not obj:
         return FrameProblem("rpc", None, None, "a frame must be a non-empty JSON array")
     kind = obj[0]

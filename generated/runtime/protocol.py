@@ -199,7 +199,7 @@ class OcppProtocol:
         current = self._outstanding
         if current is not None and current.message_id == message_id:
             self._outstanding = None
-            events = [self._fail(current, CallCancelled(message_id, current.route.action, "cancelled"), "cancelled")]
+            events: list[Event] = [self._fail(current, CallCancelled(message_id, current.route.action, "cancelled"), "cancelled")]
             self._pump(now)
             return events
         return []
@@ -222,13 +222,13 @@ class OcppProtocol:
             return []
         self._outstanding = None
         error = CallTimeout(current.message_id, current.route.action, f"no answer within {current.timeout:g} s")
-        events = [self._fail(current, error, "timed out")]
+        events: list[Event] = [self._fail(current, error, "timed out")]
         self._pump(now)
         return events
 
     def connection_lost(self) -> list[Event]:
         """Fail every outstanding and queued CALL; unanswered inbound CALLs are forgotten."""
-        events = []
+        events: list[Event] = []
         pending = ([self._outstanding] if self._outstanding else []) + list(self._queue)
         self._outstanding = None
         self._queue.clear()
@@ -320,7 +320,7 @@ class OcppProtocol:
         if current is None:
             return [self._stray(frame.message_id, "CALLERROR")]
         error = CallErrorReceived(mid, current.route.action, frame.code, frame.description, frame.details)
-        events = [self._fail(current, error, None)]
+        events: list[Event] = [self._fail(current, error, None)]
         self._pump(now)
         return events
 
@@ -342,7 +342,7 @@ class OcppProtocol:
             code = wire_code(self.version, "ProtocolError" if self.version != "1.6" else "FormatViolation")
             if self.version == "2.1" and kind == fr.CALLRESULT:
                 self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, mid, code, problem.detail))
-            events = [self._fail(current, ResponseInvalid(mid, current.route.action, code, problem.detail), None)]
+            events: list[Event] = [self._fail(current, ResponseInvalid(mid, current.route.action, code, problem.detail), None)]
             self._pump(now)
             return events
         if kind == fr.SEND:
@@ -350,17 +350,19 @@ class OcppProtocol:
         if kind == fr.CALLRESULTERROR:
             return [Dropped(reason="unknown_result_error", message_id=mid, detail=problem.detail)]
         if problem.kind == "rpc":
-            return self._reject(mid or "-1", "RpcFrameworkError", problem.detail)
+            return self._reject("-1" if mid is None else mid, "RpcFrameworkError", problem.detail)
+        if problem.kind == "payload":
+            return self._reject("-1" if mid is None else mid, "FormatViolation", problem.detail)
         # a CALL with the wrong number or kind of elements
         if self.version == "1.6":
             code = "ProtocolError" if problem.too_short else "FormatViolation"  # 1.6: "incomplete"
         else:
             code = "ProtocolError"  # 2.x: "not conform the PDU structure"
-        return self._reject(mid or "-1", code, problem.detail)
+        return self._reject("-1" if mid is None else mid, code, problem.detail)
 
     def _unknown_type(self, message_type: int, message_id: str | None) -> list[Event]:
         if self.version == "2.0.1":  # decision: answer, as 2.0.1 Part 4 section 4.4 requires
-            return self._reject(message_id or "-1", "MessageTypeNotSupported", f"message type {message_type} is not supported")
+            return self._reject("-1" if message_id is None else message_id, "MessageTypeNotSupported", f"message type {message_type} is not supported")
         return [Dropped(reason="unknown_message_type", message_id=message_id, detail=f"message type {message_type} ignored")]
 
     # -- helpers -------------------------------------------------------------------------
@@ -370,6 +372,8 @@ class OcppProtocol:
         assert codec is not None
         try:
             return codec.decode(raw)
+        except RecursionError:
+            raise msgspec.ValidationError("Expected `object`, got a value nested too deeply") from None
         except msgspec.ValidationError as exc:
             if self.overrides.get(route.action, self.strictness) is not Strictness.LENIENT:
                 raise

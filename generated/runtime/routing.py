@@ -130,7 +130,7 @@ Outcome = Reply | CallError
 
 def classify_validation_error(message: str) -> str:
     """The (2.x-named) error code for a msgspec validation message."""
-    if message.startswith("Expected `object`, got") and message.endswith("- at `$`"):
+    if message.startswith("Expected `object`, got") and " - at `" not in message:
         return "FormatViolation"  # the payload itself is not a JSON object
     if "missing required field" in message or message.startswith("Expected `array` of length"):
         return "OccurrenceConstraintViolation"  # a required field absent, or an array's cardinality
