@@ -1,0 +1,223 @@
+"""Codec benchmark: OCPP-J text frame -> validated typed object, and typed object -> frame.
+
+Side by side, in one run, interleaved: ocppgen (the protocol core's receive path, and the bare
+payload codec), the incumbent `ocpp` package's own path (unpack, jsonschema validation,
+camelCase -> snake_case; outbound: dataclass -> dict, snake -> camel, validation, pack), a
+`jsonschema-rs` validation of the parsed dict, and the floor: `msgspec.json.decode` of the
+same frame without a type. Reports medians (min-max) in microseconds and ratios.
+
+    python -m benchmarks.codec [--repeat 7] [--out benchmarks/results/codec.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import timeit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from benchmarks.messages import CALLS, frame
+from ocppgen.generated.runtime.events import CallReceived
+from ocppgen.generated.runtime.protocol import OcppProtocol
+from ocppgen.generated.runtime.routing import Role
+from ocppgen.generated.v16 import csms as csms16, routing as routing16
+from ocppgen.generated.v201 import csms as csms201, routing as routing201
+from ocppgen.generated.v21 import csms as csms21, routing as routing21
+
+MODULES = {"1.6": (routing16, csms16), "2.0.1": (routing201, csms201), "2.1": (routing21, csms21)}
+
+
+def ours_receive(version: str, text: str) -> Callable[[], Any]:
+    routing, csms = MODULES[version]
+    protocol = OcppProtocol(version=version, role=Role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+
+    def run() -> Any:
+        [event] = protocol.receive(text, 0.0)
+        protocol._inbound.clear()  # as if answered; keeps the duplicate-id check out of the loop
+        return event
+
+    return run
+
+
+def ours_codec(version: str, action: str, text: str) -> Callable[[], Any]:
+    from ocppgen.generated.runtime import frames
+
+    route = MODULES[version][0].ROUTES[action]
+
+    def run() -> Any:
+        f = frames.decode_frame(text)
+        return route.request_codec.decode(f.payload)  # type: ignore[union-attr]
+
+    return run
+
+
+def ours_encode(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    from ocppgen.generated.runtime import frames
+
+    route = MODULES[version][0].ROUTES[action]
+    obj = route.request_codec.decode(json.dumps(payload))
+
+    def run() -> str:
+        data = route.request_codec.encode(obj)
+        route.request_codec.decode(data)  # outbound is validated strictly, as call() does
+        return frames.encode_call(2, "19223201", action, data)
+
+    return run
+
+
+def incumbent_receive(version: str, text: str) -> Callable[[], Any]:
+    from ocpp.charge_point import camel_to_snake_case
+    from ocpp.messages import _validate_payload, unpack
+
+    def run() -> Any:
+        msg = unpack(text)
+        _validate_payload(msg, version)
+        return camel_to_snake_case(msg.payload)
+
+    return run
+
+
+def incumbent_encode(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    import importlib
+
+    from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+    from ocpp.messages import Call, _validate_payload
+
+    module = importlib.import_module(f"ocpp.v{version.replace('.', '')}.call")
+    cls = getattr(module, action)
+    obj = cls(**camel_to_snake_case(payload))
+
+    def run() -> str:
+        body = snake_to_camel_case(remove_nones(serialize_as_dict(obj)))
+        call = Call(unique_id="19223201", action=action, payload=body)
+        _validate_payload(call, version)
+        return call.to_json()
+
+    return run
+
+
+def jsonschema_rs(version: str, action: str, text: str) -> Callable[[], Any] | None:
+    try:
+        import jsonschema_rs as jrs
+    except ImportError:
+        return None
+    from ocppgen.load import VERSIONS, default_schema_root
+
+    key = VERSIONS[version][0]
+    name = f"{action}.json" if version == "1.6" else f"{action}Request.json"
+    schema = json.loads((default_schema_root() / key / name).read_text())
+    validator = jrs.validator_for(schema)
+
+    def run() -> Any:
+        payload = json.loads(text)[3]
+        validator.validate(payload)
+        return payload
+
+    return run
+
+
+def floor(text: str) -> Callable[[], Any]:
+    decode = msgspec.json.decode
+    return lambda: decode(text)
+
+
+def prove_decoders_reject_invalid() -> None:
+    """The decoders being timed are real validators: an invalid message must fail."""
+    routing, csms = MODULES["2.0.1"]
+    protocol = OcppProtocol(version="2.0.1", role=Role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+    bad = dict(CALLS[0][3], seqNo="42")
+    [event] = protocol.receive(frame("x", "TransactionEvent", bad), 0)
+    assert not isinstance(event, CallReceived), "the ocppgen decoder accepted an invalid message"
+    try:
+        ours_codec("2.0.1", "TransactionEvent", frame("x", "TransactionEvent", bad))()
+    except msgspec.ValidationError:
+        pass
+    else:
+        raise AssertionError("the payload codec accepted an invalid message")
+
+
+def measure(fn: Callable[[], Any], number: int) -> float:
+    return timeit.timeit(fn, number=number) / number * 1e6
+
+
+def run(repeat: int, target_seconds: float = 0.05) -> list[dict[str, Any]]:
+    prove_decoders_reject_invalid()
+    rows = []
+    for name, version, action, payload in CALLS:
+        text = frame("19223201", action, payload)
+        cases: dict[str, Callable[[], Any] | None] = {
+            "floor": floor(text),
+            "ours_receive": ours_receive(version, text),
+            "ours_codec": ours_codec(version, action, text),
+            "incumbent": incumbent_receive(version, text),
+            "jsonschema_rs": jsonschema_rs(version, action, text),
+            "ours_encode": ours_encode(version, action, payload),
+            "incumbent_encode": incumbent_encode(version, action, payload),
+        }
+        live = {k: f for k, f in cases.items() if f is not None}
+        numbers = {}
+        for key, fn in live.items():
+            fn()  # warm up, and fail loudly if a path is broken
+            once = max(measure(fn, 1), 0.1)
+            numbers[key] = max(1, int(target_seconds * 1e6 / once))
+        samples: dict[str, list[float]] = {k: [] for k in live}
+        for _ in range(repeat):  # interleaved repetitions
+            for key, fn in live.items():
+                samples[key].append(measure(fn, numbers[key]))
+        rows.append({"name": name, "samples": samples})
+    return rows
+
+
+def fmt(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    out = [
+        "| message | floor: untyped msgspec decode | ocppgen receive (frame -> typed, validated) | ratio to floor | "
+        "incumbent inbound | incumbent / ocppgen | jsonschema-rs validate | ocppgen encode | incumbent encode | incumbent / ocppgen encode |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        s = row["samples"]
+        med = {k: statistics.median(v) for k, v in s.items()}
+        jrs = fmt(s["jsonschema_rs"]) if "jsonschema_rs" in s else "n/a"
+        out.append(
+            f"| {row['name']} | {fmt(s['floor'])} | {fmt(s['ours_receive'])} | {med['ours_receive'] / med['floor']:.2f}x | "
+            f"{fmt(s['incumbent'])} | {med['incumbent'] / med['ours_receive']:.0f}x | {jrs} | {fmt(s['ours_encode'])} | "
+            f"{fmt(s['incumbent_encode'])} | {med['incumbent_encode'] / med['ours_encode']:.0f}x |"
+        )
+    out.append("")
+    out.append("Microseconds per message, median (min-max) of interleaved repetitions; ratios of medians.")
+    out.append(
+        "Bare payload codec (frame envelope + typed payload, no protocol bookkeeping), ratio to floor: "
+        + ", ".join(
+            f"{r['name'].split(' (')[0]} {statistics.median(r['samples']['ours_codec']) / statistics.median(r['samples']['floor']):.2f}x"
+            for r in rows
+        )
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="codec benchmark")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--seconds", type=float, default=0.05, help="time per sample")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    result = table(run(args.repeat, args.seconds))
+    print(result)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(result + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
