@@ -247,15 +247,15 @@ class OcppProtocol:
         kind = fr.type_of(frame)
         if kind not in self._types:
             return self._unknown_type(kind, frame.message_id)
-        if isinstance(frame, fr.Call):
-            return self._on_call(frame)
-        if isinstance(frame, fr.CallResult):
-            return self._on_result(frame, now)
-        if isinstance(frame, fr.CallErrorFrame):
-            return self._on_error(frame, now)
-        if isinstance(frame, fr.Send):
-            return self._on_send(frame)
-        return self._on_result_error(frame)
+        if kind == fr.CALL:
+            return self._on_call(frame)  # type: ignore[arg-type]
+        if kind == fr.CALLRESULT:
+            return self._on_result(frame, now)  # type: ignore[arg-type]
+        if kind == fr.CALLERROR:
+            return self._on_error(frame, now)  # type: ignore[arg-type]
+        if kind == fr.SEND:
+            return self._on_send(frame)  # type: ignore[arg-type]
+        return self._on_result_error(frame)  # type: ignore[arg-type]
 
     def _on_call(self, frame: fr.Call) -> list[Event]:
         mid, action = frame.message_id, frame.action
@@ -272,9 +272,12 @@ class OcppProtocol:
             return self._reject(mid, code, "a CALL with this message id is being handled already")
         events: list[Event] = []
         try:
-            request = self._decode(route, frame.payload, mid, events)
-        except msgspec.ValidationError as exc:
-            return self._reject(mid, classify_validation_error(str(exc)), str(exc))
+            request = route.request_codec.decode(frame.payload)  # the fast path: valid input
+        except (msgspec.ValidationError, RecursionError):
+            try:
+                request = self._decode(route, frame.payload, mid, events)
+            except msgspec.ValidationError as exc:
+                return self._reject(mid, classify_validation_error(str(exc)), str(exc))
         self._inbound[mid] = action
         events.append(CallReceived(message_id=mid, action=action, request=request, handler_method=method))
         return events

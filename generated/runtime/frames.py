@@ -88,11 +88,12 @@ _DECODER = msgspec.json.Decoder(Frame)
 _ENCODER = msgspec.json.Encoder()
 
 
+_TAG_OF: dict[type, int] = {Call: CALL, CallResult: CALLRESULT, CallErrorFrame: CALLERROR, CallResultErrorFrame: CALLRESULTERROR, Send: SEND}
+
+
 def type_of(frame: Frame) -> int:
     """The message type number of a decoded frame."""
-    tag = frame.__struct_config__.tag
-    assert isinstance(tag, int)
-    return tag
+    return _TAG_OF[type(frame)]
 
 
 def message_types(version: str) -> frozenset[int]:
