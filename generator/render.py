@@ -345,11 +345,14 @@ class RoleView:
     handler: str
     client: str
     receives_from: tuple[str, ...]  # initiators whose requests this role receives
+    enum: str  # the runtime Role member
 
 
 ROLES = (
-    RoleView("csms", "CSMS", "charging station", "CsmsHandler", "ChargingStationClient", ("ChargingStation", "Both")),
-    RoleView("station", "charging station", "CSMS", "StationHandler", "CsmsClient", ("CSMS", "Both")),
+    RoleView("csms", "CSMS", "charging station", "CsmsHandler", "ChargingStationClient", ("ChargingStation", "Both"), "CSMS"),
+    RoleView(
+        "station", "charging station", "CSMS", "StationHandler", "CsmsClient", ("CSMS", "Both"), "CHARGING_STATION"
+    ),
 )
 _SENDER = {"ChargingStation": "the charging station", "CSMS": "the CSMS", "Both": "either side"}
 

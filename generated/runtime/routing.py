@@ -33,6 +33,7 @@ __all__ = [
     "Outcome",
     "Reply",
     "Role",
+    "RoleBinding",
     "Route",
     "classify_validation_error",
     "dispatch",
@@ -82,6 +83,18 @@ class Route(Generic[Req, Res]):
     def __repr__(self) -> str:
         who = "/".join(sorted(r.value for r in self.initiators))
         return f"Route({self.action!r}, from {who}{', SEND' if self.send else ''})"
+
+
+@dataclass(frozen=True)
+class RoleBinding:
+    """Everything a connection needs to speak one version as one role (generated per role)."""
+
+    version: str
+    subprotocol: str
+    role: Role
+    routes: Mapping[str, Route[Any, Any]]
+    handled: Mapping[str, str]
+    peer_client: Callable[[Caller], Any]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final
 
-from ocppgen.generated.runtime.routing import CallContext, Caller, NotSupportedError, Outcome
+from ocppgen.generated.runtime.routing import (
+    CallContext,
+    Caller,
+    NotSupportedError,
+    Outcome,
+    Role,
+    RoleBinding,
+)
 from ocppgen.generated.runtime.routing import dispatch as _dispatch
 from ocppgen.generated.v16 import routing
 from ocppgen.generated.v16.messages import (
@@ -101,7 +108,7 @@ from ocppgen.generated.v16.messages import (
     UpdateFirmwareResponse,
 )
 
-__all__ = ["HANDLED", "CsmsClient", "StationHandler", "dispatch"]
+__all__ = ["BINDING", "HANDLED", "CsmsClient", "StationHandler", "dispatch"]
 
 
 class StationHandler:
@@ -440,3 +447,14 @@ async def dispatch(
 ) -> Outcome:
     """Decode an inbound CALL or SEND for the charging station and run its handler method."""
     return await _dispatch("1.6", routing.ROUTES, HANDLED, handler, action, payload, context)
+
+
+BINDING: Final = RoleBinding(
+    version="1.6",
+    subprotocol="ocpp1.6",
+    role=Role.CHARGING_STATION,
+    routes=routing.ROUTES,
+    handled=HANDLED,
+    peer_client=CsmsClient,
+)
+"""What a connection needs to speak OCPP 1.6 as the charging station."""

@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final
 
-from ocppgen.generated.runtime.routing import CallContext, Caller, NotSupportedError, Outcome
+from ocppgen.generated.runtime.routing import (
+    CallContext,
+    Caller,
+    NotSupportedError,
+    Outcome,
+    Role,
+    RoleBinding,
+)
 from ocppgen.generated.runtime.routing import dispatch as _dispatch
 from ocppgen.generated.v21 import routing
 from ocppgen.generated.v21.messages import (
@@ -204,7 +211,7 @@ from ocppgen.generated.v21.messages import (
     VatNumberValidationResponse,
 )
 
-__all__ = ["HANDLED", "ChargingStationClient", "CsmsHandler", "dispatch"]
+__all__ = ["BINDING", "HANDLED", "ChargingStationClient", "CsmsHandler", "dispatch"]
 
 
 class CsmsHandler:
@@ -925,3 +932,14 @@ async def dispatch(
 ) -> Outcome:
     """Decode an inbound CALL or SEND for the CSMS and run its handler method."""
     return await _dispatch("2.1", routing.ROUTES, HANDLED, handler, action, payload, context)
+
+
+BINDING: Final = RoleBinding(
+    version="2.1",
+    subprotocol="ocpp2.1",
+    role=Role.CSMS,
+    routes=routing.ROUTES,
+    handled=HANDLED,
+    peer_client=ChargingStationClient,
+)
+"""What a connection needs to speak OCPP 2.1 as the CSMS."""
