@@ -35,7 +35,8 @@ from websockets.http11 import Request, Response
 
 from .events import CallCompleted, CallFailed, CallReceived, Event, SendReceived
 from .protocol import OcppProtocol, Strictness
-from .routing import CallContext, Reply, RoleBinding, Route, invoke
+from .routing import CallContext, CallError, Reply, RoleBinding, Route, invoke
+from .security import Authenticator, Credentials, RegistrationGate, parse_basic_auth, redact
 
 __all__ = ["BackOff", "CsmsServer", "OcppConnection", "StationClient", "StationRegistry", "station_id_from_path"]
 
@@ -68,8 +69,12 @@ class OcppConnection:
         call_timeout: float = 30.0,
         strictness: Strictness = Strictness.STRICT,
         on_event: Callable[[OcppConnection, Event], None] | None = None,
+        gate: RegistrationGate | None = None,
+        log_frames: bool = False,
     ) -> None:
         self.websocket = websocket
+        self.gate = gate
+        self.log_frames = log_frames
         self.binding = binding
         self.handler = handler
         self.station_id = station_id
@@ -97,6 +102,8 @@ class OcppConnection:
         if self._closed:
             raise ConnectionError(f"connection to {self.station_id} is closed")
         message_id = self.protocol.call(route, request, self._loop.time(), timeout=timeout)
+        if self.gate is not None:
+            self.gate.on_outbound(route.action, request)
         future: asyncio.Future[Any] = self._loop.create_future()
         self._waiters[message_id] = future
         await self._flush()
@@ -121,6 +128,8 @@ class OcppConnection:
                 if isinstance(message, bytes):
                     log.warning("%s: binary frame ignored (OCPP-J uses text frames)", self.station_id)
                     continue
+                if self.log_frames:
+                    log.debug("%s < %s", self.station_id, redact(message))
                 self._apply(self.protocol.receive(message, self._loop.time()))
                 await self._flush()
         except ConnectionClosed:
@@ -171,7 +180,14 @@ class OcppConnection:
             message_id=event.message_id,
             connection={"subprotocol": self.binding.subprotocol, "remote_address": self.websocket.remote_address},
         )
-        outcome = await invoke(self.handler, event.handler_method, route, request, context)
+        if self.gate is not None and isinstance(event, CallReceived) and not self.gate.allows(event.action):
+            outcome: Any = CallError("SecurityError", f"{event.action} refused: the station's BootNotification is not accepted yet")
+        else:
+            outcome = await invoke(self.handler, event.handler_method, route, request, context)
+        if self.gate is not None and event.action == "BootNotification" and isinstance(outcome, Reply):
+            assert route.response_codec is not None and outcome.payload is not None
+            status = route.response_codec.decode(outcome.payload).status
+            self.gate.on_boot_response(str(getattr(status, "value", status)))
         if isinstance(event, SendReceived):
             if not isinstance(outcome, Reply):
                 log.warning("%s: SEND %s not handled: %s", self.station_id, event.action, outcome.description)
@@ -201,6 +217,8 @@ class OcppConnection:
     async def _flush(self) -> None:
         async with self._write_lock:  # one writer at a time keeps the frames in order
             for frame in self.protocol.data_to_send():
+                if self.log_frames:
+                    log.debug("%s > %s", self.station_id, redact(frame))
                 try:
                     await self.websocket.send(frame)
                 except ConnectionClosed:
@@ -258,7 +276,13 @@ class CsmsServer:
         ping_interval: float | None = 20.0,
         compression: str | None = "deflate",
         on_event: Callable[[OcppConnection, Event], None] | None = None,
+        registration_gate: bool = True,
+        authenticator: Authenticator | None = None,
+        log_frames: bool = False,
     ) -> None:
+        self.registration_gate = registration_gate
+        self.authenticator = authenticator
+        self.log_frames = log_frames
         self.bindings: dict[str, tuple[RoleBinding, object]] = {b.subprotocol: (b, h) for b, h in versions}
         self.preference = [b.subprotocol for b, _ in versions]
         self.default_subprotocol = default_subprotocol
@@ -284,9 +308,22 @@ class CsmsServer:
                 return candidate
         return None  # complete the handshake without a subprotocol, then close (Part 4)
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if station_id_from_path(request.path) is None:
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        station_id = station_id_from_path(request.path)
+        if station_id is None:
             return connection.respond(404, "Unknown or invalid charging station identity\n")
+        if self.authenticator is not None:
+            transport = connection.transport
+            credentials = Credentials(
+                station_id=station_id,
+                password=parse_basic_auth(request.headers.get("Authorization"), station_id),
+                certificate=transport.get_extra_info("peercert") if transport is not None else None,
+            )
+            if not await self.authenticator(credentials):
+                log.warning("%s: authentication failed", station_id)  # never the password
+                response = connection.respond(401, "Unauthorized\n")
+                response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+                return response
         return None
 
     async def _handler(self, websocket: ServerConnection) -> None:
@@ -302,6 +339,8 @@ class CsmsServer:
         connection = OcppConnection(
             websocket, binding, handler, station_id,
             call_timeout=self.call_timeout, strictness=self.strictness, on_event=self.on_event,
+            gate=RegistrationGate(binding.version) if self.registration_gate else None,
+            log_frames=self.log_frames,
         )
         old = self.registry.add(connection)
         if old is not None:  # decision 0006: the new connection replaces the old one

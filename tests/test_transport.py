@@ -236,7 +236,7 @@ def test_a_new_connection_replaces_the_old_one() -> None:
                 current = server.registry.get("DUP")
                 assert current is not first_conn and current is not None and current.binding.version == "1.6"
                 await second.send('[2,"1","Heartbeat",{}]')
-                assert json.loads(await second.recv())[:3] == [4, "1", "NotSupported"]  # Csms16 has no heartbeat
+                assert json.loads(await second.recv())[:3] == [4, "1", "SecurityError"]  # not booted yet
 
     run(started(server, body))
 

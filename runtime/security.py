@@ -1,0 +1,154 @@
+"""Connection-level rules of the CSMS: the registration gate, authentication, redaction.
+
+Registration gate (2.x B02.FR.09, B03.FR.07; 1.6 section 4.2): until the CSMS has Accepted a
+BootNotification, a CALL from the station other than BootNotification is answered
+SecurityError, unless the CSMS asked for it (TriggerMessage / ExtendedTriggerMessage for the
+triggered message; GetBaseReport / GetReport for NotifyReport). On 1.6 links a Pending
+registration also opens the gate, as the 1.6 text only forbids requests before a
+BootNotification was answered Accepted or Pending, and after Rejected.
+
+Authentication (OCPP security profiles): profile 1 is HTTP Basic auth on ws://, profile 2 the
+same over TLS, profile 3 TLS with a client certificate whose subject CN must be the station's
+identity. Passwords are compared in constant time and never logged; ``redact`` removes secrets
+from frames before they are logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Credentials", "RegistrationGate", "StaticPasswords", "parse_basic_auth", "redact"]
+
+# What a trigger asks the station to send: requestedMessage value -> action.
+_TRIGGERED = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignV2G20Certificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+    "SignChargePointCertificate": "SignCertificate",
+}
+
+
+class RegistrationGate:
+    """Decides, per connection, which station-initiated CALLs the CSMS accepts before boot."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.status: str | None = None
+        self.triggered: set[str] = set()
+
+    def allows(self, action: str) -> bool:
+        if action == "BootNotification" or self.status == "Accepted":
+            return True
+        if self.version == "1.6" and self.status == "Pending":
+            return True
+        return action in self.triggered
+
+    def on_boot_response(self, status: str) -> None:
+        self.status = status
+        if status == "Accepted":
+            self.triggered.clear()
+
+    def on_outbound(self, action: str, request: Any) -> None:
+        """Note what the CSMS asked for, so the station may send it before acceptance."""
+        if action in ("TriggerMessage", "ExtendedTriggerMessage"):
+            requested = str(getattr(request, "requested_message", ""))
+            self.triggered.add(_TRIGGERED.get(requested, requested))
+        elif action in ("GetBaseReport", "GetReport"):
+            self.triggered.add("NotifyReport")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a station presented: its identity, Basic-auth password, TLS client certificate."""
+
+    station_id: str
+    password: str | None
+    certificate: Mapping[str, Any] | None
+
+    @property
+    def certificate_cn(self) -> str | None:
+        if not self.certificate:
+            return None
+        for rdn in self.certificate.get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return str(value)
+        return None
+
+
+Authenticator = Callable[[Credentials], Awaitable[bool]]
+
+
+class StaticPasswords:
+    """An authenticator from a mapping of station id to password (constant-time comparison)."""
+
+    def __init__(self, passwords: Mapping[str, str], *, require_certificate: bool = False) -> None:
+        self._passwords = dict(passwords)
+        self.require_certificate = require_certificate
+
+    async def __call__(self, credentials: Credentials) -> bool:
+        if self.require_certificate and credentials.certificate_cn != credentials.station_id:
+            return False
+        expected = self._passwords.get(credentials.station_id)
+        if expected is None or credentials.password is None:
+            hmac.compare_digest(b"x" * 32, b"y" * 32)  # same work whether the station exists or not
+            return False
+        return hmac.compare_digest(credentials.password.encode(), expected.encode())
+
+
+def parse_basic_auth(header: str | None, station_id: str) -> str | None:
+    """The password of a Basic ``Authorization`` header whose user is ``station_id``."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    if not sep or not hmac.compare_digest(user.encode(), station_id.encode()):
+        return None
+    return password
+
+
+_SECRET_KEY = re.compile(r"password|authorizationkey|secret|passphrase", re.I)
+_SECRET_VARIABLES = {"BasicAuthPassword", "AuthorizationKey", "Password"}
+REDACTED = "***"
+
+
+def redact(frame: str) -> str:
+    """A frame safe to log: Basic-auth passwords, AuthorizationKey and similar values removed
+    (SetVariables values of secret variables, ChangeConfiguration values of secret keys, and
+    any property whose name says password or secret)."""
+    try:
+        obj = json.loads(frame)
+    except ValueError:
+        return frame if len(frame) < 200 else frame[:200] + "..."
+    return json.dumps(_scrub(obj), separators=(",", ":"), ensure_ascii=False)
+
+
+def _scrub(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_scrub(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        out[key] = REDACTED if _SECRET_KEY.search(key) and not isinstance(value, (dict, list)) else _scrub(value)
+    variable = node.get("variable")
+    if isinstance(variable, dict) and variable.get("name") in _SECRET_VARIABLES and "attributeValue" in out:
+        out["attributeValue"] = REDACTED
+    if isinstance(node.get("key"), str) and _is_secret_name(node["key"]) and "value" in out:
+        out["value"] = REDACTED
+    return out
+
+
+def _is_secret_name(name: str) -> bool:
+    return name in _SECRET_VARIABLES or bool(_SECRET_KEY.search(name))
