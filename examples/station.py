@@ -1,0 +1,266 @@
+"""Example charging-station simulator for OCPP 1.6, 2.0.1 or 2.1: boots, heartbeats, reports
+status, authorizes, runs a metered transaction, and answers the CSMS (GetVariables/SetVariables
+or GetConfiguration/ChangeConfiguration, RequestStart/StopTransaction or RemoteStart/Stop,
+Reset, TriggerMessage), printing a readable log.
+
+    python examples/station.py --url ws://127.0.0.1:9000/ocpp/SIM-1 --version 2.0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from examples.defaults import with_defaults
+from ocppgen.generated.runtime.routing import CallContext
+from ocppgen.generated.runtime.transport import BackOff, StationClient
+from ocppgen.generated.v16 import datatypes as d16, enums as e16, messages as m16, routing as r16, station as st16
+from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201, routing as r201
+from ocppgen.generated.v201 import station as st201
+from ocppgen.generated.v21 import datatypes as d21, enums as e21, messages as m21, routing as r21, station as st21
+
+
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+class Simulator:
+    """The station's state, shared by its handler (what the CSMS asks) and its script."""
+
+    def __init__(self, station_id: str, version: str) -> None:
+        self.station_id = station_id
+        self.version = version
+        self.variables: dict[tuple[str, str], str] = {
+            ("OCPPCommCtrlr", "HeartbeatInterval"): "300",
+            ("AuthCtrlr", "AuthorizeRemoteStart"): "false",
+        }
+        self.configuration: dict[str, str] = {"HeartbeatInterval": "300", "MeterValueSampleInterval": "10"}
+        self.energy = 1000.0
+        self.remote_start: asyncio.Queue[str] = asyncio.Queue()
+        self.remote_stop = asyncio.Event()
+        self.triggered: asyncio.Queue[str] = asyncio.Queue()
+        self.resets = 0
+
+    def log(self, text: str) -> None:
+        print(f"{now():%H:%M:%S} [{self.station_id} {self.version}] {text}", flush=True)
+
+
+class Handler16(st16.StationHandler):
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def log(self, station: str, text: str) -> None:
+        self.sim.log(text)
+
+    async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: CallContext) -> m16.GetConfigurationResponse:
+        keys = request.key if isinstance(request.key, list) else list(self.sim.configuration)
+        known = [d16.KeyValue(key=k, readonly=False, value=self.sim.configuration[k]) for k in keys if k in self.sim.configuration]
+        unknown = [k for k in keys if k not in self.sim.configuration]
+        self.sim.log(f"GetConfiguration {keys}")
+        return m16.GetConfigurationResponse(configuration_key=known, unknown_key=unknown) if unknown else m16.GetConfigurationResponse(configuration_key=known)
+
+    async def on_change_configuration(self, request: m16.ChangeConfigurationRequest, context: CallContext) -> m16.ChangeConfigurationResponse:
+        self.sim.configuration[request.key] = request.value
+        self.sim.log(f"ChangeConfiguration {request.key} = {request.value}")
+        return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.Accepted)
+
+    async def on_remote_start_transaction(self, request: m16.RemoteStartTransactionRequest, context: CallContext) -> m16.RemoteStartTransactionResponse:
+        self.sim.log(f"RemoteStartTransaction for {request.id_tag}")
+        self.sim.remote_start.put_nowait(request.id_tag)
+        return m16.RemoteStartTransactionResponse(status=e16.RemoteStartStopStatus.Accepted)
+
+    async def on_remote_stop_transaction(self, request: m16.RemoteStopTransactionRequest, context: CallContext) -> m16.RemoteStopTransactionResponse:
+        self.sim.log(f"RemoteStopTransaction {request.transaction_id}")
+        self.sim.remote_stop.set()
+        return m16.RemoteStopTransactionResponse(status=e16.RemoteStartStopStatus.Accepted)
+
+    async def on_reset(self, request: m16.ResetRequest, context: CallContext) -> m16.ResetResponse:
+        self.sim.resets += 1
+        self.sim.log(f"Reset {request.type.value}")
+        return m16.ResetResponse(status=e16.ResetStatus.Accepted)
+
+    async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: CallContext) -> m16.TriggerMessageResponse:
+        self.sim.log(f"TriggerMessage {request.requested_message.value}")
+        self.sim.triggered.put_nowait(request.requested_message.value)
+        return m16.TriggerMessageResponse(status=e16.TriggerMessageStatus.Accepted)
+
+
+class Handler2x:
+    m: Any
+    d: Any
+    e: Any
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def log(self, station: str, text: str) -> None:
+        self.sim.log(text)
+
+    async def on_get_variables(self, request: Any, context: CallContext) -> Any:
+        results = []
+        for item in request.get_variable_data:
+            key = (item.component.name, item.variable.name)
+            value = self.sim.variables.get(key)
+            status = self.e.GetVariableStatusEnumType.Accepted if value is not None else self.e.GetVariableStatusEnumType.UnknownVariable
+            kwargs = {"attribute_value": value} if value is not None else {}
+            results.append(self.d.GetVariableResultType(attribute_status=status, component=item.component, variable=item.variable, **kwargs))
+            self.sim.log(f"GetVariables {key[0]}.{key[1]} -> {value}")
+        return self.m.GetVariablesResponse(get_variable_result=results)
+
+    async def on_set_variables(self, request: Any, context: CallContext) -> Any:
+        results = []
+        for item in request.set_variable_data:
+            self.sim.variables[(item.component.name, item.variable.name)] = item.attribute_value
+            self.sim.log(f"SetVariables {item.component.name}.{item.variable.name}")  # values may be secrets: not logged
+            results.append(self.d.SetVariableResultType(attribute_status=self.e.SetVariableStatusEnumType.Accepted, component=item.component, variable=item.variable))
+        return self.m.SetVariablesResponse(set_variable_result=results)
+
+    async def on_request_start_transaction(self, request: Any, context: CallContext) -> Any:
+        self.sim.log(f"RequestStartTransaction for {request.id_token.id_token}")
+        self.sim.remote_start.put_nowait(request.id_token.id_token)
+        return self.m.RequestStartTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Accepted)
+
+    async def on_request_stop_transaction(self, request: Any, context: CallContext) -> Any:
+        self.sim.log(f"RequestStopTransaction {request.transaction_id}")
+        self.sim.remote_stop.set()
+        return self.m.RequestStopTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Accepted)
+
+    async def on_reset(self, request: Any, context: CallContext) -> Any:
+        self.sim.resets += 1
+        self.sim.log(f"Reset {request.type.value}")
+        return self.m.ResetResponse(status=self.e.ResetStatusEnumType.Accepted)
+
+    async def on_trigger_message(self, request: Any, context: CallContext) -> Any:
+        self.sim.log(f"TriggerMessage {request.requested_message.value}")
+        self.sim.triggered.put_nowait(request.requested_message.value)
+        return self.m.TriggerMessageResponse(status=self.e.TriggerMessageStatusEnumType.Accepted)
+
+
+class Handler201(Handler2x, st201.StationHandler):
+    m, d, e = m201, d201, e201
+
+
+class Handler21(Handler2x, st21.StationHandler):
+    m, d, e = m21, d21, e21
+
+
+BINDINGS = {"1.6": (st16, r16, Handler16), "2.0.1": (st201, r201, Handler201), "2.1": (st21, r21, Handler21)}
+
+
+async def transaction_16(client: Any, sim: Simulator, id_tag: str, meter_values: int, interval: float) -> None:
+    auth = await client.authorize(m16.AuthorizeRequest(id_tag=id_tag))
+    sim.log(f"Authorize {id_tag}: {auth.id_tag_info.status.value}")
+    start = await client.start_transaction(m16.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=int(sim.energy), timestamp=now()))
+    tx = start.transaction_id
+    sim.log(f"transaction {tx} started")
+    await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Charging))
+    for _ in range(meter_values):
+        if sim.remote_stop.is_set():
+            break
+        await asyncio.sleep(interval)
+        sim.energy += 250.0
+        value = d16.SampledValue(value=f"{sim.energy:.1f}", measurand=e16.Measurand.Energy_Active_Import_Register, unit=e16.UnitOfMeasure.Wh)
+        await client.meter_values(m16.MeterValuesRequest(connector_id=1, transaction_id=tx, meter_value=[d16.MeterValue(timestamp=now(), sampled_value=[value])]))
+        sim.log(f"meter {sim.energy:.1f} Wh")
+    await client.stop_transaction(m16.StopTransactionRequest(transaction_id=tx, meter_stop=int(sim.energy), timestamp=now(), reason=e16.Reason.Local))
+    await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
+    sim.log(f"transaction {tx} stopped at {sim.energy:.1f} Wh")
+
+
+async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id_tag: str, meter_values: int, interval: float) -> None:
+    token = d.IdTokenType(id_token=id_tag, type=e.IdTokenEnumType.ISO14443 if sim.version == "2.0.1" else "ISO14443")
+    auth = await client.authorize(m.AuthorizeRequest(id_token=token))
+    sim.log(f"Authorize {id_tag}: {auth.id_token_info.status.value}")
+    tx = str(uuid.uuid4())
+    seq = 0
+
+    def energy() -> list[Any]:
+        value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"))
+        return [d.MeterValueType(timestamp=now(), sampled_value=[value])]
+
+    async def event(kind: Any, trigger: Any, **kwargs: Any) -> None:
+        nonlocal seq
+        await client.transaction_event(
+            m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=seq,
+                                      transaction_info=d.TransactionType(transaction_id=tx), meter_value=energy(), **kwargs)
+        )
+        seq += 1
+
+    await event(e.TransactionEventEnumType.Started, e.TriggerReasonEnumType.Authorized, id_token=token, evse=d.EVSEType(id=1, connector_id=1))
+    sim.log(f"transaction {tx} started")
+    for _ in range(meter_values):
+        if sim.remote_stop.is_set():
+            break
+        await asyncio.sleep(interval)
+        sim.energy += 250.0
+        await event(e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.MeterValuePeriodic)
+        sim.log(f"meter {sim.energy:.1f} Wh")
+    await event(e.TransactionEventEnumType.Ended, e.TriggerReasonEnumType.StopAuthorized)
+    sim.log(f"transaction {tx} ended at {sim.energy:.1f} Wh")
+
+
+async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_values: int = 3, interval: float = 1.0,
+                   keep_running: bool = False, started: asyncio.Event | None = None) -> Simulator:
+    """Boot, report status, run one metered transaction; with keep_running, then heartbeat and
+    serve CSMS requests (remote starts run further transactions) until cancelled."""
+    role, routes, handler_cls = BINDINGS[version]
+    sim = Simulator(url.rstrip("/").rsplit("/", 1)[-1], version)
+    handler = with_defaults(handler_cls, dict(role.HANDLED), routes.ROUTES)(sim)
+    station = StationClient(url, [role.BINDING], handler, backoff=BackOff(1, 2, 3))
+    async with station.running():
+        await station.connected()
+        client = station.csms
+        if version == "1.6":
+            boot = await client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen"))
+            await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
+        else:
+            m, d, e = (m201, d201, e201) if version == "2.0.1" else (m21, d21, e21)
+            boot = await client.boot_notification(m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))
+            await client.status_notification(m.StatusNotificationRequest(timestamp=now(), connector_status=e.ConnectorStatusEnumType.Available, evse_id=1, connector_id=1))
+        sim.log(f"BootNotification: {boot.status.value}, heartbeat every {boot.interval} s")
+        if started is not None:
+            started.set()
+
+        async def run_transaction(tag: str) -> None:
+            sim.remote_stop.clear()
+            if version == "1.6":
+                await transaction_16(client, sim, tag, meter_values, interval)
+            else:
+                await transaction_2x(client, sim, m, d, e, tag, meter_values, interval)
+
+        await run_transaction(id_tag)
+        while keep_running:
+            with contextlib.suppress(asyncio.TimeoutError):
+                tag = await asyncio.wait_for(sim.remote_start.get(), timeout=max(boot.interval, 1))
+                await run_transaction(tag)
+                continue
+            await client.heartbeat({"1.6": m16, "2.0.1": m201, "2.1": m21}[version].HeartbeatRequest())
+            sim.log("Heartbeat")
+    return sim
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="ws://127.0.0.1:9000/ocpp/SIM-1")
+    parser.add_argument("--version", choices=sorted(BINDINGS), default="2.0.1")
+    parser.add_argument("--id-tag", default="04A2B3C4")
+    parser.add_argument("--meter-values", type=int, default=3)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between meter values")
+    parser.add_argument("--once", action="store_true", help="exit after the first transaction")
+    args = parser.parse_args()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(simulate(args.url, args.version, id_tag=args.id_tag, meter_values=args.meter_values,
+                             interval=args.interval, keep_running=not args.once))
+
+
+if __name__ == "__main__":
+    main()
