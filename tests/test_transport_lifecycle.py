@@ -110,3 +110,16 @@ def test_permessage_deflate_is_negotiated_when_enabled(compression: Any) -> None
             assert (await ws.recv()).startswith('[3,"b"')
 
     run(started(server, body))
+
+
+def test_ping_interval_keeps_measuring_the_link() -> None:
+    server = CsmsServer([(csms201.BINDING, SlowCsms())], ping_interval=0.05)
+
+    async def body(port: int) -> None:
+        async with connect(f"ws://127.0.0.1:{port}/ocpp/CS-P", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await asyncio.sleep(0.3)
+            connection = server.registry.get("CS-P")
+            assert connection is not None
+            assert connection.websocket.latency > 0  # the server's pings were answered
+
+    run(started(server, body))
