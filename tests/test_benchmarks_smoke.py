@@ -23,3 +23,18 @@ def test_harness_refuses_a_decoder_that_accepts_invalid_messages(monkeypatch: py
     monkeypatch.setattr(PayloadCodec, "decode", lambda self, data: object())
     with pytest.raises(AssertionError, match="accepted an invalid message"):
         codec.prove_decoders_reject_invalid()
+
+
+def test_e2e_harness_smoke() -> None:
+    """The end-to-end harness on a tiny load (3 stations, 200 idle connections): it proves the
+    server validates, drives all three servers, and reports every cell of the table."""
+    import asyncio
+
+    from benchmarks import e2e
+
+    results = asyncio.run(e2e.run([1, 3], 4, [200], 1))
+    text = e2e.table(results, [1, 3], [200])
+    for kind in e2e.KINDS:
+        assert f"| 3 | {kind} |" in text and f"| 200 | {kind} |" in text
+    assert all(r[0]["calls_per_s"] > 0 for r in results["load"].values())
+    assert "`ocppgen build`" in text
