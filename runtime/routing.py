@@ -16,6 +16,7 @@ work over any transport.
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -40,6 +41,7 @@ __all__ = [
     "invoke",
 ]
 
+log = logging.getLogger("ocppgen")
 Req = TypeVar("Req")
 Res = TypeVar("Res")
 
@@ -165,10 +167,12 @@ async def invoke(handler: object, method_name: str, route: Route[Any, Any], requ
     except NotSupportedError as exc:
         return CallError("NotSupported", str(exc)[:255])
     except Exception as exc:  # a handler bug must not reach the peer as a stack trace
+        log.exception("%s: the %s handler raised", context.station_id, route.action)
         return CallError("InternalError", f"{route.action} handler failed: {type(exc).__name__}")
     if route.response is None:
         return Reply(None)
     if not isinstance(result, route.response):
+        log.error("%s: the %s handler returned %s", context.station_id, route.action, type(result).__name__)
         return CallError(
             "InternalError", f"{route.action} handler returned {type(result).__name__}, not {route.response.__name__}"
         )

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import random as _random
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .events import CallCompleted, CallFailed, CallReceived, Event, SendReceived
+from .events import CallCompleted, CallFailed, CallReceived, Dropped, Event, Rejected, SendReceived
 from .protocol import OcppProtocol, Strictness
 from .routing import CallContext, CallError, Reply, RoleBinding, Route, invoke
 from .security import Authenticator, Credentials, RegistrationGate, parse_basic_auth, redact
@@ -42,6 +43,7 @@ __all__ = ["BackOff", "CsmsServer", "OcppConnection", "StationClient", "StationR
 
 log = logging.getLogger("ocppgen")
 MAX_ID_CHARS = 48  # OCPP 2.x identity: identifierString[48]; 1.6 identities are shorter
+ANSWER_CACHE_SIZE = 64  # answers kept per station for 2.1 retries that reuse a message id
 
 
 def station_id_from_path(path: str) -> str | None:
@@ -71,8 +73,15 @@ class OcppConnection:
         on_event: Callable[[OcppConnection, Event], None] | None = None,
         gate: RegistrationGate | None = None,
         log_frames: bool = False,
+        handler_timeout: float | None = 30.0,
+        max_bad_messages: int | None = None,
+        answer_cache: OrderedDict[tuple[str, str], Any] | None = None,
     ) -> None:
         self.websocket = websocket
+        self.handler_timeout = handler_timeout
+        self.max_bad_messages = max_bad_messages
+        self.bad_messages = 0
+        self.answer_cache = answer_cache
         self.gate = gate
         self.log_frames = log_frames
         self.binding = binding
@@ -155,6 +164,11 @@ class OcppConnection:
 
     def _apply(self, events: list[Event]) -> None:
         for event in events:
+            if isinstance(event, (Rejected, Dropped)):
+                self.bad_messages += 1
+                if self.max_bad_messages is not None and self.bad_messages > self.max_bad_messages:
+                    log.warning("%s: more than %d invalid messages, closing", self.station_id, self.max_bad_messages)
+                    self._spawn(self.close(1008, "too many invalid messages"))
             if isinstance(event, (CallReceived, SendReceived)):
                 task = self._loop.create_task(self._handle(event))
                 self._tasks.add(task)
@@ -180,10 +194,26 @@ class OcppConnection:
             message_id=event.message_id,
             connection={"subprotocol": self.binding.subprotocol, "remote_address": self.websocket.remote_address},
         )
-        if self.gate is not None and isinstance(event, CallReceived) and not self.gate.allows(event.action):
-            outcome: Any = CallError("SecurityError", f"{event.action} refused: the station's BootNotification is not accepted yet")
+        key = (event.action, event.message_id)
+        cached = self.answer_cache.get(key) if self.answer_cache is not None else None
+        if cached is not None and isinstance(event, CallReceived):
+            # 2.1: a retry may reuse the id of a CALL we already answered: answer it again, do not handle it twice
+            log.info("%s: %s %s is a retry, answered from cache", self.station_id, event.action, event.message_id)
+            outcome: Any = cached
+        elif self.gate is not None and isinstance(event, CallReceived) and not self.gate.allows(event.action):
+            outcome = CallError("SecurityError", f"{event.action} refused: the station's BootNotification is not accepted yet")
         else:
-            outcome = await invoke(self.handler, event.handler_method, route, request, context)
+            try:
+                outcome = await asyncio.wait_for(
+                    invoke(self.handler, event.handler_method, route, request, context), self.handler_timeout
+                )
+            except asyncio.TimeoutError:
+                log.error("%s: the %s handler did not finish within %s s", self.station_id, event.action, self.handler_timeout)
+                outcome = CallError("InternalError", f"{event.action} handler did not answer in time")
+            if self.answer_cache is not None and isinstance(event, CallReceived) and isinstance(outcome, Reply):
+                self.answer_cache[key] = outcome
+                while len(self.answer_cache) > ANSWER_CACHE_SIZE:
+                    self.answer_cache.popitem(last=False)
         if self.gate is not None and event.action == "BootNotification" and isinstance(outcome, Reply):
             assert route.response_codec is not None and outcome.payload is not None
             status = route.response_codec.decode(outcome.payload).status
@@ -210,7 +240,10 @@ class OcppConnection:
     def _on_timer(self) -> None:
         self._timer = None
         self._apply(self.protocol.handle_timeout(self._loop.time()))
-        task = self._loop.create_task(self._flush())
+        self._spawn(self._flush())
+
+    def _spawn(self, coro: Any) -> None:
+        task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -279,7 +312,12 @@ class CsmsServer:
         registration_gate: bool = True,
         authenticator: Authenticator | None = None,
         log_frames: bool = False,
+        handler_timeout: float | None = 30.0,
+        max_bad_messages: int | None = None,
     ) -> None:
+        self.handler_timeout = handler_timeout
+        self.max_bad_messages = max_bad_messages
+        self._answers: dict[str, OrderedDict[tuple[str, str], Any]] = {}
         self.registration_gate = registration_gate
         self.authenticator = authenticator
         self.log_frames = log_frames
@@ -341,6 +379,10 @@ class CsmsServer:
             call_timeout=self.call_timeout, strictness=self.strictness, on_event=self.on_event,
             gate=RegistrationGate(binding.version) if self.registration_gate else None,
             log_frames=self.log_frames,
+            handler_timeout=self.handler_timeout,
+            max_bad_messages=self.max_bad_messages,
+            # kept per station across reconnects: a retry comes on the next connection
+            answer_cache=self._answers.setdefault(station_id, OrderedDict()) if binding.version == "2.1" else None,
         )
         old = self.registry.add(connection)
         if old is not None:  # decision 0006: the new connection replaces the old one
