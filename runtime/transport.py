@@ -459,7 +459,9 @@ class StationClient:
         call_timeout: float = 30.0,
         strictness: Strictness = Strictness.STRICT,
         on_event: Callable[[OcppConnection, Event], None] | None = None,
+        on_connect: Callable[[OcppConnection], Any] | None = None,
     ) -> None:
+        self.on_connect = on_connect
         self.url = url
         self.bindings = {b.subprotocol: b for b in versions}
         self.handler = handler
@@ -483,6 +485,11 @@ class StationClient:
         if self.connection is None:
             raise ConnectionError("not connected")
         return self.connection.client
+
+    @property
+    def current(self) -> OcppConnection | None:
+        """The connection while connected, else None."""
+        return self.connection if self._connected.is_set() else None
 
     async def connected(self) -> OcppConnection:
         await self._connected.wait()
@@ -516,6 +523,8 @@ class StationClient:
                         call_timeout=self.call_timeout, strictness=self.strictness, on_event=self.on_event,
                     )
                     self._connected.set()
+                    if self.on_connect is not None:
+                        self.on_connect(self.connection)
                     try:
                         await self.connection.run()
                     finally:
