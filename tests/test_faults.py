@@ -164,3 +164,19 @@ def test_random_frame_fuzzer_against_a_live_server() -> None:
         await ws.close()  # type: ignore[attr-defined]
 
     run(started(server, body))
+
+
+def test_ten_thousand_levels_of_nesting_do_not_kill_the_connection() -> None:
+    server = CsmsServer([(csms201.BINDING, Faulty())])
+
+    async def body(port: int) -> None:
+        ws = await booted(port, "DEEP")
+        await ws.send("[" * 10_000 + "]" * 10_000)  # type: ignore[attr-defined]
+        assert json.loads(await ws.recv())[:3] == [4, "-1", "RpcFrameworkError"]  # type: ignore[attr-defined]
+        await ws.send('[2,"d","DataTransfer",{"vendorId":"v","data":' + "[" * 10_000 + "]" * 10_000 + "}]")  # type: ignore[attr-defined]
+        assert json.loads(await ws.recv())[:3] == [4, "d", "FormatViolation"]  # type: ignore[attr-defined]
+        await ws.send(f'[2,"ok","BootNotification",{BOOT}]')  # type: ignore[attr-defined]
+        assert json.loads(await ws.recv())[:2] == [3, "ok"]  # type: ignore[attr-defined]
+        await ws.close()  # type: ignore[attr-defined]
+
+    run(started(server, body))
