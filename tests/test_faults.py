@@ -180,3 +180,15 @@ def test_ten_thousand_levels_of_nesting_do_not_kill_the_connection() -> None:
         await ws.close()  # type: ignore[attr-defined]
 
     run(started(server, body))
+
+
+def test_text_frame_that_is_not_utf8_is_closed_with_1007() -> None:
+    server = CsmsServer([(csms201.BINDING, Faulty())])
+
+    async def body(port: int) -> None:
+        ws = await booted(port, "UTF")
+        await ws.send(b"[2,\"x\",\"Heartbeat\",{\"\xff\":1}]", text=True)  # type: ignore[attr-defined]
+        await asyncio.wait_for(ws.wait_closed(), 5)  # type: ignore[attr-defined]
+        assert ws.close_code == 1007  # type: ignore[attr-defined]
+
+    run(started(server, body))
