@@ -47,6 +47,13 @@ class FakeConnection:
         return m.TransactionEventResponse()
 
 
+async def drained(store: SqliteStore) -> None:
+    for _ in range(100):
+        if store.counts()["queue"] == 0:
+            return
+        await asyncio.sleep(0.01)
+
+
 def test_which_messages_are_transaction_related() -> None:
     assert is_transaction_related("TransactionEvent", event(0))
     assert is_transaction_related("StartTransaction", None) and is_transaction_related("StopTransaction", None)
@@ -70,10 +77,7 @@ def test_in_order_retry_interval_times_attempts_and_dead_letter(tmp_path: Path) 
         for seq in range(3):
             sender.submit(routing.TRANSACTION_EVENT, event(seq))
         task = asyncio.ensure_future(sender.run())
-        for _ in range(100):
-            if store.counts()["queue"] == 0:
-                break
-            await asyncio.sleep(0.01)
+        await drained(store)
         task.cancel()
 
     run(main())
@@ -97,10 +101,7 @@ def test_connection_loss_is_not_an_attempt_and_offline_events_are_flagged(tmp_pa
         state["conn"] = conn
         sender.wake()
         sender.submit(routing.TRANSACTION_EVENT, event(1))  # online
-        for _ in range(100):
-            if store.counts()["queue"] == 0:
-                break
-            await asyncio.sleep(0.01)
+        await drained(store)
         task.cancel()
 
     run(main())
