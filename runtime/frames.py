@@ -29,6 +29,7 @@ __all__ = [
     "CallErrorFrame",
     "CallResult",
     "CallResultErrorFrame",
+    "DECODER",
     "Frame",
     "FrameProblem",
     "MAX_ID_LENGTH",
@@ -84,7 +85,8 @@ class Send(_Frame, tag=SEND, frozen=True):
 
 
 Frame = Call | CallResult | CallErrorFrame | CallResultErrorFrame | Send
-_DECODER = msgspec.json.Decoder(Frame)
+DECODER = msgspec.json.Decoder(Frame)
+"""Decodes any well-formed frame; raises on anything else (then see :func:`diagnose`)."""
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -104,7 +106,7 @@ def message_types(version: str) -> frozenset[int]:
 def decode_frame(data: str | bytes) -> Frame | None:
     """The frame, or None when it is not a well-formed frame of any type (see :func:`diagnose`)."""
     try:
-        frame: Frame = _DECODER.decode(data)
+        frame: Frame = DECODER.decode(data)
         return frame
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None

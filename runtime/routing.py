@@ -19,12 +19,12 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
 from .errors import wire_code
-from .payload import PayloadCodec, codec
+from .payload import PayloadCodec, codec, dec_hook
 
 __all__ = [
     "CallContext",
@@ -60,7 +60,9 @@ class Route(Generic[Req, Res]):
     The codecs are built once, when the route is created, and shared by every message.
     """
 
-    __slots__ = ("action", "request", "response", "initiators", "send", "request_codec", "response_codec")
+    __slots__ = (
+        "action", "request", "response", "initiators", "send", "request_codec", "response_codec", "call_frame_decoder"
+    )
 
     def __init__(
         self,
@@ -80,6 +82,12 @@ class Route(Generic[Req, Res]):
         self.request_codec: PayloadCodec[Req] = codec(request, integral_floats)
         self.response_codec: PayloadCodec[Res] | None = (
             None if response is None else codec(response, integral_floats)
+        )
+        #: Decodes a whole compact CALL frame of this action in one pass (the protocol core's
+        #: hot path); anything it refuses goes through the general two-step path.
+        self.call_frame_decoder = msgspec.json.Decoder(
+            tuple[Literal[2], Annotated[str, msgspec.Meta(min_length=1, max_length=36)], str, request],  # type: ignore[valid-type]
+            dec_hook=dec_hook,
         )
 
     def __repr__(self) -> str:

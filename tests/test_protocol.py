@@ -371,3 +371,39 @@ def test_error_description_is_limited_to_255_characters() -> None:
     csms.receive('[2,"a","Heartbeat",{}]', 0)
     csms.respond("a", CallError("GenericError", "x" * 1000))
     assert len(json.loads(csms.data_to_send()[0])[3]) == 255
+
+
+def test_one_pass_and_general_paths_agree_on_large_frames() -> None:
+    """Compact frames over COMPACT_MIN take a one-pass decode; anything it refuses must reach
+    exactly the answer of the general path (which a spaced frame always takes)."""
+    import copy
+
+    from benchmarks.messages import TRANSACTION_EVENT_201
+    from ocppgen.generated.runtime.protocol import COMPACT_MIN
+
+    variants: list[dict[str, Any]] = []
+    base = copy.deepcopy(TRANSACTION_EVENT_201)
+    variants.append(base)
+    for mutate in (
+        lambda p: p.update(seqNo="42"),
+        lambda p: p.update(unexpected=True),
+        lambda p: p["evse"].update(id=1.0),  # draft-06: an integer
+        lambda p: p["evse"].update(id=1.5),
+        lambda p: p.update(eventType="Paused"),
+        lambda p: p.pop("triggerReason"),
+        lambda p: p["meterValue"][0]["sampledValue"].append({"value": 1, "unitOfMeasure": {"unit": "x" * 30}}),
+    ):
+        v = copy.deepcopy(TRANSACTION_EVENT_201)
+        mutate(v)
+        variants.append(v)
+    for strictness in Strictness:
+        for payload in variants:
+            compact = json.dumps([2, "m-1", "TransactionEvent", payload], separators=(",", ":"))
+            spaced = compact.replace('[2,"', '[2, "', 1)
+            assert len(compact) > COMPACT_MIN
+            outcomes = []
+            for text in (compact, spaced):
+                csms, _ = pair("2.0.1", strictness=strictness)
+                events = csms.receive(text, 0)
+                outcomes.append(([type(e).__name__ for e in events], [getattr(e, "request", getattr(e, "code", None)) for e in events], csms.data_to_send()))
+            assert outcomes[0] == outcomes[1], payload

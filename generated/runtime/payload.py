@@ -18,7 +18,7 @@ valid messages pay nothing for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar
 
@@ -140,12 +140,15 @@ class PayloadCodec(Generic[T]):
     draft-06 (a float with zero fraction is an integer), false for draft-04.
     """
 
-    __slots__ = ("type", "integral_floats", "_decoder")
+    __slots__ = ("type", "integral_floats", "_decoder", "decode_strict")
 
     def __init__(self, type_: type[T], *, integral_floats: bool) -> None:
         self.type = type_
         self.integral_floats = integral_floats
         self._decoder = msgspec.json.Decoder(type_, dec_hook=dec_hook)
+        #: The bare msgspec decoder: the hot path of valid input. On a ValidationError call
+        #: ``decode``, which also applies the draft-06 integer rule.
+        self.decode_strict: Callable[[bytes | str], T] = self._decoder.decode
 
     def decode(self, data: bytes | str) -> T:
         """Decode and validate; raises ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""

@@ -66,6 +66,10 @@ from .routing import CallError, Outcome, Reply, Role, Route, classify_validation
 
 __all__ = ["OcppProtocol", "Strictness", "default_message_id"]
 
+# Frames longer than this take the one-pass path first: it saves the second scan of the
+# payload, which only pays off once the payload is larger than the cost of peeking at the action.
+COMPACT_MIN = 400
+
 
 class Strictness(enum.Enum):
     """How inbound payloads are validated. Outbound payloads are always validated strictly."""
@@ -241,21 +245,48 @@ class OcppProtocol:
 
     def receive(self, data: str | bytes, now: float) -> list[Event]:
         """Process one inbound text message; see the module docstring for what comes out."""
-        frame = fr.decode_frame(data)
-        if frame is None:
+        if type(data) is str and len(data) > COMPACT_MIN and data.startswith('[2,"'):
+            events = self._compact_call(data)
+            if events is not None:
+                return events
+        try:
+            frame: fr.Frame = fr.DECODER.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return self._malformed(data, now)
+        if type(frame) is fr.Call:  # the common case first
+            return self._on_call(frame)
         kind = fr.type_of(frame)
         if kind not in self._types:
             return self._unknown_type(kind, frame.message_id)
-        if kind == fr.CALL:
-            return self._on_call(frame)  # type: ignore[arg-type]
-        if kind == fr.CALLRESULT:
-            return self._on_result(frame, now)  # type: ignore[arg-type]
-        if kind == fr.CALLERROR:
-            return self._on_error(frame, now)  # type: ignore[arg-type]
-        if kind == fr.SEND:
-            return self._on_send(frame)  # type: ignore[arg-type]
-        return self._on_result_error(frame)  # type: ignore[arg-type]
+        if isinstance(frame, fr.CallResult):
+            return self._on_result(frame, now)
+        if isinstance(frame, fr.CallErrorFrame):
+            return self._on_error(frame, now)
+        if isinstance(frame, fr.Send):
+            return self._on_send(frame)
+        assert isinstance(frame, fr.CallResultErrorFrame)
+        return self._on_result_error(frame)
+
+    def _compact_call(self, data: str) -> list[Event] | None:
+        """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
+        action, or None: then the general path decides, with all its checks and answers."""
+        end_id = data.find('"', 4)
+        if end_id < 0 or data[end_id + 1 : end_id + 3] != ',"' or "\\" in data[4:end_id]:
+            return None
+        end_action = data.find('"', end_id + 3)
+        action = data[end_id + 3 : end_action]
+        route = self.routes.get(action)
+        method = self.handled.get(action)
+        if end_action < 0 or route is None or method is None or route.send:
+            return None
+        try:
+            _, mid, decoded_action, request = route.call_frame_decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return None
+        if decoded_action != action or mid in self._inbound:
+            return None
+        self._inbound[mid] = action
+        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method)]
 
     def _on_call(self, frame: fr.Call) -> list[Event]:
         mid, action = frame.message_id, frame.action
@@ -270,17 +301,19 @@ class OcppProtocol:
         if mid in self._inbound:
             code = "GenericError" if self.version == "1.6" else "RpcFrameworkError"
             return self._reject(mid, code, "a CALL with this message id is being handled already")
-        events: list[Event] = []
         try:
-            request = route.request_codec.decode(frame.payload)  # the fast path: valid input
+            request = route.request_codec.decode_strict(frame.payload)  # the hot path: valid input
         except (msgspec.ValidationError, RecursionError):
+            events: list[Event] = []
             try:
                 request = self._decode(route, frame.payload, mid, events)
             except msgspec.ValidationError as exc:
                 return self._reject(mid, classify_validation_error(str(exc)), str(exc))
+            self._inbound[mid] = action
+            events.append(CallReceived(message_id=mid, action=action, request=request, handler_method=method))
+            return events
         self._inbound[mid] = action
-        events.append(CallReceived(message_id=mid, action=action, request=request, handler_method=method))
-        return events
+        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method)]
 
     def _on_send(self, frame: fr.Send) -> list[Event]:
         mid, action = frame.message_id, frame.action
