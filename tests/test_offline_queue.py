@@ -159,3 +159,50 @@ def test_sigkill_at_random_points_loses_nothing_and_handles_nothing_twice(tmp_pa
     assert handler.handled == list(range(total))  # every message, in order, once
     counts = SqliteStore(str(db)).counts()
     assert counts == {"queue": 0, "sent": total, "dead": 0}
+
+
+def test_station_client_queue_delivers_offline_events_after_connecting_and_booting(tmp_path: Path) -> None:
+    from ocppgen.generated.runtime.transport import BackOff, StationClient
+    from ocppgen.generated.v201 import station
+
+    handler = Recording()
+    seen_offline: list[bool] = []
+    original = handler.on_transaction_event
+
+    async def spy(request: m.TransactionEventRequest, context: CallContext) -> m.TransactionEventResponse:
+        seen_offline.append(bool(request.offline))
+        return await original(request, context)
+
+    handler.on_transaction_event = spy  # type: ignore[method-assign]
+    server = CsmsServer([(csms.BINDING, handler)])
+
+    async def main() -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        client = StationClient(
+            f"ws://127.0.0.1:{port}/ocpp/Q1", [station.BINDING], station.StationHandler(),
+            backoff=BackOff(0.05, 0, 1), queue=SqliteStore(str(tmp_path / "q.sqlite")), queue_interval=0.05,
+        )
+        async with client.running():
+            for seq in range(3):
+                client.submit(routing.TRANSACTION_EVENT, event(seq))  # the CSMS is not up yet
+            await asyncio.sleep(0.2)
+            async with server.serve("127.0.0.1", port):
+                await client.connected()
+                await asyncio.sleep(0.2)
+                assert handler.handled == []  # not registered yet: nothing delivered
+                await client.csms.boot_notification(
+                    m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="M", vendor_name="V"))
+                )
+                client.submit(routing.TRANSACTION_EVENT, event(3))  # online now
+                for _ in range(100):
+                    if len(handler.handled) == 4:
+                        break
+                    await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+    assert handler.handled == [0, 1, 2, 3]
+    assert seen_offline == [True, True, True, False]

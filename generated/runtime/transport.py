@@ -36,6 +36,7 @@ from websockets.http11 import Request, Response
 
 from .events import CallCompleted, CallFailed, CallReceived, Dropped, Event, Rejected, SendReceived
 from .protocol import OcppProtocol, Strictness
+from .queue import DeadLetter, MessageStore, TransactionSender
 from .routing import CallContext, CallError, Reply, RoleBinding, Route, invoke
 from .security import Authenticator, Credentials, RegistrationGate, parse_basic_auth, redact
 
@@ -460,8 +461,23 @@ class StationClient:
         strictness: Strictness = Strictness.STRICT,
         on_event: Callable[[OcppConnection, Event], None] | None = None,
         on_connect: Callable[[OcppConnection], Any] | None = None,
+        queue: MessageStore | None = None,
+        queue_attempts: int = 3,
+        queue_interval: float = 60.0,
+        on_dead_letter: Callable[[DeadLetter], None] | None = None,
     ) -> None:
         self.on_connect = on_connect
+        # The CSMS accepted our BootNotification (kept across reconnects: Part 4 says a station
+        # need not boot again when it reconnects); the queue only delivers once registered.
+        self.registered = False
+        self.sender: TransactionSender | None = None
+        if queue is not None:
+            routes = next(iter(versions)).routes  # a queue belongs to one version's messages
+            self.sender = TransactionSender(
+                queue, routes, lambda: self.connection if self.registered and self._connected.is_set() else None,
+                max_attempts=queue_attempts, interval=queue_interval, call_timeout=call_timeout,
+                on_dead_letter=on_dead_letter,
+            )
         self.url = url
         self.bindings = {b.subprotocol: b for b in versions}
         self.handler = handler
@@ -472,7 +488,7 @@ class StationClient:
         self._sleep = sleep
         self.call_timeout = call_timeout
         self.strictness = strictness
-        self.on_event = on_event
+        self.on_event = self._track_registration if on_event is None else self._chain(on_event)
         self.station_id = station_id_from_path(url) or ""
         self.connection: OcppConnection | None = None
         self.delays: list[float] = []
@@ -485,6 +501,26 @@ class StationClient:
         if self.connection is None:
             raise ConnectionError("not connected")
         return self.connection.client
+
+    def _track_registration(self, connection: OcppConnection, event: Event) -> None:
+        if isinstance(event, CallCompleted) and event.action == "BootNotification":
+            self.registered = str(getattr(event.response.status, "value", event.response.status)) == "Accepted"
+            if self.registered and self.sender is not None:
+                self.sender.wake()
+
+    def _chain(self, user: Callable[[OcppConnection, Event], None]) -> Callable[[OcppConnection, Event], None]:
+        def both(connection: OcppConnection, event: Event) -> None:
+            self._track_registration(connection, event)
+            user(connection, event)
+
+        return both
+
+    def submit(self, route: Route[Any, Any], request: Any) -> int:
+        """Queue a transaction-related message durably; it is delivered in order once the
+        station is connected and registered (needs ``queue=`` at construction)."""
+        if self.sender is None:
+            raise RuntimeError("this StationClient has no queue: pass queue=SqliteStore(path)")
+        return self.sender.submit(route, request)
 
     @property
     def current(self) -> OcppConnection | None:
@@ -542,14 +578,18 @@ class StationClient:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[StationClient]:
-        task = asyncio.get_running_loop().create_task(self.run())
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self.run())
+        sending = loop.create_task(self.sender.run()) if self.sender is not None else None
         try:
             yield self
         finally:
             self._stopping = True
             if self.connection is not None:
                 await self.connection.close()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for t in (task, sending):
+                if t is not None:
+                    t.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await t
 
