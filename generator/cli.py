@@ -12,6 +12,7 @@ import msgspec
 from . import output
 from .diagnostics import BuildError
 from .load import VERSIONS, default_schema_root, load_sets, write_manifest
+from .overlay import apply_overlays, load_overlay
 from .pipeline import build_ir, generate
 
 DEFAULT_PACKAGE = "ocppgen.generated"
@@ -41,6 +42,13 @@ _version_option = click.option(
     type=click.Choice(list(VERSIONS)),
     help="OCPP version to build (repeatable; default: every version found).",
 )
+_overlay_option = click.option(
+    "--overlay",
+    "overlays",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="An RFC 6902 overlay of documented deviations to apply (repeatable); see schemas/overlays/.",
+)
 _schemas_option = click.option(
     "--schemas",
     type=click.Path(path_type=Path, file_okay=False),
@@ -53,6 +61,7 @@ _schemas_option = click.option(
 @main.command()
 @_version_option
 @_schemas_option
+@_overlay_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -67,13 +76,17 @@ _schemas_option = click.option(
     help="Import name of the generated package; every import inside it follows this name.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 listing stale or missing files.")
-def build(versions: tuple[str, ...], schemas: Path | None, out: Path, package: str, check: bool) -> None:
+def build(
+    versions: tuple[str, ...], schemas: Path | None, overlays: tuple[Path, ...], out: Path, package: str, check: bool
+) -> None:
     """Generate (or check) the typed package from the schema sets."""
     if not _package_ok(package):
         raise click.BadParameter(f"{package!r} is not a dotted Python name", param_hint="--package")
     started = time.perf_counter()
     try:
         sets = load_sets(schemas or default_schema_root(), list(versions) or None)
+        loaded = [(path, load_overlay(path)) for path in overlays]
+        sets = [apply_overlays(s, loaded) for s in sets]
         files, folders, warnings = generate(sets, package)
     except BuildError as exc:
         _fail(exc)
@@ -100,10 +113,12 @@ def build(versions: tuple[str, ...], schemas: Path | None, out: Path, package: s
 @main.command()
 @click.option("--version", "version", required=True, type=click.Choice(list(VERSIONS)))
 @_schemas_option
-def ir(version: str, schemas: Path | None) -> None:
+@_overlay_option
+def ir(version: str, schemas: Path | None, overlays: tuple[Path, ...]) -> None:
     """Print one version's intermediate representation as JSON."""
     try:
         (schema_set,) = load_sets(schemas or default_schema_root(), [version])
+        schema_set = apply_overlays(schema_set, [(p, load_overlay(p)) for p in overlays])
         version_ir, _ = build_ir(schema_set)
     except BuildError as exc:
         _fail(exc)

@@ -1,0 +1,136 @@
+"""Schema overlays: documented deviations applied to a verified schema set (RFC 6902 JSON Patch).
+
+An overlay file says why it exists and what it changes, per schema file:
+
+    {"description": "...", "version": "1.6",
+     "patches": {"MeterValues.json": [{"op": "add", "path": "/.../enum/-", "value": "Hertz"}]}}
+
+The vendored files stay unmodified; ``ocppgen build --overlay FILE`` applies the patches in
+memory after the manifest check, and the overlay's content goes into the set's digest (so the
+generated banner changes with it). Supported operations: add, remove, replace, test, move, copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import BuildError, Diagnostic
+from .load import SchemaFile, SchemaSet
+
+__all__ = ["apply_overlays", "load_overlay"]
+
+
+def _tokens(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"not a JSON pointer: {pointer!r}")
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def _parent(doc: Any, pointer: str) -> tuple[Any, str]:
+    tokens = _tokens(pointer)
+    if not tokens:
+        raise ValueError("the root cannot be the target")
+    node = doc
+    for token in tokens[:-1]:
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node, tokens[-1]
+
+
+def _get(doc: Any, pointer: str) -> Any:
+    node = doc
+    for token in _tokens(pointer):
+        node = node[int(token)] if isinstance(node, list) else node[token]
+    return node
+
+
+def _add(doc: Any, pointer: str, value: Any) -> None:
+    parent, key = _parent(doc, pointer)
+    if isinstance(parent, list):
+        index = len(parent) if key == "-" else int(key)
+        if not 0 <= index <= len(parent):
+            raise IndexError(key)
+        parent.insert(index, value)
+    else:
+        parent[key] = value
+
+
+def _remove(doc: Any, pointer: str) -> Any:
+    parent, key = _parent(doc, pointer)
+    return parent.pop(int(key)) if isinstance(parent, list) else parent.pop(key)
+
+
+def patch(doc: Any, operations: list[dict[str, Any]]) -> Any:
+    """Apply RFC 6902 operations to a copy of ``doc``; raises ValueError naming the failing op."""
+    out = copy.deepcopy(doc)
+    for i, op in enumerate(operations):
+        try:
+            kind, path = op["op"], op["path"]
+            if kind == "add":
+                _add(out, path, copy.deepcopy(op["value"]))
+            elif kind == "remove":
+                _remove(out, path)
+            elif kind == "replace":
+                _remove(out, path)
+                _add(out, path, copy.deepcopy(op["value"]))
+            elif kind == "test":
+                if _get(out, path) != op["value"]:
+                    raise ValueError(f"test failed: {path} is not {op['value']!r}")
+            elif kind in ("move", "copy"):
+                value = _get(out, op["from"])
+                if kind == "move":
+                    _remove(out, op["from"])
+                _add(out, path, copy.deepcopy(value))
+            else:
+                raise ValueError(f"unknown op {kind!r}")
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise ValueError(f"operation {i} ({op.get('op')} {op.get('path')}): {exc}") from None
+    return out
+
+
+def load_overlay(path: Path) -> dict[str, Any]:
+    """Read and check an overlay file; a BuildError names what is wrong."""
+    try:
+        overlay = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BuildError([Diagnostic(level="error", file=str(path), message=f"unreadable overlay: {exc}")]) from None
+    problems = []
+    if not isinstance(overlay, dict) or not isinstance(overlay.get("patches"), dict):
+        problems.append("an overlay is an object with 'description', 'version' and 'patches'")
+    elif not overlay.get("description"):
+        problems.append("an overlay must say why it exists ('description')")
+    if problems:
+        raise BuildError([Diagnostic(level="error", file=str(path), message=p) for p in problems])
+    return overlay
+
+
+def apply_overlays(schema_set: SchemaSet, overlays: list[tuple[Path, dict[str, Any]]]) -> SchemaSet:
+    """The set with the overlays of its version applied (in order), and a digest covering them."""
+    mine = [(p, o) for p, o in overlays if o.get("version") == schema_set.version]
+    if not mine:
+        return schema_set
+    files = {f.name: f.doc for f in schema_set.files}
+    diags = []
+    for path, overlay in mine:
+        for name, operations in overlay["patches"].items():
+            if name not in files:
+                diags.append(Diagnostic(level="error", file=str(path), pointer=f"/patches/{name}", message="no such schema file in the set"))
+                continue
+            try:
+                files[name] = patch(files[name], operations)
+            except ValueError as exc:
+                diags.append(Diagnostic(level="error", file=str(path), pointer=f"/patches/{name}", message=str(exc)))
+    if diags:
+        raise BuildError(diags)
+    digest = hashlib.sha256(
+        (schema_set.digest + json.dumps([o for _, o in mine], sort_keys=True, separators=(",", ":"))).encode()
+    ).hexdigest()
+    return replace(
+        schema_set, files=tuple(SchemaFile(name=n, doc=files[n]) for n in sorted(files)), digest=digest
+    )
