@@ -62,7 +62,7 @@ from .events import (
     ToleratedViolation,
 )
 from .lenient import decode_lenient
-from .routing import CallError, Outcome, Reply, Role, Route, classify_validation_error
+from .routing import Outcome, Reply, Role, Route, classify_validation_error
 
 __all__ = ["OcppProtocol", "Strictness", "default_message_id"]
 

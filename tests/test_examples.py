@@ -12,7 +12,7 @@ import pytest
 from examples import csms as example_csms, station as example_station
 from examples.defaults import default_struct
 from ocppgen.generated.runtime.routing import CallContext, Reply
-from ocppgen.generated.v16 import csms as csms16, datatypes as d16, enums as e16, messages as m16, routing as r16
+from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, routing as r16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import routing as r201
 from ocppgen.generated.v21 import csms as csms21, datatypes as d21, enums as e21, messages as m21, routing as r21

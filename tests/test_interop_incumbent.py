@@ -12,7 +12,6 @@ messages carries).
 from __future__ import annotations
 
 import asyncio
-import datetime
 from typing import Any
 
 import pytest

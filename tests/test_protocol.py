@@ -31,12 +31,12 @@ from ocppgen.generated.runtime.events import (
     ToleratedViolation,
 )
 from ocppgen.generated.runtime.protocol import Strictness, default_message_id
-from ocppgen.generated.runtime.routing import CallContext, CallError, Reply, Role
-from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, routing as r16
+from ocppgen.generated.runtime.routing import CallContext, CallError, Reply
+from ocppgen.generated.v16 import csms as csms16, messages as m16, routing as r16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import routing as r201, station as station201
 from ocppgen.generated.v21 import datatypes as d21, messages as m21, routing as r21
-from tests.protocol_helpers import answer, deliver, make, pair
+from tests.protocol_helpers import answer, deliver, pair
 
 UTC = datetime.timezone.utc
 NOW = datetime.datetime(2024, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from ocppgen.generated.runtime.errors import ConnectionLost
 from ocppgen.generated.runtime.routing import CallContext
 from ocppgen.generated.runtime.transport import BackOff, CsmsServer, StationClient
 from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201, station as station201
-from tests.test_transport import NOW, boot201, run, started
+from tests.test_transport import NOW, run, started
 
 
 class SlowCsms(csms201.CsmsHandler):
@@ -116,7 +116,7 @@ def test_ping_interval_keeps_measuring_the_link() -> None:
     server = CsmsServer([(csms201.BINDING, SlowCsms())], ping_interval=0.05)
 
     async def body(port: int) -> None:
-        async with connect(f"ws://127.0.0.1:{port}/ocpp/CS-P", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+        async with connect(f"ws://127.0.0.1:{port}/ocpp/CS-P", subprotocols=["ocpp2.0.1"]):  # type: ignore[list-item]
             await asyncio.sleep(0.3)
             connection = server.registry.get("CS-P")
             assert connection is not None
