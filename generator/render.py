@@ -42,7 +42,9 @@ def _templates_dir() -> Path:
 
 
 def _runtime_dir() -> Path:
-    from . import runtime
+    # The one importable runtime: in this repository generated/runtime links to runtime/ (the
+    # hand-written source); in an installed ocppgen it is the package's own runtime folder.
+    from .generated import runtime
 
     return Path(runtime.__file__).resolve().parent
 

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 def test_only_the_ocppgen_namespace_is_installed() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert all(p == "ocppgen" or p.startswith("ocppgen.") for p in config["packages"])
-    assert set(config["package-dir"].values()) == {"generator", "runtime", "templates", "schemas", "generated"}
+    assert set(config["package-dir"].values()) == {"generator", "templates", "schemas", "generated"}
 
 
 def test_every_generated_subpackage_is_listed() -> None:
