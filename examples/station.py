@@ -21,8 +21,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.defaults import with_defaults
-from ocppgen.generated.runtime.routing import CallContext
-from ocppgen.generated.runtime.transport import BackOff, StationClient
+from ocppgen.generated.runtime.client import StationClient
+from ocppgen.generated.runtime.config import BackOff, StationOptions
 from ocppgen.generated.v16 import datatypes as d16, enums as e16, messages as m16, routing as r16, station as st16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201, routing as r201
 from ocppgen.generated.v201 import station as st201
@@ -61,34 +61,34 @@ class Handler16(st16.StationHandler):
     def log(self, station: str, text: str) -> None:
         self.sim.log(text)
 
-    async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: CallContext) -> m16.GetConfigurationResponse:
+    async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: Any) -> m16.GetConfigurationResponse:
         keys = request.key if isinstance(request.key, list) else list(self.sim.configuration)
         known = [d16.KeyValue(key=k, readonly=False, value=self.sim.configuration[k]) for k in keys if k in self.sim.configuration]
         unknown = [k for k in keys if k not in self.sim.configuration]
         self.sim.log(f"GetConfiguration {keys}")
         return m16.GetConfigurationResponse(configuration_key=known, unknown_key=unknown) if unknown else m16.GetConfigurationResponse(configuration_key=known)
 
-    async def on_change_configuration(self, request: m16.ChangeConfigurationRequest, context: CallContext) -> m16.ChangeConfigurationResponse:
+    async def on_change_configuration(self, request: m16.ChangeConfigurationRequest, context: Any) -> m16.ChangeConfigurationResponse:
         self.sim.configuration[request.key] = request.value
         self.sim.log(f"ChangeConfiguration {request.key} = {request.value}")
         return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.Accepted)
 
-    async def on_remote_start_transaction(self, request: m16.RemoteStartTransactionRequest, context: CallContext) -> m16.RemoteStartTransactionResponse:
+    async def on_remote_start_transaction(self, request: m16.RemoteStartTransactionRequest, context: Any) -> m16.RemoteStartTransactionResponse:
         self.sim.log(f"RemoteStartTransaction for {request.id_tag}")
         self.sim.remote_start.put_nowait(request.id_tag)
         return m16.RemoteStartTransactionResponse(status=e16.RemoteStartStopStatus.Accepted)
 
-    async def on_remote_stop_transaction(self, request: m16.RemoteStopTransactionRequest, context: CallContext) -> m16.RemoteStopTransactionResponse:
+    async def on_remote_stop_transaction(self, request: m16.RemoteStopTransactionRequest, context: Any) -> m16.RemoteStopTransactionResponse:
         self.sim.log(f"RemoteStopTransaction {request.transaction_id}")
         self.sim.remote_stop.set()
         return m16.RemoteStopTransactionResponse(status=e16.RemoteStartStopStatus.Accepted)
 
-    async def on_reset(self, request: m16.ResetRequest, context: CallContext) -> m16.ResetResponse:
+    async def on_reset(self, request: m16.ResetRequest, context: Any) -> m16.ResetResponse:
         self.sim.resets += 1
         self.sim.log(f"Reset {request.type.value}")
         return m16.ResetResponse(status=e16.ResetStatus.Accepted)
 
-    async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: CallContext) -> m16.TriggerMessageResponse:
+    async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: Any) -> m16.TriggerMessageResponse:
         self.sim.log(f"TriggerMessage {request.requested_message.value}")
         self.sim.triggered.put_nowait(request.requested_message.value)
         return m16.TriggerMessageResponse(status=e16.TriggerMessageStatus.Accepted)
@@ -105,7 +105,7 @@ class Handler2x:
     def log(self, station: str, text: str) -> None:
         self.sim.log(text)
 
-    async def on_get_variables(self, request: Any, context: CallContext) -> Any:
+    async def on_get_variables(self, request: Any, context: Any) -> Any:
         results = []
         for item in request.get_variable_data:
             key = (item.component.name, item.variable.name)
@@ -116,7 +116,7 @@ class Handler2x:
             self.sim.log(f"GetVariables {key[0]}.{key[1]} -> {value}")
         return self.m.GetVariablesResponse(get_variable_result=results)
 
-    async def on_set_variables(self, request: Any, context: CallContext) -> Any:
+    async def on_set_variables(self, request: Any, context: Any) -> Any:
         results = []
         for item in request.set_variable_data:
             self.sim.variables[(item.component.name, item.variable.name)] = item.attribute_value
@@ -124,22 +124,22 @@ class Handler2x:
             results.append(self.d.SetVariableResultType(attribute_status=self.e.SetVariableStatusEnumType.Accepted, component=item.component, variable=item.variable))
         return self.m.SetVariablesResponse(set_variable_result=results)
 
-    async def on_request_start_transaction(self, request: Any, context: CallContext) -> Any:
+    async def on_request_start_transaction(self, request: Any, context: Any) -> Any:
         self.sim.log(f"RequestStartTransaction for {request.id_token.id_token}")
         self.sim.remote_start.put_nowait(request.id_token.id_token)
         return self.m.RequestStartTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Accepted)
 
-    async def on_request_stop_transaction(self, request: Any, context: CallContext) -> Any:
+    async def on_request_stop_transaction(self, request: Any, context: Any) -> Any:
         self.sim.log(f"RequestStopTransaction {request.transaction_id}")
         self.sim.remote_stop.set()
         return self.m.RequestStopTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Accepted)
 
-    async def on_reset(self, request: Any, context: CallContext) -> Any:
+    async def on_reset(self, request: Any, context: Any) -> Any:
         self.sim.resets += 1
         self.sim.log(f"Reset {request.type.value}")
         return self.m.ResetResponse(status=self.e.ResetStatusEnumType.Accepted)
 
-    async def on_trigger_message(self, request: Any, context: CallContext) -> Any:
+    async def on_trigger_message(self, request: Any, context: Any) -> Any:
         self.sim.log(f"TriggerMessage {request.requested_message.value}")
         self.sim.triggered.put_nowait(request.requested_message.value)
         return self.m.TriggerMessageResponse(status=self.e.TriggerMessageStatusEnumType.Accepted)
@@ -215,7 +215,7 @@ async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_va
     role, routes, handler_cls = BINDINGS[version]
     sim = Simulator(url.rstrip("/").rsplit("/", 1)[-1], version)
     handler = with_defaults(handler_cls, dict(role.HANDLED), routes.ROUTES)(sim)
-    station = StationClient(url, [role.BINDING], handler, backoff=BackOff(1, 2, 3))
+    station = StationClient(url, role.BINDING, handler, StationOptions(backoff=BackOff(1, 2, 3)))
     async with station.running():
         await station.connected()
         client = station.csms

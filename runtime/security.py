@@ -1,11 +1,4 @@
-"""Connection-level rules of the CSMS: the registration gate, authentication, redaction.
-
-Registration gate (2.x B02.FR.09, B03.FR.07; 1.6 section 4.2): until the CSMS has Accepted a
-BootNotification, a CALL from the station other than BootNotification is answered
-SecurityError, unless the CSMS asked for it (TriggerMessage / ExtendedTriggerMessage for the
-triggered message; GetBaseReport / GetReport for NotifyReport). On 1.6 links a Pending
-registration also opens the gate, as the 1.6 text only forbids requests before a
-BootNotification was answered Accepted or Pending, and after Rejected.
+"""Authentication and redaction (the registration rules are in ``session``).
 
 Authentication (OCPP security profiles): profile 1 is HTTP Basic auth on ws://, profile 2 the
 same over TLS, profile 3 TLS with a client certificate whose subject CN must be the station's
@@ -24,46 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Credentials", "RegistrationGate", "StaticPasswords", "parse_basic_auth", "redact"]
-
-# What a trigger asks the station to send: requestedMessage value -> action.
-_TRIGGERED = {
-    "SignChargingStationCertificate": "SignCertificate",
-    "SignV2GCertificate": "SignCertificate",
-    "SignV2G20Certificate": "SignCertificate",
-    "SignCombinedCertificate": "SignCertificate",
-    "SignChargePointCertificate": "SignCertificate",
-}
-
-
-class RegistrationGate:
-    """Decides, per connection, which station-initiated CALLs the CSMS accepts before boot."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-        self.status: str | None = None
-        self.triggered: set[str] = set()
-
-    def allows(self, action: str) -> bool:
-        if action == "BootNotification" or self.status == "Accepted":
-            return True
-        if self.version == "1.6" and self.status == "Pending":
-            return True
-        return action in self.triggered
-
-    def on_boot_response(self, status: str) -> None:
-        self.status = status
-        if status == "Accepted":
-            self.triggered.clear()
-
-    def on_outbound(self, action: str, request: Any) -> None:
-        """Note what the CSMS asked for, so the station may send it before acceptance."""
-        if action in ("TriggerMessage", "ExtendedTriggerMessage"):
-            requested = str(getattr(request, "requested_message", ""))
-            self.triggered.add(_TRIGGERED.get(requested, requested))
-        elif action in ("GetBaseReport", "GetReport"):
-            self.triggered.add("NotifyReport")
-
+__all__ = ["Authenticator", "Credentials", "StaticPasswords", "parse_basic_auth", "redact"]
 
 @dataclass(frozen=True)
 class Credentials:
@@ -88,16 +42,18 @@ Authenticator = Callable[[Credentials], Awaitable[bool]]
 
 
 class StaticPasswords:
-    """An authenticator from a mapping of station id to password (constant-time comparison)."""
+    """An authenticator from a mapping of station id to password (constant-time comparison;
+    identities compared case-insensitively, as identifierString is)."""
 
     def __init__(self, passwords: Mapping[str, str], *, require_certificate: bool = False) -> None:
-        self._passwords = dict(passwords)
+        self._passwords = {k.casefold(): v for k, v in passwords.items()}
         self.require_certificate = require_certificate
 
     async def __call__(self, credentials: Credentials) -> bool:
-        if self.require_certificate and credentials.certificate_cn != credentials.station_id:
+        cn = credentials.certificate_cn
+        if self.require_certificate and (cn is None or cn.casefold() != credentials.station_id.casefold()):
             return False
-        expected = self._passwords.get(credentials.station_id)
+        expected = self._passwords.get(credentials.station_id.casefold())
         if expected is None or credentials.password is None:
             hmac.compare_digest(b"x" * 32, b"y" * 32)  # same work whether the station exists or not
             return False
@@ -113,7 +69,7 @@ def parse_basic_auth(header: str | None, station_id: str) -> str | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     user, sep, password = decoded.partition(":")
-    if not sep or not hmac.compare_digest(user.encode(), station_id.encode()):
+    if not sep or not hmac.compare_digest(user.casefold().encode(), station_id.casefold().encode()):
         return None
     return password
 

@@ -15,7 +15,7 @@ import pytest
 
 from ocppgen.generated.runtime.events import CallReceived, Dropped, Rejected
 from tests.protocol_helpers import make
-from ocppgen.generated.runtime.routing import CallError, Role
+from ocppgen.generated.runtime.routing import Role
 
 F = "FormationViolation"  # 1.6 spelling
 O16 = "OccurenceConstraintViolation"  # 1.6 spelling
@@ -113,7 +113,7 @@ def test_the_connection_stays_usable_after_every_hostile_frame() -> None:
         for frame, _ in ROWS:
             for event in csms.receive(frame, 0):
                 if isinstance(event, CallReceived):  # answer valid CALLs, as a connection would
-                    csms.respond(event.message_id, CallError("GenericError", "test"))
+                    csms.respond_error(event.message_id, "GenericError", "test")
             csms.data_to_send()
         [event] = csms.receive('[2,"final","Heartbeat",{}]', 0)
         assert isinstance(event, CallReceived)

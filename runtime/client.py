@@ -1,0 +1,283 @@
+"""The charging station's client (asyncio): connect, reconnect with back-off, the durable queue.
+
+    station = StationClient("ws://csms:9000/ocpp/CS-1", v201.station.BINDING, MyStation(),
+                            StationOptions(basic_auth=("CS-1", password), queue=SqliteStore("q.db")))
+    async with station.running():
+        await station.connected(timeout=60)
+        boot = await station.csms.boot_notification(BootNotificationRequest(...))   # CsmsClient
+        station.submit(v201.routing.TRANSACTION_EVENT, event)   # durable, delivered once Accepted
+
+The client keeps one ``Session`` for its whole life: a registration Accepted once is kept
+across reconnects (the station need not boot again, Part 4 2.x section 5.3, 1.6 section 5.4),
+and the queue resumes as soon as the link is back. A restart of the process starts a new
+session, so the station boots again (1.6 section 4.2, 2.x B01.FR.03).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
+
+from websockets.asyncio.client import connect
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from .config import StationOptions
+from .connection import Connection, log
+from .errors import ConnectFailed, LocalError
+from .queue import TransactionSender
+from .routing import Role, RoleBinding, Route
+from .server import station_id_from_path
+from .session import Registration, Session
+
+__all__ = ["StationClient"]
+
+H = TypeVar("H")
+C = TypeVar("C")
+Req = TypeVar("Req")
+
+
+class StationClient(Generic[H, C]):
+    """A charging station's link to its CSMS for one OCPP version (``binding``), typed by it:
+    ``csms`` is that version's ``CsmsClient``, ``handler`` must be its ``StationHandler`` (or a
+    factory called with the session)."""
+
+    def __init__(
+        self,
+        url: str,
+        binding: RoleBinding[H, C],
+        handler: H | Callable[[Session], H],
+        options: StationOptions | None = None,
+    ) -> None:
+        if binding.role is not Role.CHARGING_STATION:
+            raise TypeError(f"{binding!r} is the CSMS side: a station client needs a station BINDING")
+        self.url = url
+        self.binding = binding
+        self.options = options or StationOptions()
+        identity = station_id_from_path(url)
+        if identity is None:
+            raise ValueError(f"{url!r} does not end in a valid station identity")
+        self.station_id = identity
+        self.session = Session(
+            identity, Role.CHARGING_STATION, registration_gate=self.options.registration_gate,
+            answer_cache_size=self.options.answer_cache_size,
+        )
+        self.session.version = binding.version
+        self.handler: H = binding.make_handler(handler, self.session)
+        self.session.handler = self.handler
+        self.connection: Connection | None = None
+        self.delays: list[float] = []
+        self.last_error: str | None = None
+        self._connected = asyncio.Event()
+        self._failed = asyncio.Event()
+        self._stopping = False
+        self._hooks: asyncio.Queue[Callable[[], Any]] = asyncio.Queue()
+        self.sender: TransactionSender | None = None
+        opts = self.options
+        if opts.queue is not None:
+            self.sender = TransactionSender(
+                opts.queue, binding.routes, self._ready, reuse_ids=binding.version == "2.1",
+                max_attempts=opts.queue_attempts, interval=opts.queue_interval, call_timeout=opts.call_timeout,
+                sleep=opts.sleep, on_dead_letter=opts.on_dead_letter, id_factory=opts.id_factory,
+            )
+
+    # -- what the application uses --------------------------------------------------------------
+
+    @property
+    def csms(self) -> C:
+        """The typed client of the CSMS; its calls go over the current connection (NotConnected
+        while there is none)."""
+        return self.session.client(self.binding)
+
+    @property
+    def registered(self) -> bool:
+        """Whether the CSMS Accepted this station's BootNotification (kept across reconnects)."""
+        return self.session.registration is Registration.ACCEPTED
+
+    @property
+    def current(self) -> Connection | None:
+        """The connection while connected, else None."""
+        return self.connection if self._connected.is_set() else None
+
+    async def connected(self, timeout: float | None = None) -> Connection:
+        """Wait until connected; with ``timeout``, raise ConnectFailed carrying the cause of
+        the last failed attempt (connection refused, HTTP 401, TLS, ...) when it passes."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except asyncio.TimeoutError:
+            cause = self.last_error or "no attempt finished yet"
+            raise ConnectFailed(f"not connected to {self.url} within {timeout} s; last attempt: {cause}") from None
+        assert self.connection is not None
+        return self.connection
+
+    def submit(self, route: Route[Req, Any], request: Req, *, start: int | None = None) -> int:
+        """Queue a transaction-related message durably; it is delivered in order once the
+        station is connected and registered (needs ``StationOptions(queue=...)``). Returns its
+        sequence number; on 1.6 pass a StartTransaction's number as ``start`` to a
+        StopTransaction or MeterValues submitted before the CSMS assigned the transactionId."""
+        if self.sender is None:
+            raise LocalError("this StationClient has no queue: pass StationOptions(queue=SqliteStore(path))")
+        if self.binding.routes.get(route.action) is not route:
+            raise LocalError(f"{route!r} is not a route of OCPP {self.binding.version}")
+        return self.sender.submit(route, request, start=start)
+
+    def transaction_id(self, start: int) -> int | None:
+        """1.6: the transactionId the CSMS assigned to the StartTransaction queued as ``start``."""
+        if self.sender is None:
+            return None
+        return self.sender.store.transaction_id(start)
+
+    # -- running --------------------------------------------------------------------------
+
+    def _ready(self) -> Connection | None:
+        connection = self.current
+        if connection is None or connection.closed or self.session.registration is not Registration.ACCEPTED:
+            return None
+        return connection
+
+    def _headers(self) -> Headers:
+        headers = Headers(dict(self.options.extra_headers))
+        if self.options.basic_auth is not None:
+            user, password = self.options.basic_auth
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        return headers
+
+    async def run(self) -> None:
+        """Connect and reconnect until ``stop``/the end of ``running()``."""
+        attempt = 0
+        opts = self.options
+        while not self._stopping:
+            try:
+                async with connect(
+                    self.url,
+                    subprotocols=[self.binding.subprotocol],  # type: ignore[list-item]
+                    additional_headers=self._headers(),
+                    ssl=opts.ssl,
+                    open_timeout=opts.open_timeout,
+                    close_timeout=opts.close_timeout,
+                    ping_interval=opts.ping_interval,
+                    ping_timeout=opts.ping_timeout,
+                    max_size=opts.max_size,
+                    compression="deflate" if opts.compression else None,
+                ) as websocket:
+                    if websocket.subprotocol != self.binding.subprotocol:
+                        await websocket.close(1002, "no supported OCPP version agreed")
+                        raise _Refused(f"no common OCPP version (offered {self.binding.subprotocol})")
+                    attempt = 0
+                    self.last_error = None
+                    await self._serve(websocket)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every cause of a failed attempt is logged and retried
+                self.last_error = _cause(exc)
+                log.warning("%s: connecting to %s failed: %s", self.station_id, self.url, self.last_error,
+                            extra={"ocpp_station": self.station_id})
+            if self._stopping:
+                break
+            delay = opts.backoff.delay(attempt, opts.random)
+            self.delays.append(delay)
+            attempt += 1
+            await opts.sleep(delay)
+
+    async def _serve(self, websocket: Any) -> None:
+        connection = Connection(
+            websocket, self.binding, self.session, self.handler, self.options, on_registration=self._registration_changed
+        )
+        self.connection = connection
+        self.session.attach(connection, self.binding.version)
+        self._connected.set()
+        log.info(
+            "%s: connected to %s (OCPP %s, registration %s)", self.station_id, self.url, self.binding.version,
+            self.session.registration.value, extra={"ocpp_station": self.station_id},
+        )
+        self._hook("connected", self.session, connection.client)
+        if self.sender is not None:
+            self.sender.wake()  # registered before: resume delivery without a new boot
+        try:
+            await connection.run()
+        finally:
+            self._connected.clear()
+            log.info(
+                "%s: disconnected (code %s%s)", self.station_id, connection.close_code,
+                f", {connection.close_reason}" if connection.close_reason else "",
+                extra={"ocpp_station": self.station_id},
+            )
+            self._hook("disconnected", self.session, connection.close_code, connection.close_reason)
+            await connection.stop_tasks()
+
+    def _registration_changed(self, connection: Connection, registration: str) -> None:
+        if registration == Registration.ACCEPTED.value:
+            self._hook("registered", self.session, connection.client)
+            if self.sender is not None:
+                self.sender.wake()
+
+    def _hook(self, name: str, *args: Any) -> None:
+        method = getattr(self.handler, name, None)
+        if method is not None:
+            self._hooks.put_nowait(lambda: method(*args))
+
+    async def _run_hooks(self) -> None:
+        while True:
+            hook = await self._hooks.get()
+            try:
+                await hook()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: a lifecycle hook failed", self.station_id)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[StationClient[H, C]]:
+        """Run the client (and its queue) for the duration of the block."""
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self.run()), loop.create_task(self._run_hooks())]
+        if self.sender is not None:
+            tasks.append(loop.create_task(self.sender.run()))
+        try:
+            yield self
+        finally:
+            await self.stop(tasks)
+
+    async def stop(self, tasks: list[asyncio.Task[None]] | None = None) -> None:
+        self._stopping = True
+        if self.connection is not None and not self.connection.closed:
+            with contextlib.suppress(Exception):
+                await self.connection.close()
+        for task in tasks or []:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class _Refused(Exception):
+    """The CSMS completed the handshake but agreed on no OCPP version of ours."""
+
+
+def _cause(exc: BaseException) -> str:
+    """A failed connection attempt in a few words."""
+    if isinstance(exc, _Refused):
+        return str(exc)
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        what = {401: "unauthorized", 403: "forbidden", 404: "unknown station identity"}.get(status, exc.response.reason_phrase)
+        return f"HTTP {status} ({what})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS: certificate verification failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS: {exc.reason or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionClosed):
+        return f"connection closed during the handshake (code {exc.rcvd.code if exc.rcvd else 'none'})"
+    if isinstance(exc, InvalidHandshake):
+        return f"handshake failed: {exc}"
+    if isinstance(exc, OSError):
+        return f"network error: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
