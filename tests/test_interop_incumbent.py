@@ -268,3 +268,44 @@ def test_our_station_with_their_csms(version: str) -> None:
     run(main())
     assert seen == ["BootNotification", "Heartbeat"]
     assert len(results) == 1 and results[0].status == ("Accepted" if version == "1.6" else "Scheduled")
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_their_station_behind_a_half_open_path_reconnects_and_is_served_at_once(version: str) -> None:
+    """The incumbent's station loses its path half-open (our CSMS is not told) and connects
+    again: the new connection is served at once, without a new boot, while the old one's close
+    is still pending."""
+    from websockets.protocol import State
+
+    from tests.relay import Relay
+
+    handler = {"1.6": Csms16, "2.0.1": Csms201, "2.1": Csms21}[version]()
+    binding = {"1.6": csms16, "2.0.1": csms201, "2.1": csms21}[version].BINDING
+    csms = server((binding, handler), ping_interval=None, replaced_close_timeout=60, unknown_registration="refuse")
+    lib = incumbent(version)
+
+    async def body(port: int) -> None:
+        relay = Relay("127.0.0.1", port)
+        await relay.start()
+        url = f"ws://127.0.0.1:{relay.port}/ocpp/THEIRS"
+        first = await connect(url, subprotocols=[binding.subprotocol])  # type: ignore[list-item]
+        cp = their_station(version, first)
+        reader = asyncio.ensure_future(cp.start())
+        if version == "1.6":
+            await cp.call(lib.call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+        else:
+            await cp.call(lib.call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"))
+        old = csms.registry.session("THEIRS").link  # type: ignore[union-attr]
+        relay.half_open()
+        reader.cancel()
+        async with connect(url, subprotocols=[binding.subprotocol]) as ws:  # type: ignore[list-item]
+            cp = their_station(version, ws)
+            reader = asyncio.ensure_future(cp.start())
+            beat = await asyncio.wait_for(cp.call(lib.call.Heartbeat()), 5)
+            assert beat.current_time.startswith("2024-01-01")
+            assert old.websocket.state is not State.CLOSED  # type: ignore[union-attr]  # not waited for
+            reader.cancel()
+        first.transport.abort()
+        await relay.close()
+
+    run(started(csms, body))

@@ -284,48 +284,73 @@ class Recording16(Seen, csms16.CsmsHandler):
 
 
 @pytest.mark.parametrize("version", ["2.0.1", "2.1", "1.6"])
-def test_sigkill_and_network_drops_lose_nothing_and_handle_nothing_twice(tmp_path: Path, version: str) -> None:
-    """The station process is killed with SIGKILL at random points and restarted, and the CSMS
-    drops its connection at random points in between: every message arrives in order, none is
-    dead-lettered, the station boots once per process (never after a mere reconnect)."""
+def test_sigkill_network_drops_and_a_csms_restart_lose_nothing_and_handle_nothing_twice(tmp_path: Path, version: str) -> None:
+    """The station process is killed with SIGKILL at random points and restarted; the CSMS
+    drops its connection at random points in between, and once goes down for a while and comes
+    back as a new server (its sessions in a SqliteSessionStore): every message arrives in order,
+    none is dead-lettered, the station boots once per process (never after a reconnect, also not
+    after the CSMS restart)."""
+    from ocppgen.generated.runtime.registry import SqliteSessionStore
+
     binding = {"1.6": csms16, "2.0.1": csms, "2.1": csms21}[version].BINDING
     handler = {"1.6": Recording16, "2.0.1": Recording, "2.1": Recording21}[version]()
-    csms_server = server((binding, handler), ping_interval=None)
+    sessions = str(tmp_path / "csms-sessions.sqlite")
+    current = {"server": server((binding, handler), ping_interval=None, session_store=SqliteSessionStore(sessions))}
     total = 40
     db = tmp_path / "station.sqlite"
     rng = random.Random(7)
 
-    async def drops() -> int:
-        count = 0
+    async def drops() -> None:
         while True:
             await asyncio.sleep(rng.uniform(0.2, 0.5))
-            session = csms_server.registry.session("KILLME")
+            session = current["server"].registry.session("KILLME")
             if session is not None and session.link is not None:
                 await session.link.close(1011, "network drop")  # type: ignore[attr-defined]
-                count += 1
 
     async def main() -> None:
-        async with csms_server.serve("127.0.0.1", 0) as ws_server:
-            port = next(iter(ws_server.sockets)).getsockname()[1]
-            cmd = [sys.executable, "-m", "tests.killable_station", version, f"ws://127.0.0.1:{port}/ocpp/KILLME", str(db), str(total)]
-            dropping = asyncio.ensure_future(drops())
-            kills = 0
-            for _ in range(4):
-                proc = subprocess.Popen(cmd, cwd=ROOT)
-                await asyncio.sleep(rng.uniform(0.5, 1.2))
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    kills += 1
-                proc.wait()
-            proc = subprocess.Popen(cmd, cwd=ROOT)  # the last run finishes
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [sys.executable, "-m", "tests.killable_station", version, f"ws://127.0.0.1:{port}/ocpp/KILLME", str(db), str(total)]
+        kills = started = 0
+        dropping = asyncio.ensure_future(drops())
+        for phase in range(2):
+            async with current["server"].serve("127.0.0.1", port):
+                for _ in range(2):
+                    proc = subprocess.Popen(cmd, cwd=ROOT)
+                    started += 1
+                    await asyncio.sleep(rng.uniform(0.5, 1.2))
+                    if proc.poll() is None:
+                        os.kill(proc.pid, signal.SIGKILL)
+                        kills += 1
+                    proc.wait()
+                if phase == 0:  # the CSMS goes down with a station connected, and restarts
+                    proc = subprocess.Popen(cmd, cwd=ROOT)
+                    started += 1
+                    await asyncio.sleep(0.6)
+            if phase == 0:
+                await asyncio.sleep(0.5)  # the outage: the station retries with its back-off
+                current["server"] = server((binding, handler), ping_interval=None, session_store=SqliteSessionStore(sessions))
+        async with current["server"].serve("127.0.0.1", port):
             for _ in range(800):
                 if proc.poll() is not None:
                     break
                 await asyncio.sleep(0.05)
-            dropping.cancel()
-            assert proc.returncode == 0
-            assert kills >= 2
-            assert handler.boots <= 5  # one per process: reconnects after a drop did not boot again
+            if proc.poll() is None:
+                proc.wait()
+            proc = subprocess.Popen(cmd, cwd=ROOT)  # the last run finishes what is left
+            started += 1
+            for _ in range(800):
+                if proc.poll() is not None:
+                    break
+                await asyncio.sleep(0.05)
+        dropping.cancel()
+        assert proc.returncode == 0
+        assert kills >= 2
+        # at most one boot per process: neither a drop nor the CSMS restart made a station boot again
+        assert handler.boots <= started
 
     asyncio.run(main())
     assert handler.handled == list(range(total))  # every message, in order, once
