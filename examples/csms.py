@@ -139,19 +139,25 @@ class Csms16(Base, csms16.CsmsHandler):
         return m16.StartTransactionResponse(transaction_id=tx, id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Accepted))
 
     async def on_stop_transaction(self, request: m16.StopTransactionRequest, context: Any) -> m16.StopTransactionResponse:
-        self.store.stop(context.station_id, str(request.transaction_id), request.timestamp, request.meter_stop)
+        tx = str(request.transaction_id)
+        if isinstance(request.transaction_data, list):  # the transaction's meter values (1.6 section 6.49)
+            self.meter_values(context.station_id, tx, request.transaction_data)
+        self.store.stop(context.station_id, tx, request.timestamp, request.meter_stop)
         self.log(context.station_id, f"transaction {request.transaction_id} stopped at {request.meter_stop} Wh")
         return m16.StopTransactionResponse()
 
     async def on_meter_values(self, request: m16.MeterValuesRequest, context: Any) -> m16.MeterValuesResponse:
         tx = str(request.transaction_id) if isinstance(request.transaction_id, int) else None
-        for mv in request.meter_value:
+        self.meter_values(context.station_id, tx, request.meter_value)
+        return m16.MeterValuesResponse()
+
+    def meter_values(self, station: str, tx: str | None, values: list[d16.MeterValue]) -> None:
+        for mv in values:
             for sv in mv.sampled_value:
                 measurand = getattr(sv.measurand, "value", "Energy.Active.Import.Register")
                 unit = getattr(sv.unit, "value", "Wh")
-                self.store.meter(context.station_id, tx, mv.timestamp, measurand, float(sv.value), unit)
-                self.log(context.station_id, f"meter {measurand} = {sv.value} {unit}")
-        return m16.MeterValuesResponse()
+                self.store.meter(station, tx, mv.timestamp, measurand, float(sv.value), unit)
+                self.log(station, f"meter {measurand} = {sv.value} {unit}")
 
 
 class Csms2x(Base):

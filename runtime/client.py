@@ -76,6 +76,7 @@ class StationClient(Generic[H, C]):
         self._failed = asyncio.Event()
         self._stopping = False
         self._hooks: asyncio.Queue[Callable[[], Any]] = asyncio.Queue()
+        self._ping_interval = self.options.ping_interval or None
         self.sender: TransactionSender | None = None
         opts = self.options
         if opts.queue is not None:
@@ -113,6 +114,18 @@ class StationClient(Generic[H, C]):
             raise ConnectFailed(f"not connected to {self.url} within {timeout} s; last attempt: {cause}") from None
         assert self.connection is not None
         return self.connection
+
+    def set_ping_interval(self, seconds: float | None) -> None:
+        """Apply WebSocketPingInterval (1.6 OCPP-J section 7; 2.x Part 4 section 8.4): seconds
+        between pings, 0 or None to stop pinging. Takes effect on the current connection at once
+        and on every later one (e.g. when the CSMS sets the variable)."""
+        self._ping_interval = seconds or None
+        if self.connection is not None:
+            self.connection.ping_interval = self._ping_interval
+
+    @property
+    def ping_interval(self) -> float | None:
+        return self._ping_interval
 
     def submit(self, route: Route[Req, Any], request: Req, *, start: int | None = None) -> int:
         """Queue a transaction-related message durably; it is delivered in order once the
@@ -160,9 +173,8 @@ class StationClient(Generic[H, C]):
                     ssl=opts.ssl,
                     open_timeout=opts.open_timeout,
                     close_timeout=opts.close_timeout,
-                    ping_interval=opts.ping_interval,
-                    ping_timeout=opts.ping_timeout,
                     max_size=opts.max_size,
+                    ping_interval=None,  # the connection pings itself, at an interval that may change
                     compression="deflate" if opts.compression else None,
                 ) as websocket:
                     if websocket.subprotocol != self.binding.subprotocol:
@@ -188,6 +200,9 @@ class StationClient(Generic[H, C]):
         connection = Connection(
             websocket, self.binding, self.session, self.handler, self.options, on_registration=self._registration_changed
         )
+        connection.ping_interval = self._ping_interval
+        reconnect = self.options.reconnect_on_timeout
+        connection.close_on_timeout = self.binding.version != "1.6" if reconnect is None else reconnect
         self.connection = connection
         self.session.attach(connection, self.binding.version)
         self._connected.set()

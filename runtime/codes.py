@@ -86,6 +86,7 @@ class Failure(enum.Enum):
     RESPONSE_INVALID = "response_invalid"  # the handler's response is of the wrong type or invalid
     NOT_REGISTERED = "not_registered"  # the registration state forbids this CALL (B02/B03)
     REPLY_MALFORMED = "reply_malformed"  # a CALLRESULT to our CALL that is not a well-formed frame
+    TOO_MANY_CALLS = "too_many_calls"  # the peer pipelines CALLs past the bound (Part 4 4.1.1)
 
 
 _COMMON: dict[Failure, str] = {
@@ -100,6 +101,7 @@ _COMMON: dict[Failure, str] = {
     Failure.HANDLER_TIMEOUT: "InternalError",
     Failure.RESPONSE_INVALID: "InternalError",
     Failure.NOT_REGISTERED: "SecurityError",
+    Failure.TOO_MANY_CALLS: "GenericError",
 }
 
 _V2X: dict[Failure, str] = {

@@ -47,8 +47,10 @@ class Options:
         max_bad_messages: Invalid frames tolerated from the peer before the connection is
             closed with 1008. None: no limit.
         max_size: Largest inbound WebSocket message in bytes (larger closes with 1009).
-        ping_interval: Seconds between WebSocket pings (None: no pings). A link whose pong
-            does not come within ``ping_timeout`` is considered dead and closed.
+        ping_interval: Seconds between WebSocket pings (None or 0: no pings; OCPP's
+            WebSocketPingInterval, 1.6 OCPP-J section 7, 2.x Part 4 section 8.4). A link whose
+            pong does not come within ``ping_timeout`` is considered dead and closed. A station
+            can change it while running (``StationClient.set_ping_interval``).
         ping_timeout: Seconds to wait for a pong (None: wait for ever).
         compression: Offer/accept permessage-deflate (RFC 7692).
         open_timeout: Seconds the opening handshake may take.
@@ -106,6 +108,10 @@ class ServerOptions(Options):
             (``SqliteSessionStore``; a Redis one spans nodes). None: in memory only.
         authenticator: Checks each station's credentials before the upgrade (Basic auth
             password, TLS client certificate); None: no authentication (security profile 0).
+        strict_identity: Refuse (HTTP 404) a station identity that is not an identifierString
+            (a-z A-Z 0-9 * - _ = + | @ .), has a colon, or is longer than 48 characters, on every
+            version. OCPP 2.1 links always get this check (2.1 Part 4 section 3.1.1); 2.0.1 and
+            1.6 are permissive by default (2.0.1's own example identity has a space).
         drain_timeout: Seconds ``stop()`` lets running handlers finish.
         replaced_close_timeout: Seconds a connection replaced by a new one for the same
             station gets for its closing handshake (in the background: the new connection is
@@ -118,6 +124,7 @@ class ServerOptions(Options):
     session_ttl: float | None = 24 * 3600.0
     session_store: SessionStore | None = None
     authenticator: Authenticator | None = None
+    strict_identity: bool = False
     drain_timeout: float = 5.0
     replaced_close_timeout: float = 2.0
 
@@ -154,6 +161,9 @@ class StationOptions(Options):
         queue_interval: MessageAttemptIntervalTransactionEvent / 1.6
             TransactionMessageRetryInterval, seconds (attempt n waits n times this).
         on_dead_letter: Called with each message the queue gives up on.
+        reconnect_on_timeout: Drop the connection and connect again when a CALL got no answer
+            in time, as 2.x Part 2 section 3.2 advises (a fresh session, maybe to another CSMS
+            node). None: on for 2.0.1 and 2.1, off for 1.6 (which gives no such advice).
     """
 
     basic_auth: tuple[str, str] | None = None
@@ -166,3 +176,4 @@ class StationOptions(Options):
     queue_attempts: int = 3
     queue_interval: float = 60.0
     on_dead_letter: Callable[[DeadLetter], None] | None = None
+    reconnect_on_timeout: bool | None = None

@@ -26,8 +26,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from .codes import Failure
 from .config import Options
-from .errors import NotConnected
+from .errors import CallTimeout, LocalError, NotConnected
 from .events import (
     Answered,
     CallCompleted,
@@ -132,6 +133,11 @@ class Connection:
         self._closed = False
         self._warnings = _WarningBudget(options.warnings_per_minute)
         self._fields = {"ocpp_station": session.identity}
+        self._ping_interval = options.ping_interval or None
+        self._ping_changed = asyncio.Event()
+        #: Close the connection when one of our CALLs times out (the station client sets it,
+        #: 2.x Part 2 section 3.2).
+        self.close_on_timeout = False
 
     def __repr__(self) -> str:
         return f"Connection({self.session.identity!r}, OCPP {self.binding.version}{', closed' if self._closed else ''})"
@@ -170,8 +176,45 @@ class Connection:
 
     # -- running --------------------------------------------------------------------------
 
+    @property
+    def ping_interval(self) -> float | None:
+        """Seconds between our WebSocket pings (None: none). Setting it takes effect at once."""
+        return self._ping_interval
+
+    @ping_interval.setter
+    def ping_interval(self, seconds: float | None) -> None:
+        self._ping_interval = seconds or None
+        self._ping_changed.set()
+
+    async def _keepalive(self) -> None:
+        """Ping every ``ping_interval`` seconds; a pong later than ``ping_timeout`` closes the
+        link as dead (1011), so both sides learn of a broken path."""
+        while not self._closed:
+            interval = self._ping_interval
+            self._ping_changed.clear()
+            if interval is None:
+                await self._ping_changed.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._ping_changed.wait(), interval)
+                continue  # the interval changed: start over with the new one
+            except asyncio.TimeoutError:
+                pass
+            try:
+                pong = await self.websocket.ping()
+                await asyncio.wait_for(pong, self.options.ping_timeout)
+            except asyncio.TimeoutError:
+                log.warning("%s: no pong within %s s: the link is dead, closing", self.session.identity,
+                            self.options.ping_timeout, extra=self._fields)
+                self.close_reason = "keepalive ping timeout"
+                self.abort()
+                return
+            except ConnectionClosed:
+                return
+
     async def run(self) -> None:
         """Read messages until the WebSocket closes; then fail what is pending."""
+        self._spawn(self._keepalive())
         try:
             async for message in self.websocket:
                 if self._closed:
@@ -226,6 +269,7 @@ class Connection:
         if self._closed:
             return
         self._closed = True
+        self._ping_changed.set()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -257,6 +301,11 @@ class Connection:
                 future = self._waiters.pop(event.message_id, None)
                 if future is not None and not future.done():
                     future.set_exception(event.error)
+                if self.close_on_timeout and isinstance(event.error, CallTimeout) and not self._closed:
+                    log.warning("%s: %s got no answer in time: reconnecting (2.x Part 2 section 3.2)",
+                                self.session.identity, event.action, extra=self._fields)
+                    self.close_reason = "no answer to a CALL in time"
+                    self._spawn(self.close(1000, "reconnecting after a CALL timeout"))
             else:
                 self._notice(event)
             if on_event is not None:
@@ -330,12 +379,22 @@ class Connection:
                 self._warn(f"SEND {event.action} not handled: {result.description}", event.message_id, event.action)
         elif not self._closed:
             if isinstance(result, HandlerError):
-                self.protocol.respond_error(event.message_id, result.failure, result.description)
+                self._apply(self._respond_error(event, result))
             else:
                 self._apply(self.protocol.respond(event.message_id, result))
             await self._flush()
         for work in context.take_after():
             self._spawn(self._after(work, event.action))
+
+    def _respond_error(self, event: CallReceived, result: HandlerError) -> list[Event]:
+        try:
+            return self.protocol.respond_error(event.message_id, result.failure, result.description, result.details)
+        except LocalError as exc:  # a code of another version, or details that are no JSON object
+            log.error(
+                "%s: the %s handler's CALLERROR is invalid (%s); answered InternalError", self.session.identity,
+                event.action, exc, extra={**self._fields, "ocpp_message_id": event.message_id, "ocpp_action": event.action},
+            )
+            return self.protocol.respond_error(event.message_id, Failure.RESPONSE_INVALID, f"{event.action} handler failed")
 
     async def _after(self, work: Callable[[], Awaitable[object]], action: str) -> None:
         try:

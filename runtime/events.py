@@ -4,7 +4,8 @@ Every inbound frame ends in exactly one of: ``CallReceived`` (answer it with
 ``OcppProtocol.respond``), ``SendReceived``, ``CallCompleted``/``CallFailed`` (a reply to one
 of our CALLs), ``ResultRejected`` (2.1: the peer could not process our CALLRESULT),
 ``Rejected`` (the core answered the frame itself with a CALLERROR or CALLRESULTERROR),
-``Answered`` (the core answered a CALL itself with a CALLRESULT: a 2.1 retry from the cache,
+``CallQueued`` (a pipelined CALL waits for a free handler slot; its ``CallReceived`` comes
+later, from ``respond``), ``Answered`` (the core answered a CALL itself with a CALLRESULT: a 2.1 retry from the cache,
 or a canned answer the registration state requires) or ``Dropped`` (a documented, deliberate
 drop). ``ToleratedViolation`` events may come before ``CallReceived``/``SendReceived``/
 ``CallCompleted`` in the lenient profile, one per repair.
@@ -28,6 +29,7 @@ __all__ = [
     "Answered",
     "CallCompleted",
     "CallFailed",
+    "CallQueued",
     "CallReceived",
     "CloseRequested",
     "Dropped",
@@ -163,3 +165,13 @@ class CloseRequested(Event, frozen=True, kw_only=True):
 
     code: int
     reason: str
+
+
+class CallQueued(Event, frozen=True, kw_only=True):
+    """A CALL that came while the peer's earlier CALLs are still being handled (the peer
+    pipelines, against Part 4 section 4.1.1): it waits, ``waiting`` CALLs in line; its
+    ``CallReceived`` comes once a handler slot is free."""
+
+    message_id: str
+    action: str
+    waiting: int

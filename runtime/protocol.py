@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
+from msgspec import inspect as mi
 
 from . import frames as fr
 from .codes import CODES, Failure, classify_validation_error, code_for
@@ -63,6 +64,7 @@ from .errors import (
 from .events import (
     Answered,
     CallCompleted,
+    CallQueued,
     CallFailed,
     CallReceived,
     CloseRequested,
@@ -76,7 +78,8 @@ from .events import (
     SendReceived,
     ToleratedViolation,
 )
-from .lenient import decode_lenient
+from . import wire
+from .lenient import Tolerated, decode_lenient
 from .routing import (
     CallContext,
     CallError,
@@ -113,9 +116,14 @@ def default_message_id() -> str:
     return str(uuid.uuid4())
 
 
-def encode_payload(route: Route[Any, Any], payload: object, *, response: bool) -> bytes:
+def encode_payload(
+    route: Route[Any, Any], payload: object, *, response: bool, millis: bool = False, decimals: int | None = None
+) -> bytes:
     """Encode a request (or, with ``response``, a response) of ``route`` and validate it
-    strictly; raises InvalidMessage saying what is wrong. Outbound is always strict."""
+    strictly; raises InvalidMessage saying what is wrong. Outbound is always strict.
+
+    ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
+    ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
     codec = route.response_codec if response else route.request_codec
     if expected is None or codec is None:
@@ -124,6 +132,8 @@ def encode_payload(route: Route[Any, Any], payload: object, *, response: bool) -
         raise InvalidMessage(f"{route.action} needs {_qualified(expected)}, not {_qualified(type(payload))}")
     try:
         data = codec.encode(payload)
+        if millis or decimals is not None:
+            data = wire.limit(payload, data, millis=millis, decimals=decimals)
         codec.decode(data)
     except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
         raise InvalidMessage(f"{route.action}: {exc}") from None
@@ -167,6 +177,8 @@ class OcppProtocol:
         overrides: Mapping[str, Strictness] | None = None,
         id_factory: Callable[[], str] = default_message_id,
         max_bad_messages: int | None = None,
+        max_calls_in_progress: int = 4,
+        max_calls_queued: int = 16,
         remember_ended: int = 256,
     ) -> None:
         """``session``: the station's session (registration rules, 2.1 answer cache); None
@@ -175,8 +187,10 @@ class OcppProtocol:
         ``max_queue``: CALLs queued behind the outstanding one. ``strictness``/``overrides``:
         inbound validation profile, globally and per action. ``id_factory``: message ids of
         our CALLs. ``max_bad_messages``: invalid inbound frames tolerated before
-        ``CloseRequested`` (None: no limit). ``remember_ended``: timed-out or cancelled ids
-        remembered to recognise late replies."""
+        ``CloseRequested`` (None: no limit). ``max_calls_in_progress``/``max_calls_queued``: a
+        peer may have one CALL outstanding (Part 4 section 4.1.1); one that pipelines more gets
+        this many handled at once, this many more queued in order, and GenericError beyond.
+        ``remember_ended``: timed-out or cancelled ids remembered to recognise late replies."""
         if version not in CODES:
             raise LocalError(f"unknown OCPP version {version!r}")
         self.version = version
@@ -191,6 +205,11 @@ class OcppProtocol:
         self.overrides = dict(overrides or {})
         self.max_bad_messages = max_bad_messages
         self.bad_messages = 0
+        self.max_calls_in_progress = max(1, max_calls_in_progress)
+        self.max_calls_queued = max_calls_queued
+        # 2.x outbound value rules (Part 2 section 3.1; primitive datatypes: decimals towards a station)
+        self._millis = version != "1.6"
+        self._decimals = 6 if version != "1.6" and role is Role.CSMS else None
         self._id_factory = id_factory
         self._types = fr.message_types(version)
         self._cache = version == "2.1" and session is not None
@@ -200,9 +219,12 @@ class OcppProtocol:
         # CALLs received and not answered yet: id -> (action, request, deadline). With one
         # handler_timeout per connection, insertion order is deadline order.
         self._inbound: dict[str, tuple[str, Any, float]] = {}
+        self._waiting: deque[tuple[str, str, str, Any]] = deque()  # pipelined CALLs: id, action, method, request
         self._ended: OrderedDict[str, str] = OrderedDict()  # our timed-out/cancelled ids -> why
         self._remember = remember_ended
         self._close_requested = False
+        self._last_now = 0.0
+        self._frame: str | bytes = ""
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -235,7 +257,7 @@ class OcppProtocol:
             raise InvalidMessageId("only OCPP 2.1 lets a retry reuse a message id (2.0.1 Part 4 section 4.1.4)")
         else:
             self._check_id(message_id)
-        payload = encode_payload(route, request, response=False)
+        payload = encode_payload(route, request, response=False, millis=self._millis, decimals=self._decimals)
         if len(self._queue) >= self.max_queue:
             raise QueueFull(f"{len(self._queue)} CALLs already queued (max_queue={self.max_queue})")
         frame = fr.encode_call(fr.CALL, message_id, route.action, payload)
@@ -255,7 +277,7 @@ class OcppProtocol:
             if refusal is not None:
                 raise NotAllowed(refusal)
         message_id = self._new_id()
-        payload = encode_payload(route, message, response=False)
+        payload = encode_payload(route, message, response=False, millis=self._millis, decimals=self._decimals)
         self._outbox.append(fr.encode_call(fr.SEND, message_id, route.action, payload))
         return message_id
 
@@ -270,32 +292,41 @@ class OcppProtocol:
         action, request, _ = entry
         route = self.routes[action]
         try:
-            payload = encode_payload(route, response, response=True)
+            payload = encode_payload(route, response, response=True, millis=self._millis, decimals=self._decimals)
         except InvalidMessage as exc:
             self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
-            return [ResponseRefused(message_id=message_id, action=action, reason=str(exc))]
+            return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
         self._outbox.append(fr.encode_result(message_id, payload))
+        events = self._next_waiting()
         session = self.session
         if session is None:
-            return []
+            return events
         if self._cache:
             session.remember_answer(action, message_id, payload)
         if session.answered(action, request, response):
-            return [RegistrationChanged(registration=session.registration.value)]
-        return []
+            events.append(RegistrationChanged(registration=session.registration.value))
+        return events
 
     def respond_error(
         self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None
-    ) -> None:
+    ) -> list[Event]:
         """Answer the inbound CALL ``message_id`` with a CALLERROR: a ``Failure`` (its code
-        comes from the table) or an error code of this version. Does nothing for a CALL that
-        is already answered."""
+        comes from the table) or an error code of this version, with ``details`` as its
+        errorDetails object (Part 4 section 4.2.3). Does nothing for a CALL that is already
+        answered. Raises LocalError for a code of another version or details that are not a
+        JSON object."""
         if message_id not in self._inbound:
-            return
+            return []
         if isinstance(failure, str) and failure not in CODES[self.version]:
             raise LocalError(f"{failure!r} is not an OCPP {self.version} error code")
+        if details is not None:
+            try:
+                msgspec.json.encode(dict(details))
+            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+                raise LocalError(f"errorDetails must be a JSON object: {exc}") from None
         del self._inbound[message_id]
         self._write_error(message_id, failure, description, details)
+        return self._next_waiting()
 
     def cancel(self, message_id: str, now: float) -> list[Event]:
         """Cancel a queued or outstanding CALL; it fails with CallCancelled and can never
@@ -342,6 +373,7 @@ class OcppProtocol:
                 del self._inbound[message_id]
                 self._write_error(message_id, Failure.HANDLER_TIMEOUT, f"{action} handler did not answer in time")
                 events.append(HandlerTimedOut(message_id=message_id, action=action, timeout=self.handler_timeout))
+                events.extend(self._next_waiting(now))
         current = self._outstanding
         if current is not None and now >= current.deadline:
             self._outstanding = None
@@ -362,12 +394,15 @@ class OcppProtocol:
         self._outstanding = None
         self._queue.clear()
         self._inbound.clear()
+        self._waiting.clear()
         return events
 
     # -- inbound -------------------------------------------------------------------------
 
     def receive(self, data: str | bytes, now: float) -> list[Event]:
         """Process one inbound text message; see the module docstring for what comes out."""
+        self._last_now = now
+        self._frame = data
         if type(data) is str and len(data) > COMPACT_MIN and data.startswith('[2,"'):
             events = self._compact_call(data, now)
             if events is not None:
@@ -411,6 +446,9 @@ class OcppProtocol:
             return classify_validation_error(str(exc)), str(exc)
         except msgspec.DecodeError as exc:
             return Failure.PAYLOAD_NOT_OBJECT, str(exc)
+        refusal = self._check_datetimes(route, route.request, payload, message_id, events)
+        if refusal is not None:
+            return Failure.PROPERTY, refusal
         return route, method, request, events
 
     def _compact_call(self, data: str, now: float) -> list[Event] | None:
@@ -429,7 +467,7 @@ class OcppProtocol:
             _, mid, decoded_action, request = route.call_frame_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
-        if decoded_action != action or mid in self._inbound:
+        if decoded_action != action or self._busy(mid) or (route.request_datetimes and wire.suspect(data)):
             return None
         return self._accept(mid, action, method, request, now, None)
 
@@ -437,14 +475,15 @@ class OcppProtocol:
         mid, action = frame.message_id, frame.action
         route = self.routes.get(action)
         method = self.handled.get(action)
-        if route is not None and method is not None and not route.send and mid not in self._inbound:
+        if route is not None and method is not None and not route.send and not self._busy(mid):
             try:
                 request = route.request_codec.decode_strict(frame.payload)  # the hot path: valid input
             except (msgspec.ValidationError, RecursionError):
                 pass
             else:
-                return self._accept(mid, action, method, request, now, None)
-        if mid in self._inbound and route is not None and method is not None and not route.send:
+                if not route.request_datetimes or not wire.suspect(self._frame):
+                    return self._accept(mid, action, method, request, now, None)
+        if self._busy(mid) and route is not None and method is not None and not route.send:
             return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
         decoded = self.decode_request(action, frame.payload, mid)
         if len(decoded) == 2:
@@ -472,6 +511,16 @@ class OcppProtocol:
                     assert verdict.payload is not None
                     self._outbox.append(fr.encode_result(mid, verdict.payload))
                     return [Answered(message_id=mid, action=action, reason="registration", detail=verdict.detail)]
+        if len(self._inbound) >= self.max_calls_in_progress:  # the peer pipelines (Part 4 4.1.1)
+            if len(self._waiting) >= self.max_calls_queued:
+                rejected = self._reject(mid, Failure.TOO_MANY_CALLS, "too many CALLs at once: wait for each answer (OCPP-J 4.1.1)")
+                return rejected if events is None else events + rejected
+            self._waiting.append((mid, action, method, request))
+            queued = CallQueued(message_id=mid, action=action, waiting=len(self._waiting))
+            if events is None:
+                return [queued]
+            events.append(queued)
+            return events
         deadline = now + self.handler_timeout if self.handler_timeout is not None else 0.0
         self._inbound[mid] = (action, request, deadline)
         received = CallReceived(message_id=mid, action=action, request=request, handler_method=method)
@@ -479,6 +528,38 @@ class OcppProtocol:
             return [received]
         events.append(received)
         return events
+
+    def _busy(self, message_id: str) -> bool:
+        """Whether a CALL with this id is being handled or waits to be."""
+        return message_id in self._inbound or (bool(self._waiting) and any(w[0] == message_id for w in self._waiting))
+
+    def _next_waiting(self, now: float | None = None) -> list[Event]:
+        """A slot was freed: hand the next pipelined CALL to its handler."""
+        if not self._waiting or len(self._inbound) >= self.max_calls_in_progress:
+            return []
+        mid, action, method, request = self._waiting.popleft()
+        start = self._last_now if now is None else now
+        deadline = start + self.handler_timeout if self.handler_timeout is not None else 0.0
+        self._inbound[mid] = (action, request, deadline)
+        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method)]
+
+    def _check_datetimes(
+        self, route: Route[Any, Any], type_: Any, payload: bytes | msgspec.Raw, message_id: str, events: list[Event]
+    ) -> str | None:
+        """RFC 3339 date-time syntax the decoder let through (a space for T, +hhmm): refused
+        strictly (the reason is returned), tolerated and reported leniently."""
+        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._frame):
+            return None
+        found = wire.datetime_violations(type_, bytes(payload))
+        if not found:
+            return None
+        if self.overrides.get(route.action, self.strictness) is Strictness.LENIENT:
+            for path, value in found:
+                tolerated = Tolerated("datetime_syntax", path, f"{value!r} is not RFC 3339")
+                events.append(ToleratedViolation(message_id=message_id, action=route.action, tolerated=tolerated))
+            return None
+        path, value = found[0]
+        return f"{value!r} is not an RFC 3339 date-time (T separator, +hh:mm offset) - at `{path}`"
 
     def _on_send(self, frame: fr.Send) -> list[Event]:
         mid, action = frame.message_id, frame.action
@@ -492,6 +573,9 @@ class OcppProtocol:
             message = self._decode(route, frame.payload, mid, events)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             return [self._drop("invalid_send", mid, f"{action}: {exc}")]
+        refusal = self._check_datetimes(route, route.request, frame.payload, mid, events)
+        if refusal is not None:
+            return [self._drop("invalid_send", mid, f"{action}: {refusal}")]
         events.append(SendReceived(message_id=mid, action=action, message=message, handler_method=method))
         return events
 
@@ -503,6 +587,9 @@ class OcppProtocol:
         events: list[Event] = []
         try:
             response = self._decode(route, frame.payload, current.message_id, events, response=True)
+            refusal = self._check_datetimes(route, route.response, frame.payload, current.message_id, events)
+            if refusal is not None:
+                raise msgspec.ValidationError(refusal)
         except msgspec.ValidationError as exc:
             code = code_for(classify_validation_error(str(exc)), self.version)
             if self.version == "2.1":
@@ -539,6 +626,17 @@ class OcppProtocol:
             return self._unknown_type(problem.message_type or 0, problem.message_id)
         mid = problem.message_id
         kind = problem.message_type
+        if kind in (fr.CALLRESULT, fr.CALLERROR) and mid is None:
+            # A reply whose id cannot be read answers no CALL of ours we could name. A CALLERROR
+            # answers a CALL (Part 4 4.2.3), so a reply never gets one; 2.1 answers a CALLRESULT
+            # it cannot process with CALLRESULTERROR, "-1" standing for the unreadable id.
+            if self.version == "2.1" and kind == fr.CALLRESULT:
+                code = code_for(Failure.FRAME_UNREADABLE, self.version)
+                self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, "-1", code, problem.detail))
+                rejected: list[Event] = [Rejected(message_id="-1", code=code, description=problem.detail[:255], frame_type=fr.CALLRESULTERROR)]
+                self._count_bad(rejected)
+                return rejected
+            return [self._drop("invalid_reply", None, problem.detail)]
         if kind in (fr.CALLRESULT, fr.CALLERROR) and mid is not None:
             current = self._take_outstanding(mid)
             if current is None:
@@ -677,15 +775,19 @@ async def dispatch(
     )
     decoded = core.decode_request(action, payload, context.message_id, send=True)
     if len(decoded) == 2:
-        failure, description = decoded
-        return CallError(code_for(failure, binding.version), description[:255])
+        refused, description = decoded
+        return CallError(code_for(refused, binding.version), description[:255])
     route, method, request, _ = decoded
     result = await invoke(handler, method, route, request, context)
     if isinstance(result, HandlerError):
-        return CallError(code_for(result.failure, binding.version), result.description[:255])
+        failure: Failure | str = result.failure
+        if isinstance(failure, str) and failure not in CODES[binding.version]:
+            failure = Failure.RESPONSE_INVALID  # a code of another version: the handler is wrong
+        code = failure if isinstance(failure, str) else code_for(failure, binding.version)
+        return CallError(code, result.description[:255], dict(result.details or {}))
     if route.response is None:
         return Reply(None)
     try:
-        return Reply(encode_payload(route, result, response=True))
+        return Reply(encode_payload(route, result, response=True, millis=core._millis, decimals=core._decimals))
     except InvalidMessage as exc:
         return CallError(code_for(Failure.RESPONSE_INVALID, binding.version), str(exc)[:255])

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, Na
 
 import msgspec
 
-from .codes import Failure
+from .codes import ErrorCode16, ErrorCode2x, Failure
 from .payload import PayloadCodec, codec, dec_hook
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CallContext",
     "CallError",
+    "CallError16",
+    "CallError2x",
+    "CallErrorAnswer",
     "Caller",
     "Handler",
     "HandlerError",
@@ -68,7 +71,8 @@ class Route(Generic[Req, Res]):
     """
 
     __slots__ = (
-        "action", "request", "response", "initiators", "send", "request_codec", "response_codec", "call_frame_decoder"
+        "action", "request", "response", "initiators", "send", "request_codec", "response_codec", "call_frame_decoder",
+        "_datetimes",
     )
 
     def __init__(
@@ -93,9 +97,35 @@ class Route(Generic[Req, Res]):
         #: Decodes a whole compact CALL frame of this action in one pass (the protocol core's
         #: hot path); anything it refuses goes through the general two-step path.
         self.call_frame_decoder = msgspec.json.Decoder(
-            tuple[Literal[2], Annotated[str, msgspec.Meta(min_length=1, max_length=36)], str, request],  # type: ignore[valid-type]
+            tuple[Literal[2], Annotated[str, msgspec.Meta(max_length=36)], str, request],  # type: ignore[valid-type]
             dec_hook=dec_hook,
         )
+
+        self._datetimes: tuple[bool, bool] | None = None
+
+    def _kinds(self) -> tuple[bool, bool]:
+        if self._datetimes is None:
+            from .wire import has_kind
+
+            from msgspec import inspect as mi
+
+            request: Any = self.request
+            response: Any = self.response
+            self._datetimes = (
+                has_kind(request, mi.DateTimeType),
+                response is not None and has_kind(response, mi.DateTimeType),
+            )
+        return self._datetimes
+
+    @property
+    def request_datetimes(self) -> bool:
+        """Whether the request type has a date-time field (computed once, on first use)."""
+        return self._kinds()[0]
+
+    @property
+    def response_datetimes(self) -> bool:
+        """Whether the response type has a date-time field."""
+        return self._kinds()[1]
 
     def __repr__(self) -> str:
         who = "/".join(sorted(r.value for r in self.initiators))
@@ -227,11 +257,44 @@ class NotSupportedError(Exception):
         super().__init__(reason or f"{action} is not supported")
 
 
-class HandlerError(NamedTuple):
-    """A handler ended without a response: the failure to answer with, and a description."""
+class CallErrorAnswer(Exception):
+    """Raised by a handler to answer its CALL with a CALLERROR of its choosing (base class:
+    raise the version's ``CallError``, e.g. ``v201.csms.CallError``, whose ``code`` is typed by
+    that version's error-code set)."""
 
-    failure: Failure
+    def __init__(self, code: str, description: str = "", details: Mapping[str, object] | None = None) -> None:
+        self.code = code
+        self.description = description
+        self.details: Mapping[str, object] = details or {}
+        super().__init__(f"{code}: {description}" if description else code)
+
+
+class CallError16(CallErrorAnswer):
+    """A CALLERROR a 1.6 handler answers with: ``raise CallError('SecurityError', '...')``.
+    ``code`` is one of OCPP-J 1.6's codes (section 4.2.3, OCA's spelling); ``details`` becomes
+    errorDetails (a JSON object)."""
+
+    def __init__(self, code: ErrorCode16, description: str = "", details: Mapping[str, object] | None = None) -> None:
+        super().__init__(code, description, details)
+
+
+class CallError2x(CallErrorAnswer):
+    """A CALLERROR a 2.0.1 or 2.1 handler answers with: ``raise CallError('SecurityError')``
+    (e.g. B03.FR.08), ``raise CallError('OccurrenceConstraintViolation', ...)`` (e.g.
+    B06.FR.16). ``code`` is one of Part 4 section 4.3's codes; ``details`` becomes errorDetails
+    (a JSON object, Part 4 section 4.2.3)."""
+
+    def __init__(self, code: ErrorCode2x, description: str = "", details: Mapping[str, object] | None = None) -> None:
+        super().__init__(code, description, details)
+
+
+class HandlerError(NamedTuple):
+    """A handler ended without a response: what to answer (a ``Failure``, or the wire code a
+    handler chose), a description, and errorDetails."""
+
+    failure: Failure | str
     description: str
+    details: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -264,6 +327,8 @@ async def invoke(handler: object, method_name: str, route: Route[Any, Any], requ
         return await method(request, context)
     except NotSupportedError as exc:
         return HandlerError(Failure.ACTION_NOT_SUPPORTED, str(exc))
+    except CallErrorAnswer as exc:  # the handler chose its CALLERROR
+        return HandlerError(exc.code, exc.description, exc.details)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a handler bug must not reach the peer as a stack trace

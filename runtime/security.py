@@ -38,24 +38,34 @@ class Credentials:
         return None
 
 
-Authenticator = Callable[[Credentials], Awaitable[bool]]
+Authenticator = Callable[[Credentials], Awaitable["bool | int"]]
+"""Checks a station's credentials before the WebSocket upgrade: True accepts; False answers
+HTTP 401; an int answers that HTTP status, e.g. 404 for an identity the CSMS does not know
+(Part 4 sections 3.2/3.3: SHOULD be 404; it tells a prober which identities exist, so whether
+to use it is the operator's choice)."""
 
 
 class StaticPasswords:
     """An authenticator from a mapping of station id to password (constant-time comparison;
     identities compared case-insensitively, as identifierString is)."""
 
-    def __init__(self, passwords: Mapping[str, str], *, require_certificate: bool = False) -> None:
+    def __init__(self, passwords: Mapping[str, str], *, require_certificate: bool = False, unknown_status: int = 401) -> None:
+        """``unknown_status``: the HTTP status for an identity not in ``passwords`` (401, the
+        default, does not tell a prober whether the identity exists; 404 is what Part 4
+        sections 3.2/3.3 say a CSMS SHOULD answer)."""
         self._passwords = {k.casefold(): v for k, v in passwords.items()}
         self.require_certificate = require_certificate
+        self.unknown_status = unknown_status
 
-    async def __call__(self, credentials: Credentials) -> bool:
+    async def __call__(self, credentials: Credentials) -> bool | int:
         cn = credentials.certificate_cn
         if self.require_certificate and (cn is None or cn.casefold() != credentials.station_id.casefold()):
             return False
         expected = self._passwords.get(credentials.station_id.casefold())
-        if expected is None or credentials.password is None:
+        if expected is None:
             hmac.compare_digest(b"x" * 32, b"y" * 32)  # same work whether the station exists or not
+            return False if self.unknown_status == 401 else self.unknown_status
+        if credentials.password is None:
             return False
         return hmac.compare_digest(credentials.password.encode(), expected.encode())
 

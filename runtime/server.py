@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
@@ -32,10 +33,13 @@ from .security import Credentials, parse_basic_auth
 from .session import Session
 from .registry import LocalRegistry
 
-__all__ = ["CsmsServer", "station_id_from_path"]
+__all__ = ["CsmsServer", "is_identifier_string", "station_id_from_path"]
 
 H = TypeVar("H")
 MAX_ID_CHARS = 48  # OCPP 2.x identity: identifierString[48]; 1.6 identities are shorter
+# identifierString (2.x Part 2 primitive datatypes) without the colon (2.1 Part 4 section 3.1.1:
+# the identity is also the Basic-auth user name, which the colon ends)
+_IDENTITY = re.compile(r"[A-Za-z0-9*\-_=+|@.]{1,48}\Z")
 
 
 def station_id_from_path(path: str) -> str | None:
@@ -48,6 +52,11 @@ def station_id_from_path(path: str) -> str | None:
     if not 1 <= len(ident) <= MAX_ID_CHARS or not ident.isprintable() or "/" in ident:
         return None
     return ident
+
+
+def is_identifier_string(identity: str) -> bool:
+    """Whether ``identity`` is a valid 2.1 station identity (identifierString, no colon, 1-48)."""
+    return _IDENTITY.match(identity) is not None
 
 
 class CsmsServer:
@@ -82,6 +91,9 @@ class CsmsServer:
 
     def _select(self, connection: ServerConnection, offered: Sequence[str]) -> str | None:
         station = station_id_from_path(connection.request.path) if connection.request else None
+        return self._choose(station, offered)
+
+    def _choose(self, station: str | None, offered: Sequence[str]) -> str | None:
         choose = self.options.choose_subprotocol
         if choose is not None and station is not None:
             chosen = choose(station, offered)
@@ -97,6 +109,13 @@ class CsmsServer:
         if station_id is None:
             log.warning("refused %s: not a valid station identity", _peer(connection))
             return connection.respond(404, "Unknown or invalid charging station identity\n")
+        offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",") if p.strip()]
+        chosen = self._choose(station_id, offered) or (self.options.default_subprotocol if not offered else None)
+        binding = self.bindings.get(chosen or "", (None, None))[0]
+        if (self.options.strict_identity or (binding is not None and binding.version == "2.1")) and not is_identifier_string(station_id):
+            log.warning("refused %r (%s): not an identifierString of at most 48 characters without a colon",
+                        station_id, _peer(connection), extra={"ocpp_station": station_id})
+            return connection.respond(404, "Invalid charging station identity\n")
         authenticator = self.options.authenticator
         if authenticator is not None:
             transport = connection.transport
@@ -105,8 +124,13 @@ class CsmsServer:
                 password=parse_basic_auth(request.headers.get("Authorization"), station_id),
                 certificate=transport.get_extra_info("peercert") if transport is not None else None,
             )
-            if not await authenticator(credentials):
-                log.warning("%s: authentication failed (%s)", station_id, _peer(connection), extra={"ocpp_station": station_id})
+            verdict = await authenticator(credentials)
+            if verdict is not True:
+                status = 401 if verdict is False else int(verdict)
+                log.warning("%s: authentication failed, HTTP %d (%s)", station_id, status, _peer(connection),
+                            extra={"ocpp_station": station_id})
+                if status != 401:
+                    return connection.respond(status, "Unknown charging station\n" if status == 404 else "Refused\n")
                 response = connection.respond(401, "Unauthorized\n")
                 response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
                 return response
@@ -201,8 +225,7 @@ class CsmsServer:
             select_subprotocol=self._select,  # type: ignore[arg-type]
             process_request=self._process_request,
             max_size=options.max_size,
-            ping_interval=options.ping_interval,
-            ping_timeout=options.ping_timeout,
+            ping_interval=None,  # the connection pings itself (Connection._keepalive)
             open_timeout=options.open_timeout,
             close_timeout=options.close_timeout,
             compression="deflate" if options.compression else None,

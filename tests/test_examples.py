@@ -71,6 +71,11 @@ def test_simulator_against_example_csms(tmp_path: Path, version: str) -> None:
                 example_station.simulate(f"ws://127.0.0.1:{port}/ocpp/SIM", version, meter_values=2, interval=0.01, keep_running=True, started=started)
             )
             await asyncio.wait_for(started.wait(), 10)
+
+            def stopped() -> int:
+                return int(sqlite3.connect(db).execute("SELECT COUNT(*) FROM transactions WHERE stopped_at IS NOT NULL").fetchone()[0])
+
+            await eventually(lambda: stopped() == 1, what="the first transaction")  # a remote start needs a free connector
             client = server.registry.client("SIM", {"1.6": csms16, "2.0.1": csms201, "2.1": csms21}[version].BINDING)
             answers = [await coro for coro in ask(version, client)]
             statuses = [getattr(getattr(a, "status", None), "value", None) for a in answers]

@@ -10,7 +10,9 @@ plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; s
 override what you support: an action method left as is answers NotSupported.
 ``CsmsClient`` has one method per action the charging station may send to the
 CSMS, returning the typed response. ``Context`` is what a handler method gets
-besides the request, ``BINDING`` ties them together for a server or client.
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ocppgen.generated.runtime.routing import (
     Role,
     RoleBinding,
 )
+from ocppgen.generated.runtime.routing import CallError16 as CallError
 from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v16 import routing
 from ocppgen.generated.v16.messages import (
@@ -112,7 +115,7 @@ from ocppgen.generated.v16.messages import (
     UpdateFirmwareResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "Context", "CsmsClient", "StationHandler", "dispatch"]
+__all__ = ["BINDING", "HANDLED", "CallError", "Context", "CsmsClient", "StationHandler", "dispatch"]
 
 
 class CsmsClient:

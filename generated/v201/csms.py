@@ -10,7 +10,9 @@ plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; s
 override what you support: an action method left as is answers NotSupported.
 ``ChargingStationClient`` has one method per action the CSMS may send to the
 charging station, returning the typed response. ``Context`` is what a handler method gets
-besides the request, ``BINDING`` ties them together for a server or client.
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ocppgen.generated.runtime.routing import (
     Role,
     RoleBinding,
 )
+from ocppgen.generated.runtime.routing import CallError2x as CallError
 from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v201 import routing
 from ocppgen.generated.v201.messages import (
@@ -162,7 +165,15 @@ from ocppgen.generated.v201.messages import (
     UpdateFirmwareResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "Context", "ChargingStationClient", "CsmsHandler", "dispatch"]
+__all__ = [
+    "BINDING",
+    "HANDLED",
+    "CallError",
+    "Context",
+    "ChargingStationClient",
+    "CsmsHandler",
+    "dispatch",
+]
 
 
 class ChargingStationClient:

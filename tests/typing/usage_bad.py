@@ -77,3 +77,11 @@ async def station_misuse() -> None:
     client.submit(routing16.STOP_TRANSACTION, m201.HeartbeatRequest())  # E: misc
     StationClient("ws://x/ocpp/CS-1", station201.BINDING, Csms201())  # E: arg-type
     StationClient("ws://x/ocpp/CS-1", csms201.BINDING, Station201())  # E: arg-type
+
+
+def callerror_misuse() -> None:
+    raise csms16.CallError("FormatViolation")  # E: arg-type
+
+
+def callerror_misuse_2x() -> None:
+    raise csms201.CallError("FormationViolation")  # E: arg-type

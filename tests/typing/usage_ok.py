@@ -147,3 +147,13 @@ async def run_station() -> int:
         )
         client.submit(routing201.TRANSACTION_EVENT, event)
         return answer.interval
+
+
+class Strict(csms201.CsmsHandler):
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.HeartbeatResponse:
+        raise csms201.CallError("SecurityError", "not registered", {"rule": "B03.FR.07"})
+
+
+class Strict16(csms16.CsmsHandler):
+    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: csms16.Context) -> m16.HeartbeatResponse:
+        raise csms16.CallError("OccurenceConstraintViolation")
