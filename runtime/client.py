@@ -18,10 +18,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
+import os
 import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from websockets.asyncio.client import connect
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -79,6 +82,9 @@ class StationClient(Generic[H, C]):
         self._ping_interval = self.options.ping_interval or None
         self.sender: TransactionSender | None = None
         opts = self.options
+        self._basic_auth = self._load_password()
+        self._reported: set[str] = set()
+        self._pending_events: list[Any] = []
         if opts.queue is not None:
             self.sender = TransactionSender(
                 opts.queue, binding.routes, self._ready, reuse_ids=binding.version == "2.1",
@@ -154,11 +160,81 @@ class StationClient(Generic[H, C]):
 
     def _headers(self) -> Headers:
         headers = Headers(dict(self.options.extra_headers))
-        if self.options.basic_auth is not None:
-            user, password = self.options.basic_auth
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        if self._basic_auth is not None:
+            user, password = self._basic_auth
+            secret = password if isinstance(password, bytes) else password.encode()
+            token = base64.b64encode(user.encode() + b":" + secret).decode()
             headers["Authorization"] = f"Basic {token}"
         return headers
+
+    def _load_password(self) -> tuple[str, str | bytes] | None:
+        basic = self.options.basic_auth
+        path = self.options.password_file
+        if path is None or not os.path.exists(path):
+            return basic
+        with open(path, "rb") as f:
+            stored = f.read()
+        user = basic[0] if basic is not None else self.station_id
+        if stored.startswith(b"hex:"):
+            return user, bytes.fromhex(stored[4:].decode())
+        return user, stored.decode("utf-8")
+
+    def set_password(self, password: str | bytes, *, reconnect: bool = True) -> None:
+        """A new Basic-auth password (use case A01: the CSMS sent it and the station answers
+        Accepted; call this from ``context.after_response``): stored durably in
+        ``password_file`` first, then the station reconnects with it (``reconnect``). A
+        ``bytes`` password is a 1.6 binary AuthorizationKey. Never logged (A01.FR.12)."""
+        path = self.options.password_file
+        if path is not None:
+            data = b"hex:" + password.hex().encode() if isinstance(password, bytes) else password.encode("utf-8")
+            tmp = f"{path}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        user = self._basic_auth[0] if self._basic_auth is not None else self.station_id
+        self._basic_auth = (user, password)
+        log.info("%s: Basic-auth password changed", self.station_id, extra={"ocpp_station": self.station_id})  # A01.FR.11
+        self.security_event("ReconfigurationOfSecurityParameters", "BasicAuthPassword changed", critical=False)
+        if reconnect and self.connection is not None and not self.connection.closed:
+            self.connection.close_reason = "reconnecting with the new password"
+            asyncio.get_running_loop().create_task(self.connection.close(1000, "new credentials"))
+
+    def security_event(self, kind: str, detail: str, *, critical: bool) -> None:
+        """Report a security event to the CSMS (SecurityEventNotification, 2.x A04; 1.6
+        security extension): critical ones through the durable queue when there is one
+        (A04.FR.02), others once the station is registered again. A kind already reported
+        and not cleared by a success is not sent again (A00.FR.419's note)."""
+        route = self.binding.routes.get("SecurityEventNotification")
+        if not self.options.security_events or route is None or kind in self._reported:
+            return
+        self._reported.add(kind)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        request = route.request_codec.decode(
+            msgspec.json.encode({"type": kind, "timestamp": now.isoformat(), "techInfo": detail[:255]})
+        )
+        if critical and self.sender is not None:
+            self.sender.submit(route, request)
+        else:
+            self._pending_events.append(request)
+            self._flush_events()
+
+    def _flush_events(self) -> None:
+        route = self.binding.routes.get("SecurityEventNotification")
+        if route is None or not self._pending_events or self._ready() is None:
+            return
+        events, self._pending_events = self._pending_events, []
+
+        async def send() -> None:
+            for request in events:
+                try:
+                    await self.session.call(route, request, None)
+                except Exception as exc:  # best effort for non-critical events
+                    log.info("%s: SecurityEventNotification not delivered: %s", self.station_id, exc)
+
+        asyncio.get_running_loop().create_task(send())
 
     async def run(self) -> None:
         """Connect and reconnect until ``stop``/the end of ``running()``."""
@@ -182,6 +258,7 @@ class StationClient(Generic[H, C]):
                         raise _Refused(f"no common OCPP version (offered {self.binding.subprotocol})")
                     attempt = 0
                     self.last_error = None
+                    self._reported.difference_update({"FailedToAuthenticateAtCsms", "InvalidCsmsCertificate", "InvalidTLSVersion"})
                     await self._serve(websocket)
             except asyncio.CancelledError:
                 raise
@@ -189,6 +266,7 @@ class StationClient(Generic[H, C]):
                 self.last_error = _cause(exc)
                 log.warning("%s: connecting to %s failed: %s", self.station_id, self.url, self.last_error,
                             extra={"ocpp_station": self.station_id})
+                self._event_for(exc)
             if self._stopping:
                 break
             delay = opts.backoff.delay(attempt, opts.random)
@@ -213,6 +291,7 @@ class StationClient(Generic[H, C]):
         self._hook("connected", self.session, connection.client)
         if self.sender is not None:
             self.sender.wake()  # registered before: resume delivery without a new boot
+        self._flush_events()
         try:
             await connection.run()
         finally:
@@ -225,11 +304,21 @@ class StationClient(Generic[H, C]):
             self._hook("disconnected", self.session, connection.close_code, connection.close_reason)
             await connection.stop_tasks()
 
+    def _event_for(self, exc: BaseException) -> None:
+        """The security event a failed connection attempt stands for, if any."""
+        if isinstance(exc, InvalidStatus) and exc.response.status_code == 401:
+            self.security_event("FailedToAuthenticateAtCsms", "HTTP 401", critical=False)
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            self.security_event("InvalidCsmsCertificate", str(exc.verify_message or exc), critical=True)  # A00.FR.413
+        elif isinstance(exc, ssl.SSLError) and "VERSION" in str(exc.reason or "").upper():
+            self.security_event("InvalidTLSVersion", str(exc.reason), critical=True)  # A00.FR.419
+
     def _registration_changed(self, connection: Connection, registration: str) -> None:
         if registration == Registration.ACCEPTED.value:
             self._hook("registered", self.session, connection.client)
             if self.sender is not None:
                 self.sender.wake()
+            self._flush_events()
 
     def _hook(self, name: str, *args: Any) -> None:
         method = getattr(self.handler, name, None)

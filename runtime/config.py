@@ -108,6 +108,11 @@ class ServerOptions(Options):
             (``SqliteSessionStore``; a Redis one spans nodes). None: in memory only.
         authenticator: Checks each station's credentials before the upgrade (Basic auth
             password, TLS client certificate); None: no authentication (security profile 0).
+        certificate_binding: Profile 3: how a client certificate names its station.
+            ``serial_number`` (the spec, A00.FR.405/511): its CN is the station's serial number,
+            and a BootNotification with another serial number closes the connection
+            (B01.FR.11/12). ``identity``: its CN is the station identity (1.6 fleets; checked by
+            ``CertificateAuthenticator(binding="identity")`` at the handshake).
         strict_identity: Refuse (HTTP 404) a station identity that is not an identifierString
             (a-z A-Z 0-9 * - _ = + | @ .), has a colon, or is longer than 48 characters, on every
             version. OCPP 2.1 links always get this check (2.1 Part 4 section 3.1.1); 2.0.1 and
@@ -124,6 +129,7 @@ class ServerOptions(Options):
     session_ttl: float | None = 24 * 3600.0
     session_store: SessionStore | None = None
     authenticator: Authenticator | None = None
+    certificate_binding: Literal["serial_number", "identity"] = "serial_number"
     strict_identity: bool = False
     drain_timeout: float = 5.0
     replaced_close_timeout: float = 2.0
@@ -149,7 +155,18 @@ class StationOptions(Options):
     """Options of a charging station's client.
 
     Attributes:
-        basic_auth: ``(identity, password)`` for HTTP Basic auth (security profiles 1 and 2).
+        basic_auth: ``(identity, password)`` for HTTP Basic auth (security profiles 1 and 2);
+            a ``bytes`` password is a 1.6 binary AuthorizationKey, sent as raw bytes (OCPP-J 1.6
+            section 6.2.2).
+        password_file: Where the station keeps its Basic-auth password durably (A01.FR.01,
+            A01.FR.10: in clear text, so give the file restrictive permissions, which ocppgen
+            sets to 0600). When the file exists its password wins over ``basic_auth``'s;
+            ``StationClient.set_password`` writes it.
+        security_events: Send SecurityEventNotification for what the client itself detects:
+            FailedToAuthenticateAtCsms (HTTP 401), InvalidCsmsCertificate and InvalidTLSVersion
+            (critical: kept in the durable queue until delivered, A04.FR.02),
+            ReconfigurationOfSecurityParameters (a password change). Each is sent once per
+            run of failures (A00.FR.419's note).
         ssl: The TLS context for ``wss://`` (profiles 2 and 3).
         extra_headers: More HTTP headers for the opening handshake.
         backoff: The reconnect back-off (Part 4).
@@ -166,7 +183,9 @@ class StationOptions(Options):
             node). None: on for 2.0.1 and 2.1, off for 1.6 (which gives no such advice).
     """
 
-    basic_auth: tuple[str, str] | None = None
+    basic_auth: tuple[str, str | bytes] | None = None
+    password_file: str | None = None
+    security_events: bool = True
     ssl: _ssl.SSLContext | None = None
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     backoff: BackOff = BackOff()

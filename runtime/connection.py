@@ -98,6 +98,7 @@ class Connection:
         options: Options,
         *,
         on_registration: Callable[[Connection, str], None] | None = None,
+        on_security: Callable[[Connection, str, str], None] | None = None,
     ) -> None:
         self.websocket = websocket
         self.binding = binding
@@ -105,6 +106,7 @@ class Connection:
         self.handler = handler
         self.options = options
         self.on_registration = on_registration
+        self.on_security = on_security
         self.protocol = OcppProtocol(
             version=binding.version,
             role=binding.role,
@@ -338,7 +340,11 @@ class Connection:
             log.warning("%s: closing (%d): %s", self.session.identity, event.code, event.reason, extra=self._fields)
             self._spawn(self.close(event.code, event.reason))
         elif isinstance(event, Dropped):
-            if event.reason in ("late_reply", "not_registered"):
+            if event.reason == "serial_mismatch":
+                log.warning("%s: %s", self.session.identity, event.detail, extra=self._fields)
+                if self.on_security is not None:
+                    self.on_security(self, "serial_mismatch", event.detail)
+            elif event.reason in ("late_reply", "not_registered"):
                 log.debug("%s: %s: %s", self.session.identity, event.reason, event.detail, extra=self._fields)
             else:
                 self._warn(f"frame dropped ({event.reason}): {event.detail}", event.message_id, None)

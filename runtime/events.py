@@ -108,7 +108,9 @@ class Dropped(Event, frozen=True, kw_only=True):
     timed out or was cancelled), ``invalid_send`` (a SEND is never answered, even when
     invalid), ``invalid_reply`` (a malformed reply to no outstanding CALL),
     ``unknown_result_error`` (a CALLRESULTERROR about no CALLRESULT of ours),
-    ``not_registered`` (1.6: a station whose BootNotification was Rejected answers nothing).
+    ``not_registered`` (1.6: a station whose BootNotification was Rejected answers nothing),
+    ``serial_mismatch`` (profile 3: the BootNotification's serial number is not the
+    certificate's, B01.FR.12; a ``CloseRequested`` follows).
     """
 
     reason: str

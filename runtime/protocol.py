@@ -496,6 +496,13 @@ class OcppProtocol:
         """A valid CALL: the session may answer it itself; else hand it to the handler."""
         session = self.session
         if session is not None:
+            if action == "BootNotification" and session.certificate_serial is not None:
+                mismatch = session.boot_check(request)
+                if mismatch is not None:  # B01.FR.12: the CSMS closes the connection
+                    events = [Dropped(reason="serial_mismatch", message_id=mid, detail=mismatch)]
+                    self._close_requested = True
+                    events.append(CloseRequested(code=1008, reason="serial number does not match the certificate"))
+                    return events
             if self._cache and session.answers:
                 cached = session.cached_answer(action, mid)
                 if cached is not None:

@@ -45,16 +45,20 @@ class StationEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     ``kind``: ``connected`` (a connection was attached), ``registered`` (its BootNotification
     was Accepted), ``disconnected`` (its connection ended; ``code`` and ``reason`` of the
-    close, ``replaced`` when a new connection of the same station took over).
+    close, ``replaced`` when a new connection of the same station took over), ``security``
+    (what the CSMS detected: ``reason`` is ``authentication_failed``, ``profile_downgrade`` or
+    ``serial_mismatch``, with details in ``detail``; the CSMS never sends a
+    SecurityEventNotification itself, it tells the application).
     """
 
-    kind: Literal["connected", "registered", "disconnected"]
+    kind: Literal["connected", "registered", "disconnected", "security"]
     identity: str
     version: str | None
     remote_address: str | None = None
     code: int | None = None
     reason: str = ""
     replaced: bool = False
+    detail: str = ""
 
 
 class Registry(Protocol):
@@ -284,6 +288,23 @@ class LocalRegistry:
         )
         if hook is not None:
             self._serial(session).put(hook)
+
+    def security(self, identity: str, version: str | None, kind: str, detail: str) -> None:
+        """The CSMS detected a security problem with a station (an event for the application)."""
+        self._publish(StationEvent(kind="security", identity=identity, version=version, reason=kind, detail=detail))
+
+    async def security_floor(self, identity: str) -> tuple[int, bool]:
+        """(the lowest security profile the station may connect with, whether a 2.1 downgrade
+        from 3 to 2 is allowed), from the session held or the store."""
+        key = canonical_identity(identity)
+        session = self._sessions.get(key)
+        if session is not None:
+            return session.security_floor, session.allow_downgrade
+        if self.store is not None:
+            state = await self.store.load(key)
+            if state is not None:
+                return state.security_floor, False
+        return 0, False
 
     async def join_hooks(self) -> None:
         """Wait for queued lifecycle hooks (shutdown)."""

@@ -1,9 +1,15 @@
 """Authentication and redaction (the registration rules are in ``session``).
 
-Authentication (OCPP security profiles): profile 1 is HTTP Basic auth on ws://, profile 2 the
-same over TLS, profile 3 TLS with a client certificate whose subject CN must be the station's
-identity. Passwords are compared in constant time and never logged; ``redact`` removes secrets
-from frames before they are logged.
+Security profiles (2.x Part 2 A00; 1.6 security whitepaper): profile 1 is HTTP Basic auth on
+ws://, profile 2 the same over TLS, profile 3 TLS with a client certificate and no Basic auth
+(A00.FR.401). The server tells the authenticator which profile a connection uses
+(``Credentials.security_profile``) and refuses a station below the highest profile it has
+connected with (2.x A05.FR.07; 1.6 whitepaper A05.FR.09).
+
+Passwords are bytes as sent: on 1.6 the AuthorizationKey is a binary key sent raw (OCPP-J 1.6
+section 6.2.2; its example, identity AL1000, is not UTF-8), on 2.x a UTF-8 string (A00.FR.205).
+They are compared in constant time and never logged; ``redact`` removes secrets from frames
+before they are logged. ``credentials.HashedPasswords`` keeps salted hashes and rotates them.
 """
 
 from __future__ import annotations
@@ -14,28 +20,61 @@ import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-__all__ = ["Authenticator", "Credentials", "StaticPasswords", "parse_basic_auth", "redact"]
+__all__ = [
+    "Authenticator",
+    "CertificateAuthenticator",
+    "Credentials",
+    "StaticPasswords",
+    "parse_basic_auth",
+    "redact",
+]
+
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a station presented: its identity, Basic-auth password, TLS client certificate."""
+    """What a station presented: its identity, Basic-auth password (raw bytes), TLS client
+    certificate, the OCPP version and security profile of the connection, and its address."""
 
     station_id: str
-    password: str | None
+    password: bytes | None
     certificate: Mapping[str, Any] | None
+    version: str | None = None
+    security_profile: int = 1
+    remote_host: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def certificate_cn(self) -> str | None:
+    def password_text(self) -> str | None:
+        """The password as UTF-8 text (2.x), or None when it is none or not UTF-8."""
+        if self.password is None:
+            return None
+        try:
+            return self.password.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def _subject(self, name: str) -> str | None:
         if not self.certificate:
             return None
         for rdn in self.certificate.get("subject", ()):
             for key, value in rdn:
-                if key == "commonName":
+                if key == name:
                     return str(value)
         return None
+
+    @property
+    def certificate_cn(self) -> str | None:
+        """The subject CN of the client certificate (profile 3): the station's serial number
+        (A00.FR.405, A00.FR.511)."""
+        return self._subject("commonName")
+
+    @property
+    def certificate_organization(self) -> str | None:
+        """The subject O of the client certificate: the CSO's name (A00.FR.404)."""
+        return self._subject("organizationName")
 
 
 Authenticator = Callable[[Credentials], Awaitable["bool | int"]]
@@ -45,14 +84,27 @@ HTTP 401; an int answers that HTTP status, e.g. 404 for an identity the CSMS doe
 to use it is the operator's choice)."""
 
 
+def _password_matches(presented: bytes, expected: str | bytes) -> bool:
+    """Constant-time match; a binary 1.6 key also matches its hexadecimal spelling."""
+    if isinstance(expected, str):
+        return hmac.compare_digest(presented, expected.encode())
+    if hmac.compare_digest(presented, expected):
+        return True
+    return hmac.compare_digest(presented.lower(), expected.hex().encode())
+
+
 class StaticPasswords:
     """An authenticator from a mapping of station id to password (constant-time comparison;
-    identities compared case-insensitively, as identifierString is)."""
+    identities compared case-insensitively, as identifierString is). A ``bytes`` password is a
+    1.6 binary AuthorizationKey: the raw key and its hexadecimal spelling both match."""
 
-    def __init__(self, passwords: Mapping[str, str], *, require_certificate: bool = False, unknown_status: int = 401) -> None:
+    def __init__(
+        self, passwords: Mapping[str, str | bytes], *, require_certificate: bool = False, unknown_status: int = 401
+    ) -> None:
         """``unknown_status``: the HTTP status for an identity not in ``passwords`` (401, the
         default, does not tell a prober whether the identity exists; 404 is what Part 4
-        sections 3.2/3.3 say a CSMS SHOULD answer)."""
+        sections 3.2/3.3 say a CSMS SHOULD answer). ``require_certificate``: also require a
+        client certificate whose CN is the identity (profile 3 with Basic auth, 1.6 fleets)."""
         self._passwords = {k.casefold(): v for k, v in passwords.items()}
         self.require_certificate = require_certificate
         self.unknown_status = unknown_status
@@ -67,19 +119,59 @@ class StaticPasswords:
             return False if self.unknown_status == 401 else self.unknown_status
         if credentials.password is None:
             return False
-        return hmac.compare_digest(credentials.password.encode(), expected.encode())
+        return _password_matches(credentials.password, expected)
 
 
-def parse_basic_auth(header: str | None, station_id: str) -> str | None:
-    """The password of a Basic ``Authorization`` header whose user is ``station_id``."""
+class CertificateAuthenticator:
+    """Security profile 3: the station authenticates with its TLS client certificate only
+    (A00.FR.401; the TLS context verifies the chain, A00.FR.403). Which station a certificate
+    belongs to (``binding``):
+
+    - ``serial_number`` (the spec): the CN is the station's serial number (A00.FR.405/511); it
+      is checked against the BootNotification's serialNumber, and a mismatch closes the
+      connection (B01.FR.11/12; the server does it, see ``ServerOptions.certificate_binding``);
+    - ``identity``: the CN is the station identity of the URL (common in 1.6 fleets).
+
+    ``organization``: when given, the subject O must contain it (the CSO name, A00.FR.404).
+    """
+
+    def __init__(
+        self, *, binding: Literal["serial_number", "identity"] = "serial_number", organization: str | None = None,
+        allowed: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``allowed(identity)``: whether the identity may connect at all (None: any)."""
+        self.binding = binding
+        self.organization = organization
+        self.allowed = allowed
+
+    async def __call__(self, credentials: Credentials) -> bool | int:
+        cn = credentials.certificate_cn
+        if credentials.security_profile < 3 or cn is None:
+            return False
+        if self.organization is not None and self.organization not in (credentials.certificate_organization or ""):
+            return False
+        if self.binding == "identity" and cn.casefold() != credentials.station_id.casefold():
+            return False
+        if self.allowed is not None and not self.allowed(credentials.station_id):
+            return 404
+        return True
+
+
+def parse_basic_auth(header: str | None, station_id: str) -> bytes | None:
+    """The password (raw bytes) of a Basic ``Authorization`` header whose user is ``station_id``
+    (compared case-insensitively)."""
     if not header or not header.lower().startswith("basic "):
         return None
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(header[6:].strip(), validate=True)
+    except binascii.Error:
         return None
-    user, sep, password = decoded.partition(":")
-    if not sep or not hmac.compare_digest(user.casefold().encode(), station_id.casefold().encode()):
+    user, sep, password = decoded.partition(b":")
+    try:
+        name = user.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not sep or not hmac.compare_digest(name.casefold().encode(), station_id.casefold().encode()):
         return None
     return password
 

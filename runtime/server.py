@@ -64,7 +64,9 @@ class CsmsServer:
 
     def __init__(self, options: ServerOptions | None = None, *, registry: LocalRegistry | None = None) -> None:
         self.options = options or ServerOptions()
-        self.registry = registry or LocalRegistry(session_ttl=self.options.session_ttl, store=self.options.session_store)
+        if registry is None:  # not "registry or ...": an empty registry is falsy (it has a length)
+            registry = LocalRegistry(session_ttl=self.options.session_ttl, store=self.options.session_store)
+        self.registry = registry
         self.bindings: dict[str, tuple[RoleBinding[Any, Any], object]] = {}
         self.server: Server | None = None
         self._connections: set[Connection] = set()
@@ -116,25 +118,44 @@ class CsmsServer:
             log.warning("refused %r (%s): not an identifierString of at most 48 characters without a colon",
                         station_id, _peer(connection), extra={"ocpp_station": station_id})
             return connection.respond(404, "Invalid charging station identity\n")
+        transport = connection.transport
+        certificate = transport.get_extra_info("peercert") if transport is not None else None
+        tls = transport is not None and transport.get_extra_info("ssl_object") is not None
+        profile = 3 if certificate else 2 if tls else 1
+        address = connection.remote_address[0] if isinstance(connection.remote_address, tuple) else None
+        credentials = Credentials(
+            station_id=station_id,
+            password=parse_basic_auth(request.headers.get("Authorization"), station_id),
+            certificate=certificate,
+            version=binding.version if binding is not None else None,
+            security_profile=profile,
+            remote_host=address,
+        )
         authenticator = self.options.authenticator
         if authenticator is not None:
-            transport = connection.transport
-            credentials = Credentials(
-                station_id=station_id,
-                password=parse_basic_auth(request.headers.get("Authorization"), station_id),
-                certificate=transport.get_extra_info("peercert") if transport is not None else None,
-            )
             verdict = await authenticator(credentials)
             if verdict is not True:
                 status = 401 if verdict is False else int(verdict)
                 log.warning("%s: authentication failed, HTTP %d (%s)", station_id, status, _peer(connection),
                             extra={"ocpp_station": station_id})
+                self.registry.security(station_id, credentials.version, "authentication_failed", f"HTTP {status} from {_peer(connection)}")
                 if status != 401:
                     return connection.respond(status, "Unknown charging station\n" if status == 404 else "Refused\n")
-                response = connection.respond(401, "Unauthorized\n")
-                response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
-                return response
+                return self._unauthorized(connection)
+        floor, allow_downgrade = await self.registry.security_floor(station_id)
+        if profile < floor and not (credentials.version == "2.1" and allow_downgrade and floor == 3 and profile == 2):
+            log.warning("%s: security profile %d refused: it connected with profile %d before (A05.FR.07)", station_id,
+                        profile, floor, extra={"ocpp_station": station_id})
+            self.registry.security(station_id, credentials.version, "profile_downgrade", f"profile {profile} after {floor}")
+            return self._unauthorized(connection)
+        connection.ocpp_credentials = credentials  # type: ignore[attr-defined]
         return None
+
+    @staticmethod
+    def _unauthorized(connection: ServerConnection) -> Response:
+        response = connection.respond(401, "Unauthorized\n")
+        response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+        return response
 
     # -- a connection's life ----------------------------------------------------------------
 
@@ -167,8 +188,16 @@ class CsmsServer:
             old.abandon("replaced by a new connection", options.replaced_close_timeout)
             self._abandoned.add(old)
             self._disconnected(old, replaced=True)
-        connection = Connection(websocket, binding, session, None, options, on_registration=self._registration_changed)
+        connection = Connection(
+            websocket, binding, session, None, options, on_registration=self._registration_changed, on_security=self._security
+        )
         session.attach(connection, binding.version)
+        credentials: Credentials | None = getattr(websocket, "ocpp_credentials", None)
+        if credentials is not None:
+            if credentials.security_profile > session.security_floor:
+                session.security_floor = credentials.security_profile  # A05.FR.07: never lower again
+            cn = credentials.certificate_cn
+            session.certificate_serial = cn if credentials.security_profile == 3 and options.certificate_binding == "serial_number" else None
         if session.handler is None or not isinstance(session.handler, binding.handler_type):
             session.handler = binding.make_handler(spec, session)
         connection.handler = session.handler
@@ -203,6 +232,10 @@ class CsmsServer:
             session, connection.close_code, connection.close_reason, replaced,
             _hook(connection.handler, "disconnected", session, connection.close_code, connection.close_reason),
         )
+
+    def _security(self, connection: Connection, kind: str, detail: str) -> None:
+        session = connection.session
+        self.registry.security(session.identity, session.version, kind, detail)
 
     def _registration_changed(self, connection: Connection, registration: str) -> None:
         session = connection.session

@@ -92,6 +92,7 @@ class SessionState(msgspec.Struct, kw_only=True):
     registration: str = Registration.UNKNOWN.value
     triggered: list[str] = []
     answers: list[tuple[str, str, bytes]] = []  # 2.1 answer cache: action, message id, payload
+    security_floor: int = 0  # the highest security profile the station connected with (A05.FR.07)
 
 
 # requestedMessage of TriggerMessage / ExtendedTriggerMessage -> the action it asks for
@@ -150,6 +151,15 @@ class Session:
         #: The handler serving this station (per-station handlers come from a factory).
         self.handler: object | None = None
         self.remote_address: object = None
+        #: The highest security profile this station has connected with: the CSMS refuses it
+        #: at a lower one (2.x A05.FR.07; 1.6 whitepaper A05.FR.09).
+        self.security_floor = 0
+        #: 2.1: the station may come back at profile 2 after profile 3 (its
+        #: AllowSecurityProfileDowngrade is true, A05.FR.08-10); never to profile 1.
+        self.allow_downgrade = False
+        #: Profile 3 with ``certificate_binding="serial_number"``: the client certificate's CN,
+        #: which every BootNotification's serial number must equal (B01.FR.11/12).
+        self.certificate_serial: str | None = None
         self._link: Caller | None = None
         self._clients: dict[int, object] = {}
 
@@ -227,6 +237,25 @@ class Session:
         await link.send(route, message)
 
     # -- the rules (called by the protocol core) -------------------------------------------
+
+    def boot_check(self, request: object) -> str | None:
+        """B01.FR.11/12: with profile 3 the BootNotification's serial number must be the one in
+        the certificate's CN; returns why not, or None."""
+        serial = self.certificate_serial
+        if serial is None:
+            return None
+        station = getattr(request, "charging_station", None)
+        found = getattr(station, "serial_number", None) if station is not None else getattr(request, "charge_point_serial_number", None)
+        if isinstance(found, str) and found == serial:
+            return None
+        shown = found if isinstance(found, str) else "none"
+        return f"BootNotification serial number {shown!r} is not the certificate's {serial!r} (B01.FR.12)"
+
+    def allows_profile(self, profile: int) -> bool:
+        """Whether a connection at ``profile`` may be accepted (A05.FR.07; 2.1 A05.FR.08-10)."""
+        if profile >= self.security_floor:
+            return True
+        return self.version == "2.1" and self.allow_downgrade and self.security_floor == 3 and profile == 2
 
     def inbound(self, action: str) -> Verdict | None:
         """May a CALL for ``action`` from the peer reach the handler? None: yes."""
@@ -355,6 +384,7 @@ class Session:
             registration=self.registration.value,
             triggered=sorted(self.triggered),
             answers=[(a, m, p) for (a, m), p in self.answers.items()],
+            security_floor=self.security_floor,
         )
 
     def restore(self, state: SessionState) -> None:
@@ -363,4 +393,5 @@ class Session:
         self.registration = Registration(state.registration)
         self.triggered = set(state.triggered)
         self.answers = OrderedDict(((a, m), p) for a, m, p in state.answers)
+        self.security_floor = state.security_floor
 

@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from ocppgen.generated.runtime.errors import ConnectFailed
-from ocppgen.generated.runtime.security import StaticPasswords, redact
+from ocppgen.generated.runtime.security import CertificateAuthenticator, StaticPasswords, redact
 from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, station as station16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import station as station201
@@ -157,10 +157,9 @@ def test_security_profile_2_tls_and_basic_auth(tmp_path: Path) -> None:
 def test_security_profile_3_client_certificate_bound_to_identity(tmp_path: Path) -> None:
     pki = Pki(tmp_path)
 
-    async def certificate_only(credentials: Any) -> bool:
-        return bool(credentials.certificate_cn == credentials.station_id)
-
-    csms = server((csms201.BINDING, AcceptingCsms()), authenticator=certificate_only)
+    csms = server(
+        (csms201.BINDING, AcceptingCsms()), authenticator=CertificateAuthenticator(binding="identity"), certificate_binding="identity"
+    )
 
     async def body(port: int) -> None:
         url_a = f"wss://127.0.0.1:{port}/ocpp/CS-A"
