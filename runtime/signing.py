@@ -361,7 +361,7 @@ def verify(
     *,
     action: str,
     message_id: str,
-    certificates: Iterable[Certificate],
+    certificates: Iterable[Certificate] | Mapping[str, Certificate],
     message_type: int | None = None,
 ) -> Verified:
     """Verify a Flattened JWS against the frame that carried it and the certificates trusted.
@@ -370,8 +370,10 @@ def verify(
     :param action: the ordinary action the frame stands for (``X`` of ``X-Signed``; for a
         CALLRESULT the action of our CALL); ``OCPPAction`` must equal it.
     :param message_id: the frame's message id; ``OCPPMessageTypedId`` must equal it.
-    :param certificates: the signing certificates the caller trusts. With ``x5t#S256`` in the
-        header the one with that thumbprint is used; without it (a SHOULD), each is tried.
+    :param certificates: the signing certificates the caller trusts, as a collection or as a
+        mapping from thumbprint to certificate (one lookup per message for a large fleet).
+        With ``x5t#S256`` in the header the one with that thumbprint is used; without it (a
+        SHOULD), each is tried.
     :param message_type: pass the frame's MessageTypeId (2, 3, 6) to also accept a header
         whose ``OCPPMessageTypedId`` holds that number, the other reading of section 7.1 (see
         decision 0012); None (default) accepts only the message id.
@@ -385,21 +387,28 @@ def verify(
     alg = header.get("alg")
     if alg is None:
         raise MalformedJws("the protected header has no alg")
+    if not isinstance(alg, str):
+        raise MalformedJws(f"alg must be a string, not {alg!r}")
     if alg not in ALGORITHMS:
         raise UnsupportedAlgorithm(f"alg {alg!r} is not allowed (Part 4 7.3: ES256, RS256, RS384)")
     algorithm = cast(Algorithm, alg)
     _check_frame(header, action, message_id, message_type)
 
-    candidates = list(certificates)
     named = header.get(HEADER_THUMBPRINT)
-    if named is not None:
-        if not isinstance(named, str):
-            raise MalformedJws(f"{HEADER_THUMBPRINT} must be a string")
-        candidates = [c for c in candidates if c.thumbprint == named]
+    if named is not None and not isinstance(named, str):
+        raise MalformedJws(f"{HEADER_THUMBPRINT} must be a string")
+    trusted = cast(Mapping[str, Certificate], certificates) if isinstance(certificates, Mapping) else None
+    every = cast(Iterable[Certificate], certificates)
+    candidates: list[Certificate]
+    if named is None:
+        candidates = list(trusted.values() if trusted is not None else every)
+        if not candidates:
+            raise CertificateMismatch(f"no {HEADER_THUMBPRINT} in the header and no certificate given")
+    else:
+        pool: Iterable[Certificate | None] = [trusted.get(named)] if trusted is not None else every
+        candidates = [c for c in pool if c is not None and c.thumbprint == named]
         if not candidates:
             raise CertificateMismatch(f"{HEADER_THUMBPRINT} {named} names none of the certificates given")
-    elif not candidates:
-        raise CertificateMismatch(f"no {HEADER_THUMBPRINT} in the header and no certificate given")
 
     payload = _b64d(parsed.payload, "payload")
     signature = _b64d(parsed.signature, "signature")
@@ -464,7 +473,7 @@ def unwrap_call(
     action: str,
     message_id: str,
     payload: bytes,
-    certificates: Iterable[Certificate],
+    certificates: Iterable[Certificate] | Mapping[str, Certificate],
     *,
     message_type: int | None = None,
 ) -> Verified:
@@ -490,7 +499,7 @@ def unwrap_result(
     action: str,
     message_id: str,
     payload: bytes,
-    certificates: Iterable[Certificate],
+    certificates: Iterable[Certificate] | Mapping[str, Certificate],
     *,
     message_type: int | None = None,
 ) -> Verified:

@@ -494,3 +494,23 @@ def test_certificates_load_from_a_pem_bundle(ec_id: Identity, rsa_id: Identity) 
     assert Certificate.load(bundle) == ec_id.certificate
     with pytest.raises(SigningKeyError, match="no PEM certificate"):
         Certificate.load("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+
+
+def test_trusted_certificates_may_be_a_mapping_by_thumbprint(ec_id: Identity, rsa_id: Identity, other_id: Identity) -> None:
+    trusted = {c.thumbprint: c for c in (ec_id.certificate, rsa_id.certificate)}
+    _, payload = sign_call("BootNotification", MID, BOOT, rsa_id.signer("RS384"))
+    assert unwrap_call("BootNotification-Signed", MID, payload, trusted).certificate == rsa_id.certificate
+    _, unnamed = sign_call("BootNotification", MID, BOOT, ec_id.signer(with_certificate=False))
+    assert unwrap_call("BootNotification-Signed", MID, unnamed, trusted).certificate == ec_id.certificate
+    _, stranger = sign_call("BootNotification", MID, BOOT, other_id.signer())
+    with pytest.raises(CertificateMismatch, match="names none"):
+        unwrap_call("BootNotification-Signed", MID, stranger, trusted)
+    # a mapping whose key lies about the certificate does not smuggle it in
+    with pytest.raises(CertificateMismatch, match="names none"):
+        unwrap_call("BootNotification-Signed", MID, stranger, {other_id.certificate.thumbprint: ec_id.certificate})
+
+
+def test_a_non_string_alg_is_malformed(ec_id: Identity) -> None:
+    forged = hand_signed(ec_id, ocpp_header(ec_id, "ES256") | {"alg": ["ES256"]}, alg="ES256")
+    with pytest.raises(MalformedJws, match="alg must be a string"):
+        unwrap_call("BootNotification-Signed", MID, forged, [ec_id.certificate])
