@@ -87,6 +87,8 @@ class Failure(enum.Enum):
     NOT_REGISTERED = "not_registered"  # the registration state forbids this CALL (B02/B03)
     REPLY_MALFORMED = "reply_malformed"  # a CALLRESULT to our CALL that is not a well-formed frame
     TOO_MANY_CALLS = "too_many_calls"  # the peer pipelines CALLs past the bound (Part 4 4.1.1)
+    SIGNATURE_INVALID = "signature_invalid"  # a signed message that does not verify (Part 4 chapter 7)
+    SIGNATURE_REQUIRED = "signature_required"  # an unsigned message where the policy requires a signature
 
 
 _COMMON: dict[Failure, str] = {
@@ -102,6 +104,8 @@ _COMMON: dict[Failure, str] = {
     Failure.RESPONSE_INVALID: "InternalError",
     Failure.NOT_REGISTERED: "SecurityError",
     Failure.TOO_MANY_CALLS: "GenericError",
+    Failure.SIGNATURE_INVALID: "SecurityError",
+    Failure.SIGNATURE_REQUIRED: "SecurityError",
 }
 
 _V2X: dict[Failure, str] = {

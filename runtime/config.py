@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .queue import DeadLetter, MessageStore
     from .registry import SessionStore
     from .security import Authenticator
+    from .signing import SigningPolicy
 
 __all__ = ["BackOff", "Options", "ServerOptions", "StationOptions"]
 
@@ -63,6 +64,9 @@ class Options:
             peer (answered CALLERRORs, invalid responses); the rest are counted and summed up.
         id_factory: Makes the message ids of our CALLs (UUID4 by default).
         on_event: Called with (session, event) for every protocol event, for diagnostics.
+        signing: Signed messages (2.x Part 4 chapter 7): what this side signs, which signers it
+            trusts, what it requires signed (``signing.SigningPolicy``). None: a "-Signed" action
+            is unknown (NotImplemented). Needs the ``cryptography`` package.
         registration_gate: Enforce the registration rules of BootNotification in both
             directions (2.x B01-B03; 1.6 section 4.2), see ``session``. Off: every CALL passes
             (for test rigs that must break the rules on purpose).
@@ -85,6 +89,7 @@ class Options:
     warnings_per_minute: int = 10
     id_factory: Callable[[], str] = default_message_id
     on_event: Callable[[object, Event], None] | None = None
+    signing: SigningPolicy | None = None
     registration_gate: bool = True
 
 

@@ -120,6 +120,7 @@ class Connection:
             overrides=options.strictness_overrides,
             id_factory=options.id_factory,
             max_bad_messages=options.max_bad_messages,
+            signing=options.signing,
         )
         self.client: Any = binding.peer_client(session)
         self.close_code: int | None = None
@@ -374,7 +375,7 @@ class Connection:
     async def _handle(self, event: CallReceived | SendReceived) -> None:
         route = self.protocol.routes[event.action]
         request = event.request if isinstance(event, CallReceived) else event.message
-        context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action)
+        context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
         try:
             result = await invoke(self.handler, event.handler_method, route, request, context)
         finally:

@@ -49,12 +49,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CallReceived(Event, frozen=True, kw_only=True):
-    """A valid CALL for this role: run ``handler_method`` and answer with ``respond``."""
+    """A valid CALL for this role: run ``handler_method`` and answer with ``respond``.
+    ``signer``: the certificate that signed it (a signed message, Part 4 chapter 7), or None."""
 
     message_id: str
     action: str
     request: Any
     handler_method: str
+    signer: Any = None
 
 
 class SendReceived(Event, frozen=True, kw_only=True):
@@ -64,6 +66,7 @@ class SendReceived(Event, frozen=True, kw_only=True):
     action: str
     message: Any
     handler_method: str
+    signer: Any = None
 
 
 class CallCompleted(Event, frozen=True, kw_only=True):

@@ -78,6 +78,7 @@ from .events import (
     SendReceived,
     ToleratedViolation,
 )
+from . import signing as sg
 from . import wire
 from .lenient import Tolerated, decode_lenient
 from .routing import (
@@ -179,6 +180,7 @@ class OcppProtocol:
         max_bad_messages: int | None = None,
         max_calls_in_progress: int = 4,
         max_calls_queued: int = 16,
+        signing: sg.SigningPolicy | None = None,
         remember_ended: int = 256,
     ) -> None:
         """``session``: the station's session (registration rules, 2.1 answer cache); None
@@ -190,6 +192,7 @@ class OcppProtocol:
         ``CloseRequested`` (None: no limit). ``max_calls_in_progress``/``max_calls_queued``: a
         peer may have one CALL outstanding (Part 4 section 4.1.1); one that pipelines more gets
         this many handled at once, this many more queued in order, and GenericError beyond.
+        ``signing``: signed messages (2.x Part 4 chapter 7; None: none).
         ``remember_ended``: timed-out or cancelled ids remembered to recognise late replies."""
         if version not in CODES:
             raise LocalError(f"unknown OCPP version {version!r}")
@@ -205,6 +208,12 @@ class OcppProtocol:
         self.overrides = dict(overrides or {})
         self.max_bad_messages = max_bad_messages
         self.bad_messages = 0
+        self.signing = signing if version != "1.6" else None  # chapter 7 is OCPP 2.x only
+        self._trusted: dict[str, sg.Certificate] = (
+            {} if signing is None else dict(signing.trusted) if isinstance(signing.trusted, Mapping)
+            else {c.thumbprint: c for c in signing.trusted}
+        )
+        self._signed_in: dict[str, sg.Certificate] = {}  # inbound CALLs that came signed, for a signed reply (7.2)
         self.max_calls_in_progress = max(1, max_calls_in_progress)
         self.max_calls_queued = max_calls_queued
         # 2.x outbound value rules (Part 2 section 3.1; primitive datatypes: decimals towards a station)
@@ -219,12 +228,12 @@ class OcppProtocol:
         # CALLs received and not answered yet: id -> (action, request, deadline). With one
         # handler_timeout per connection, insertion order is deadline order.
         self._inbound: dict[str, tuple[str, Any, float]] = {}
-        self._waiting: deque[tuple[str, str, str, Any]] = deque()  # pipelined CALLs: id, action, method, request
+        self._waiting: deque[tuple[str, str, str, Any, Any]] = deque()  # pipelined CALLs: id, action, method, request, signer
         self._ended: OrderedDict[str, str] = OrderedDict()  # our timed-out/cancelled ids -> why
         self._remember = remember_ended
         self._close_requested = False
         self._last_now = 0.0
-        self._frame: str | bytes = ""
+        self._text: str | bytes = ""
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -260,7 +269,7 @@ class OcppProtocol:
         payload = encode_payload(route, request, response=False, millis=self._millis, decimals=self._decimals)
         if len(self._queue) >= self.max_queue:
             raise QueueFull(f"{len(self._queue)} CALLs already queued (max_queue={self.max_queue})")
-        frame = fr.encode_call(fr.CALL, message_id, route.action, payload)
+        frame = self._frame(fr.CALL, message_id, route.action, payload)
         self._queue.append(_Pending(message_id, route, request, frame, self.call_timeout if timeout is None else timeout))
         self._pump(now)
         return message_id
@@ -278,7 +287,7 @@ class OcppProtocol:
                 raise NotAllowed(refusal)
         message_id = self._new_id()
         payload = encode_payload(route, message, response=False, millis=self._millis, decimals=self._decimals)
-        self._outbox.append(fr.encode_call(fr.SEND, message_id, route.action, payload))
+        self._outbox.append(self._frame(fr.SEND, message_id, route.action, payload))
         return message_id
 
     def respond(self, message_id: str, response: object) -> list[Event]:
@@ -296,6 +305,9 @@ class OcppProtocol:
         except InvalidMessage as exc:
             self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
             return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
+        signer = self._signed_in.pop(message_id, None) if self._signed_in else None
+        if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
+            payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
         self._outbox.append(fr.encode_result(message_id, payload))
         events = self._next_waiting()
         session = self.session
@@ -395,6 +407,7 @@ class OcppProtocol:
         self._queue.clear()
         self._inbound.clear()
         self._waiting.clear()
+        self._signed_in.clear()
         return events
 
     # -- inbound -------------------------------------------------------------------------
@@ -402,7 +415,7 @@ class OcppProtocol:
     def receive(self, data: str | bytes, now: float) -> list[Event]:
         """Process one inbound text message; see the module docstring for what comes out."""
         self._last_now = now
-        self._frame = data
+        self._text = data
         if type(data) is str and len(data) > COMPACT_MIN and data.startswith('[2,"'):
             events = self._compact_call(data, now)
             if events is not None:
@@ -473,6 +486,8 @@ class OcppProtocol:
 
     def _on_call(self, frame: fr.Call, now: float) -> list[Event]:
         mid, action = frame.message_id, frame.action
+        if self.signing is not None and action.endswith(sg.SIGNED_SUFFIX):
+            return self._on_signed(frame, now)
         route = self.routes.get(action)
         method = self.handled.get(action)
         if route is not None and method is not None and not route.send and not self._busy(mid):
@@ -481,7 +496,7 @@ class OcppProtocol:
             except (msgspec.ValidationError, RecursionError):
                 pass
             else:
-                if not route.request_datetimes or not wire.suspect(self._frame):
+                if not route.request_datetimes or not wire.suspect(self._text):
                     return self._accept(mid, action, method, request, now, None)
         if self._busy(mid) and route is not None and method is not None and not route.send:
             return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
@@ -492,8 +507,51 @@ class OcppProtocol:
         _, method, request, events = decoded
         return self._accept(mid, action, method, request, now, events)
 
-    def _accept(self, mid: str, action: str, method: str, request: Any, now: float, events: list[Event] | None) -> list[Event]:
+    def _on_signed(self, frame: fr.Call | fr.Send, now: float) -> list[Event]:
+        """An "X-Signed" CALL or SEND: verify it, then handle ``X`` as usual (Part 4 chapter 7)."""
+        assert self.signing is not None
+        mid, send = frame.message_id, isinstance(frame, fr.Send)
+        if self._busy(mid):
+            return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
+        try:
+            verified = sg.unwrap_call(frame.action, mid, bytes(frame.payload), self._trusted)
+        except sg.SignatureError as exc:
+            if send:
+                return [self._drop("invalid_send", mid, f"{frame.action}: {exc}")]
+            return self._reject(mid, Failure.SIGNATURE_INVALID, f"{frame.action}: {exc}")
+        decoded = self.decode_request(verified.action, verified.payload, mid, send=send)
+        if len(decoded) == 2:
+            failure, description = decoded
+            if send:
+                return [self._drop("invalid_send", mid, description)]
+            return self._reject(mid, failure, description)
+        route, method, request, events = decoded
+        if send:
+            if not route.send:
+                return [self._drop("invalid_send", mid, f"{verified.action}: not a SEND action")]
+            events.append(SendReceived(message_id=mid, action=verified.action, message=request, handler_method=method,
+                                       signer=verified.certificate))
+            return events
+        return self._accept(mid, verified.action, method, request, now, events, verified.certificate)
+
+    def _frame(self, message_type: int, message_id: str, action: str, payload: bytes) -> str:
+        """A CALL or SEND frame, signed when the signing policy says so."""
+        signing = self.signing
+        if signing is not None and signing.signer is not None and signing.signs(action):
+            signed_action, signed_payload = sg.sign_call(action, message_id, payload, signing.signer)
+            return fr.encode_call(message_type, message_id, signed_action, signed_payload)
+        return fr.encode_call(message_type, message_id, action, payload)
+
+    def _accept(
+        self, mid: str, action: str, method: str, request: Any, now: float, events: list[Event] | None,
+        signer: sg.Certificate | None = None,
+    ) -> list[Event]:
         """A valid CALL: the session may answer it itself; else hand it to the handler."""
+        if self.signing is not None:
+            if signer is None and self.signing.requires(action):
+                return self._reject(mid, Failure.SIGNATURE_REQUIRED, f"{action} must be signed (Part 4 chapter 7)")
+            if signer is not None:
+                self._signed_in[mid] = signer
         session = self.session
         if session is not None:
             if action == "BootNotification" and session.certificate_serial is not None:
@@ -522,7 +580,7 @@ class OcppProtocol:
             if len(self._waiting) >= self.max_calls_queued:
                 rejected = self._reject(mid, Failure.TOO_MANY_CALLS, "too many CALLs at once: wait for each answer (OCPP-J 4.1.1)")
                 return rejected if events is None else events + rejected
-            self._waiting.append((mid, action, method, request))
+            self._waiting.append((mid, action, method, request, signer))
             queued = CallQueued(message_id=mid, action=action, waiting=len(self._waiting))
             if events is None:
                 return [queued]
@@ -530,7 +588,7 @@ class OcppProtocol:
             return events
         deadline = now + self.handler_timeout if self.handler_timeout is not None else 0.0
         self._inbound[mid] = (action, request, deadline)
-        received = CallReceived(message_id=mid, action=action, request=request, handler_method=method)
+        received = CallReceived(message_id=mid, action=action, request=request, handler_method=method, signer=signer)
         if events is None:
             return [received]
         events.append(received)
@@ -544,18 +602,18 @@ class OcppProtocol:
         """A slot was freed: hand the next pipelined CALL to its handler."""
         if not self._waiting or len(self._inbound) >= self.max_calls_in_progress:
             return []
-        mid, action, method, request = self._waiting.popleft()
+        mid, action, method, request, signer = self._waiting.popleft()
         start = self._last_now if now is None else now
         deadline = start + self.handler_timeout if self.handler_timeout is not None else 0.0
         self._inbound[mid] = (action, request, deadline)
-        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method)]
+        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method, signer=signer)]
 
     def _check_datetimes(
         self, route: Route[Any, Any], type_: Any, payload: bytes | msgspec.Raw, message_id: str, events: list[Event]
     ) -> str | None:
         """RFC 3339 date-time syntax the decoder let through (a space for T, +hhmm): refused
         strictly (the reason is returned), tolerated and reported leniently."""
-        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._frame):
+        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._text):
             return None
         found = wire.datetime_violations(type_, bytes(payload))
         if not found:
@@ -570,6 +628,8 @@ class OcppProtocol:
 
     def _on_send(self, frame: fr.Send) -> list[Event]:
         mid, action = frame.message_id, frame.action
+        if self.signing is not None and action.endswith(sg.SIGNED_SUFFIX):
+            return self._on_signed(frame, 0.0)
         route = self.routes.get(action)
         method = self.handled.get(action)
         if route is None or method is None or not route.send:
@@ -592,9 +652,20 @@ class OcppProtocol:
             return [self._stray(frame.message_id, "CALLRESULT")]
         route = current.route
         events: list[Event] = []
+        raw: bytes | msgspec.Raw = frame.payload
+        if self.signing is not None and sg.is_signed_payload(bytes(raw)):  # a signed reply (7.2)
+            try:
+                raw = sg.unwrap_result(route.action, current.message_id, bytes(raw), self._trusted).payload
+            except sg.SignatureError as exc:
+                code = code_for(Failure.SIGNATURE_INVALID, self.version)
+                if self.version == "2.1":
+                    self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, current.message_id, code, str(exc)))
+                events.append(self._fail(current, ResponseInvalid(current.message_id, route.action, code, str(exc)), None))
+                self._pump(now)
+                return events
         try:
-            response = self._decode(route, frame.payload, current.message_id, events, response=True)
-            refusal = self._check_datetimes(route, route.response, frame.payload, current.message_id, events)
+            response = self._decode(route, raw, current.message_id, events, response=True)
+            refusal = self._check_datetimes(route, route.response, raw, current.message_id, events)
             if refusal is not None:
                 raise msgspec.ValidationError(refusal)
         except msgspec.ValidationError as exc:

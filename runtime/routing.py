@@ -30,6 +30,7 @@ from .payload import PayloadCodec, codec, dec_hook
 
 if TYPE_CHECKING:
     from .session import Session
+    from .signing import Certificate
 
 __all__ = [
     "CallContext",
@@ -216,13 +217,15 @@ class CallContext(Generic[C]):
     """What a handler knows about the CALL it handles: the station's session, the typed client
     of the peer, the message id and action; and a way to act once the answer was sent."""
 
-    __slots__ = ("session", "client", "message_id", "action", "_after")
+    __slots__ = ("session", "client", "message_id", "action", "signer", "_after")
 
-    def __init__(self, session: Session, client: C, message_id: str, action: str) -> None:
+    def __init__(self, session: Session, client: C, message_id: str, action: str, signer: Certificate | None = None) -> None:
         self.session = session
         self.client = client
         self.message_id = message_id
         self.action = action
+        #: The verified signer's certificate of a signed CALL (Part 4 chapter 7), else None.
+        self.signer = signer
         self._after: list[Callable[[], Awaitable[object]]] | None = None
 
     @property

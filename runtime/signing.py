@@ -63,6 +63,7 @@ __all__ = [
     "HeaderMismatch",
     "MalformedJws",
     "SIGNED_SUFFIX",
+    "SigningPolicy",
     "SignatureError",
     "Signer",
     "SigningKey",
@@ -662,3 +663,32 @@ def _verifier(der: bytes, alg: Algorithm) -> Callable[[bytes, bytes], bool] | st
 def _describe(key: object) -> str:
     curve = getattr(key, "curve", None)
     return f"an EC {curve.name} key" if curve is not None else f"a {type(key).__name__}"
+
+
+@dataclass(frozen=True)
+class SigningPolicy:
+    """When a link signs and what it requires (``Options.signing``; 2.x Part 4 chapter 7).
+
+    :param signer: our key and certificate (None: this side only verifies).
+    :param trusted: the certificates whose signatures this side accepts (by their
+        ``x5t#S256``); a signature by any other key is refused.
+    :param sign: the outbound CALL/SEND actions sent signed (True: all of them).
+    :param require: the inbound CALL/SEND actions that must come signed (True: all); an
+        unsigned one is answered SecurityError.
+    :param answer_signed: answer a signed request with a signed reply (7.2) when ``signer``
+        is set.
+    """
+
+    signer: Signer | None = None
+    trusted: Iterable[Certificate] | Mapping[str, Certificate] = ()
+    sign: bool | frozenset[str] = False
+    require: bool | frozenset[str] = False
+    answer_signed: bool = True
+
+    def signs(self, action: str) -> bool:
+        """Whether an outbound ``action`` goes signed."""
+        return self.signer is not None and (self.sign is True or (isinstance(self.sign, frozenset) and action in self.sign))
+
+    def requires(self, action: str) -> bool:
+        """Whether an inbound ``action`` must come signed."""
+        return self.require is True or (isinstance(self.require, frozenset) and action in self.require)
