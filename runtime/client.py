@@ -35,6 +35,7 @@ from .errors import ConnectFailed, LocalError
 from .queue import TransactionSender
 from .routing import Role, RoleBinding, Route
 from .server import station_id_from_path
+from .security import websockets_logger
 from .session import Registration, Session
 
 __all__ = ["StationClient"]
@@ -83,6 +84,11 @@ class StationClient(Generic[H, C]):
         self.sender: TransactionSender | None = None
         opts = self.options
         self._basic_auth = self._load_password()
+        self._ssl = opts.ssl
+        self._previous: tuple[str, ssl.SSLContext | None, tuple[str, str | bytes] | None] | None = None
+        self._fallback_after: int | None = None
+        self._failed_new = 0
+        self._on_commit: Callable[[], Any] | None = None
         self._reported: set[str] = set()
         self._pending_events: list[Any] = []
         if opts.queue is not None:
@@ -179,6 +185,54 @@ class StationClient(Generic[H, C]):
             return user, bytes.fromhex(stored[4:].decode())
         return user, stored.decode("utf-8")
 
+    def reconfigure(
+        self,
+        *,
+        url: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        basic_auth: tuple[str, str | bytes] | None = None,
+        fallback_after: int | None = 3,
+        on_commit: Callable[[], Any] | None = None,
+    ) -> None:
+        """Connect with new settings, e.g. a higher security profile (2.x A05, 1.6 whitepaper
+        A05): another URL (``wss://``), a TLS context (profile 2/3), other credentials. The
+        current connection closes and the next attempts use the new settings. Once connected
+        with them, ``on_commit()`` runs (2.x A05.FR.06: now update SecurityProfile and drop
+        lower profiles); if ``fallback_after`` attempts in a row fail first, the previous
+        settings come back (1.6 A05.FR.08; 2.x: the next NetworkConfigurationPriority entry).
+        The station identity stays: a URL must end in the same identity."""
+        if url is not None and station_id_from_path(url) != self.station_id:
+            raise ValueError(f"{url!r} does not end in this station's identity {self.station_id!r}")
+        self._previous = (self.url, self._ssl, self._basic_auth)
+        self.url = url if url is not None else self.url
+        self._ssl = ssl_context if ssl_context is not None else self._ssl
+        self._basic_auth = basic_auth if basic_auth is not None else self._basic_auth
+        self._fallback_after = fallback_after
+        self._failed_new = 0
+        self._on_commit = on_commit
+        log.info("%s: reconnecting to %s with new settings", self.station_id, self.url, extra={"ocpp_station": self.station_id})
+        self.security_event("ReconfigurationOfSecurityParameters", "connection settings changed", critical=False)
+        if self.connection is not None and not self.connection.closed:
+            self.connection.close_reason = "reconnecting with new settings"
+            asyncio.get_running_loop().create_task(self.connection.close(1000, "new settings"))
+
+    def _commit_settings(self) -> None:
+        if self._previous is None:
+            return
+        self._previous = None
+        if self._on_commit is not None:
+            self._on_commit()
+
+    def _settings_failed(self) -> None:
+        if self._previous is None or self._fallback_after is None:
+            return
+        self._failed_new += 1
+        if self._failed_new >= self._fallback_after:
+            log.warning("%s: the new settings failed %d times: falling back to the previous ones", self.station_id,
+                        self._failed_new, extra={"ocpp_station": self.station_id})
+            self.url, self._ssl, self._basic_auth = self._previous
+            self._previous = None
+
     def set_password(self, password: str | bytes, *, reconnect: bool = True) -> None:
         """A new Basic-auth password (use case A01: the CSMS sent it and the station answers
         Accepted; call this from ``context.after_response``): stored durably in
@@ -246,18 +300,20 @@ class StationClient(Generic[H, C]):
                     self.url,
                     subprotocols=[self.binding.subprotocol],  # type: ignore[list-item]
                     additional_headers=self._headers(),
-                    ssl=opts.ssl,
+                    ssl=self._ssl,
                     open_timeout=opts.open_timeout,
                     close_timeout=opts.close_timeout,
                     max_size=opts.max_size,
                     ping_interval=None,  # the connection pings itself, at an interval that may change
                     compression="deflate" if opts.compression else None,
+                    logger=websockets_logger("client"),
                 ) as websocket:
                     if websocket.subprotocol != self.binding.subprotocol:
                         await websocket.close(1002, "no supported OCPP version agreed")
                         raise _Refused(f"no common OCPP version (offered {self.binding.subprotocol})")
                     attempt = 0
                     self.last_error = None
+                    self._commit_settings()
                     self._reported.difference_update({"FailedToAuthenticateAtCsms", "InvalidCsmsCertificate", "InvalidTLSVersion"})
                     await self._serve(websocket)
             except asyncio.CancelledError:
@@ -267,6 +323,7 @@ class StationClient(Generic[H, C]):
                 log.warning("%s: connecting to %s failed: %s", self.station_id, self.url, self.last_error,
                             extra={"ocpp_station": self.station_id})
                 self._event_for(exc)
+                self._settings_failed()
             if self._stopping:
                 break
             delay = opts.backoff.delay(attempt, opts.random)

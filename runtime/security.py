@@ -18,6 +18,7 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "StaticPasswords",
     "parse_basic_auth",
     "redact",
+    "websockets_logger",
 ]
 
 
@@ -210,3 +212,25 @@ def _scrub(node: Any) -> Any:
 
 def _is_secret_name(name: str) -> bool:
     return name in _SECRET_VARIABLES or bool(_SECRET_KEY.search(name))
+
+
+class _HeaderSecrets(logging.Filter):
+    """Hides the value of Authorization headers in websockets' handshake debug logs (websockets
+    logs every header line at DEBUG; the Basic-auth header is base64 of identity:password)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str) and args[0].lower() in (
+            "authorization", "proxy-authorization"
+        ):
+            record.args = (args[0], REDACTED)
+        return True
+
+
+def websockets_logger(side: str) -> logging.Logger:
+    """The logger ocppgen hands to websockets (``ocppgen.websockets.server``/``.client``):
+    everything websockets logs, with Authorization header values replaced by ``***``."""
+    logger = logging.getLogger(f"ocppgen.websockets.{side}")
+    if not any(isinstance(f, _HeaderSecrets) for f in logger.filters):
+        logger.addFilter(_HeaderSecrets())
+    return logger

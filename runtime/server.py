@@ -29,7 +29,7 @@ from websockets.http11 import Request, Response
 from .config import ServerOptions
 from .connection import Connection, log
 from .routing import Role, RoleBinding
-from .security import Credentials, parse_basic_auth
+from .security import Credentials, parse_basic_auth, websockets_logger
 from .session import Session
 from .registry import LocalRegistry
 
@@ -262,6 +262,7 @@ class CsmsServer:
             open_timeout=options.open_timeout,
             close_timeout=options.close_timeout,
             compression="deflate" if options.compression else None,
+            logger=websockets_logger("server"),
             **kwargs,
         )
         try:

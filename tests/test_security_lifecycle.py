@@ -332,3 +332,55 @@ def test_an_untrusted_csms_certificate_is_a_critical_event_kept_in_the_queue(tmp
                 await eventually(lambda: handler.events == ["InvalidCsmsCertificate"], what="delivery after registration")
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_station_upgrades_to_profile_2_commits_and_the_csms_refuses_profile_1_afterwards(tmp_path: Path) -> None:
+    """2.x A05.FR.04-07 / 1.6 whitepaper A05: reconnect with the new profile, commit once
+    connected, and the CSMS no longer takes the lower profile."""
+    from ocppgen.generated.runtime.config import ServerOptions
+    from ocppgen.generated.runtime.server import CsmsServer
+
+    pki = Pki(tmp_path)
+    handler = Accepting201()
+    passwords = StaticPasswords({"CS-U": "pw-pw-pw-pw-pw-pw"})
+    plain = server((csms201.BINDING, handler), authenticator=passwords)
+    secure = CsmsServer(ServerOptions(authenticator=passwords), registry=plain.registry)
+    secure.handle(csms201.BINDING, handler)
+    committed: list[bool] = []
+
+    async def main() -> None:
+        async with plain.serve("127.0.0.1", 0) as ws_plain, secure.serve(
+            "127.0.0.1", 0, ssl=pki.server_context(require_client_cert=False)
+        ) as ws_tls:
+            plain_port = next(iter(ws_plain.sockets)).getsockname()[1]
+            tls_port = next(iter(ws_tls.sockets)).getsockname()[1]
+            client = station(f"ws://127.0.0.1:{plain_port}/ocpp/CS-U", station201.BINDING, station201.StationHandler(),
+                             basic_auth=("CS-U", "pw-pw-pw-pw-pw-pw"))
+            async with client.running():
+                first = await client.connected(timeout=5)
+                await client.csms.boot_notification(boot201())
+                client.reconfigure(url=f"wss://127.0.0.1:{tls_port}/ocpp/CS-U", ssl_context=pki.client_context(),
+                                   on_commit=lambda: committed.append(True))
+                await eventually(lambda: client.current not in (None, first) and committed == [True], what="the upgrade")
+                assert client.registered  # the same session: no new boot
+            assert await status_of(f"ws://127.0.0.1:{plain_port}/ocpp/CS-U", "ocpp2.0.1",
+                                   additional_headers=basic("CS-U", "pw-pw-pw-pw-pw-pw")) == 401  # A05.FR.07
+
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_a_station_falls_back_when_the_new_profile_does_not_connect(tmp_path: Path) -> None:
+    """1.6 whitepaper A05.FR.08: back to the previous setting when the new one fails."""
+    csms = server((csms201.BINDING, Accepting201()))
+
+    async def body(port: int) -> None:
+        client = station(f"ws://127.0.0.1:{port}/ocpp/CS-B", station201.BINDING, station201.StationHandler())
+        async with client.running():
+            first = await client.connected(timeout=5)
+            client.reconfigure(url="wss://127.0.0.1:9/ocpp/CS-B", fallback_after=2)
+            await eventually(lambda: client.current not in (None, first), timeout=5, what="the fallback")
+            assert client.url == f"ws://127.0.0.1:{port}/ocpp/CS-B"
+            with pytest.raises(ValueError, match="same identity|this station's identity"):
+                client.reconfigure(url=f"ws://127.0.0.1:{port}/ocpp/OTHER")
+
+    run(started(csms, body))
