@@ -21,7 +21,7 @@ import contextlib
 import datetime
 import os
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -31,7 +31,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from .config import StationOptions
 from .connection import Connection, log
-from .errors import ConnectFailed, LocalError
+from .errors import CallFailure, ConnectFailed, LocalError, NotAllowed
 from .queue import TransactionSender
 from .routing import Role, RoleBinding, Route
 from .server import station_id_from_path
@@ -42,6 +42,7 @@ __all__ = ["StationClient"]
 
 H = TypeVar("H")
 C = TypeVar("C")
+R = TypeVar("R")
 Req = TypeVar("Req")
 
 
@@ -89,6 +90,7 @@ class StationClient(Generic[H, C]):
         self._fallback_after: int | None = None
         self._failed_new = 0
         self._on_commit: Callable[[], Any] | None = None
+        self._retry_after: float | None = None
         self._reported: set[str] = set()
         self._pending_events: list[Any] = []
         if opts.queue is not None:
@@ -126,6 +128,33 @@ class StationClient(Generic[H, C]):
             raise ConnectFailed(f"not connected to {self.url} within {timeout} s; last attempt: {cause}") from None
         assert self.connection is not None
         return self.connection
+
+    async def register(self, boot: Callable[[C], Awaitable[R]], *, timeout: float | None = None) -> R:
+        """Boot until the CSMS accepts: ``boot(csms)`` sends the BootNotification (e.g.
+        ``lambda csms: csms.boot_notification(request)``); a Pending or Rejected answer is
+        followed by another boot after its interval (B02.FR.08, B03.FR.06), or after the
+        back-off's minimum when the interval is 0 (B02.FR.07); a lost connection waits for the
+        next one. Returns the Accepted answer; ``timeout`` bounds the whole registration."""
+
+        async def loop() -> R:
+            while True:
+                await self.connected()
+                try:
+                    answer = await boot(self.csms)
+                except (NotAllowed, CallFailure) as exc:  # too early after a Pending, or the link broke
+                    wait = 0.2 if isinstance(exc, NotAllowed) else self.options.backoff.wait_minimum
+                    await self.options.sleep(wait)
+                    continue
+                status = getattr(getattr(answer, "status", None), "value", None)
+                if status == "Accepted":
+                    return answer
+                interval = getattr(answer, "interval", 0)
+                wait = interval if isinstance(interval, int) and interval > 0 else self.options.backoff.wait_minimum
+                log.info("%s: BootNotification %s: booting again in %s s", self.station_id, status, wait,
+                         extra={"ocpp_station": self.station_id})
+                await self.options.sleep(wait)
+
+        return await asyncio.wait_for(loop(), timeout)
 
     def set_ping_interval(self, seconds: float | None) -> None:
         """Apply WebSocketPingInterval (1.6 OCPP-J section 7; 2.x Part 4 section 8.4): seconds
@@ -327,6 +356,8 @@ class StationClient(Generic[H, C]):
             if self._stopping:
                 break
             delay = opts.backoff.delay(attempt, opts.random)
+            if self._retry_after is not None:  # the CSMS is admitting slowly (HTTP 503 Retry-After)
+                delay, self._retry_after = max(delay, self._retry_after), None
             self.delays.append(delay)
             attempt += 1
             await opts.sleep(delay)
@@ -362,7 +393,11 @@ class StationClient(Generic[H, C]):
             await connection.stop_tasks()
 
     def _event_for(self, exc: BaseException) -> None:
-        """The security event a failed connection attempt stands for, if any."""
+        """The security event a failed connection attempt stands for, if any (and the
+        Retry-After of a 503, RFC 9110 section 10.2.3)."""
+        if isinstance(exc, InvalidStatus) and exc.response.status_code in (429, 503):
+            after = exc.response.headers.get("Retry-After", "")
+            self._retry_after = float(after) if after.isdigit() else None
         if isinstance(exc, InvalidStatus) and exc.response.status_code == 401:
             self.security_event("FailedToAuthenticateAtCsms", "HTTP 401", critical=False)
         elif isinstance(exc, ssl.SSLCertVerificationError):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 from .protocol import Strictness, default_message_id
 
 if TYPE_CHECKING:
+    from .admission import BootPacer, ConnectionLimiter
     from .events import Event
     from .queue import DeadLetter, MessageStore
     from .registry import SessionStore
@@ -122,6 +123,11 @@ class ServerOptions(Options):
             (a-z A-Z 0-9 * - _ = + | @ .), has a colon, or is longer than 48 characters, on every
             version. OCPP 2.1 links always get this check (2.1 Part 4 section 3.1.1); 2.0.1 and
             1.6 are permissive by default (2.0.1's own example identity has a space).
+        connection_limiter: Admission control for reconnection storms: new connections past
+            its token buckets get HTTP 503 with Retry-After (``admission.ConnectionLimiter``;
+            None: off).
+        boot_pacer: At most so many BootNotifications handled at once, the rest answered
+            Pending with a spreading interval (``admission.BootPacer``; None: off).
         drain_timeout: Seconds ``stop()`` lets running handlers finish.
         replaced_close_timeout: Seconds a connection replaced by a new one for the same
             station gets for its closing handshake (in the background: the new connection is
@@ -136,6 +142,8 @@ class ServerOptions(Options):
     authenticator: Authenticator | None = None
     certificate_binding: Literal["serial_number", "identity"] = "serial_number"
     strict_identity: bool = False
+    connection_limiter: ConnectionLimiter | None = None
+    boot_pacer: BootPacer | None = None
     drain_timeout: float = 5.0
     replaced_close_timeout: float = 2.0
 

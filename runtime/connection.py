@@ -121,6 +121,7 @@ class Connection:
             id_factory=options.id_factory,
             max_bad_messages=options.max_bad_messages,
             signing=options.signing,
+            boot_pacer=getattr(options, "boot_pacer", None),
         )
         self.client: Any = binding.peer_client(session)
         self.close_code: int | None = None

@@ -36,6 +36,7 @@ version spells them (docs/decisions/0005-protocol-core.md).
 
 from __future__ import annotations
 
+import datetime
 import enum
 import uuid
 from collections import OrderedDict, deque
@@ -80,6 +81,7 @@ from .events import (
 )
 from . import signing as sg
 from . import wire
+from .admission import BootPacer
 from .lenient import Tolerated, decode_lenient
 from .routing import (
     CallContext,
@@ -181,6 +183,8 @@ class OcppProtocol:
         max_calls_in_progress: int = 4,
         max_calls_queued: int = 16,
         signing: sg.SigningPolicy | None = None,
+        boot_pacer: BootPacer | None = None,
+        utc_now: Callable[[], datetime.datetime] | None = None,
         remember_ended: int = 256,
     ) -> None:
         """``session``: the station's session (registration rules, 2.1 answer cache); None
@@ -192,7 +196,9 @@ class OcppProtocol:
         ``CloseRequested`` (None: no limit). ``max_calls_in_progress``/``max_calls_queued``: a
         peer may have one CALL outstanding (Part 4 section 4.1.1); one that pipelines more gets
         this many handled at once, this many more queued in order, and GenericError beyond.
-        ``signing``: signed messages (2.x Part 4 chapter 7; None: none).
+        ``signing``: signed messages (2.x Part 4 chapter 7; None: none). ``boot_pacer``
+        (CSMS): BootNotifications past its limit are answered Pending with its interval, the
+        answer's currentTime from ``utc_now`` (injected: the core reads no clock).
         ``remember_ended``: timed-out or cancelled ids remembered to recognise late replies."""
         if version not in CODES:
             raise LocalError(f"unknown OCPP version {version!r}")
@@ -214,6 +220,9 @@ class OcppProtocol:
             else {c.thumbprint: c for c in signing.trusted}
         )
         self._signed_in: dict[str, sg.Certificate] = {}  # inbound CALLs that came signed, for a signed reply (7.2)
+        self.boot_pacer = boot_pacer if role is Role.CSMS else None
+        self._utc_now = utc_now
+        self._paced: set[str] = set()  # BootNotifications the pacer let through, to release when answered
         self.max_calls_in_progress = max(1, max_calls_in_progress)
         self.max_calls_queued = max_calls_queued
         # 2.x outbound value rules (Part 2 section 3.1; primitive datatypes: decimals towards a station)
@@ -298,6 +307,7 @@ class OcppProtocol:
         entry = self._inbound.pop(message_id, None)
         if entry is None:
             return []
+        self._unpace(message_id)
         action, request, _ = entry
         route = self.routes[action]
         try:
@@ -337,6 +347,7 @@ class OcppProtocol:
             except (TypeError, ValueError, msgspec.EncodeError) as exc:
                 raise LocalError(f"errorDetails must be a JSON object: {exc}") from None
         del self._inbound[message_id]
+        self._unpace(message_id)
         self._write_error(message_id, failure, description, details)
         return self._next_waiting()
 
@@ -383,6 +394,7 @@ class OcppProtocol:
                 if deadline > now:
                     break
                 del self._inbound[message_id]
+                self._unpace(message_id)
                 self._write_error(message_id, Failure.HANDLER_TIMEOUT, f"{action} handler did not answer in time")
                 events.append(HandlerTimedOut(message_id=message_id, action=action, timeout=self.handler_timeout))
                 events.extend(self._next_waiting(now))
@@ -408,6 +420,8 @@ class OcppProtocol:
         self._inbound.clear()
         self._waiting.clear()
         self._signed_in.clear()
+        for message_id in list(self._paced):
+            self._unpace(message_id)
         return events
 
     # -- inbound -------------------------------------------------------------------------
@@ -561,6 +575,10 @@ class OcppProtocol:
                     self._close_requested = True
                     events.append(CloseRequested(code=1008, reason="serial number does not match the certificate"))
                     return events
+            if action == "BootNotification" and self.boot_pacer is not None:
+                paced = self._pace_boot(mid, request, now)
+                if paced is not None:
+                    return paced
             if self._cache and session.answers:
                 cached = session.cached_answer(action, mid)
                 if cached is not None:
@@ -593,6 +611,30 @@ class OcppProtocol:
             return [received]
         events.append(received)
         return events
+
+    def _pace_boot(self, mid: str, request: Any, now: float) -> list[Event] | None:
+        """Admission control: past the pacer's limit a BootNotification is answered Pending
+        with an interval (B02: the station boots again after it, B02.FR.08), else let through."""
+        assert self.boot_pacer is not None
+        interval = self.boot_pacer.acquire(now)
+        if interval is None:
+            self._paced.add(mid)
+            return None
+        clock = self._utc_now or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        route = self.routes["BootNotification"]
+        answer = msgspec.json.encode({"currentTime": clock(), "interval": interval, "status": "Pending"})
+        payload = encode_payload(route, route.response_codec.decode(answer), response=True, millis=self._millis)  # type: ignore[union-attr]
+        self._outbox.append(fr.encode_result(mid, payload))
+        if self.session is not None:
+            self.session.answered("BootNotification", request, route.response_codec.decode(payload))  # type: ignore[union-attr]
+        return [Answered(message_id=mid, action="BootNotification", reason="admission",
+                         detail=f"Pending, boot again in {interval} s (boot pacing)")]
+
+    def _unpace(self, message_id: str) -> None:
+        if self._paced and message_id in self._paced:
+            self._paced.discard(message_id)
+            assert self.boot_pacer is not None
+            self.boot_pacer.release()
 
     def _busy(self, message_id: str) -> bool:
         """Whether a CALL with this id is being handled or waits to be."""

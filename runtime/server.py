@@ -107,6 +107,14 @@ class CsmsServer:
         return None  # complete the handshake without a subprotocol, then close (Part 4)
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        limiter = self.options.connection_limiter
+        if limiter is not None:  # admission control: refuse before any authentication or session work
+            address = connection.remote_address[0] if isinstance(connection.remote_address, tuple) else None
+            retry_after = limiter.admit(address, asyncio.get_running_loop().time())
+            if retry_after is not None:
+                busy = connection.respond(503, "Busy: try again later\n")
+                busy.headers["Retry-After"] = str(retry_after)
+                return busy
         station_id = station_id_from_path(request.path)
         if station_id is None:
             log.warning("refused %s: not a valid station identity", _peer(connection))
