@@ -32,14 +32,14 @@ LOCAL = "LocalAuthListManagement"
 RESERVATION = "Reservation"
 SMART = "SmartCharging"
 
-_CASE = "casing: the transcription's heading lowercases a letter; 1.6 keys are CiString50 (compared without case), spelled as in 2.0.1's AuthCtrlr"
+_CASE = "casing: the transcription's heading has a lowercase letter; 1.6 keys are CiString50 (compared without case)"
 
 # One key per line, for review against the specification.
 # fmt: off
 KEYS: tuple[Key, ...] = (
     Key("AllowOfflineTxForUnknownId", "boolean", "", "RW", False, CORE, "1.6 §9.1.1"),
     Key("AuthorizationCacheEnabled", "boolean", "", "RW", False, CORE, "1.6 §9.1.2"),
-    Key("AuthorizeRemoteTxRequests", "boolean", "", "R/RW", True, CORE, "1.6 §9.1.3"),
+    Key("AuthorizeRemoteTxRequests", "boolean", "", "R/RW", True, CORE, "1.6 §9.1.3", f"{_CASE}; spelled as §5.11 of the 1.6 text spells it"),
     Key("BlinkRepeat", "integer", "times", "RW", False, CORE, "1.6 §9.1.4"),
     Key("ClockAlignedDataInterval", "integer", "seconds", "RW", True, CORE, "1.6 §9.1.5"),
     Key("ConnectionTimeOut", "integer", "seconds", "RW", True, CORE, "1.6 §9.1.6"),
@@ -48,8 +48,8 @@ KEYS: tuple[Key, ...] = (
     Key("GetConfigurationMaxKeys", "integer", "", "R", True, CORE, "1.6 §9.1.9"),
     Key("HeartbeatInterval", "integer", "seconds", "RW", True, CORE, "1.6 §9.1.10"),
     Key("LightIntensity", "integer", "%", "RW", False, CORE, "1.6 §9.1.11"),
-    Key("LocalAuthorizeOffline", "boolean", "", "RW", True, CORE, "1.6 §9.1.12", _CASE),
-    Key("LocalPreAuthorize", "boolean", "", "RW", True, CORE, "1.6 §9.1.13", _CASE),
+    Key("LocalAuthorizeOffline", "boolean", "", "RW", True, CORE, "1.6 §9.1.12", f"{_CASE}; spelled as 2.0.1's AuthCtrlr variable"),
+    Key("LocalPreAuthorize", "boolean", "", "RW", True, CORE, "1.6 §9.1.13", f"{_CASE}; spelled as 2.0.1's AuthCtrlr variable"),
     Key("MaxEnergyOnInvalidId", "integer", "Wh", "RW", False, CORE, "1.6 §9.1.14"),
     Key("MeterValuesAlignedData", "CSL", "", "RW", True, CORE, "1.6 §9.1.15"),
     Key("MeterValuesAlignedDataMaxLength", "integer", "", "R", False, CORE, "1.6 §9.1.16"),

@@ -73,7 +73,8 @@ class Keys:
         required=True,
         profile="Core",
     )
-    """1.6 §9.1.3."""
+    """1.6 §9.1.3. Judged: casing: the transcription's heading has a lowercase letter; 1.6 keys are
+    CiString50 (compared without case); spelled as §5.11 of the 1.6 text spells it."""
     BlinkRepeat: Final = ConfigurationKey(
         key="BlinkRepeat",
         data_type="integer",
@@ -150,8 +151,8 @@ class Keys:
         required=True,
         profile="Core",
     )
-    """1.6 §9.1.12. Judged: casing: the transcription's heading lowercases a letter; 1.6 keys are
-    CiString50 (compared without case), spelled as in 2.0.1's AuthCtrlr."""
+    """1.6 §9.1.12. Judged: casing: the transcription's heading has a lowercase letter; 1.6 keys
+    are CiString50 (compared without case); spelled as 2.0.1's AuthCtrlr variable."""
     LocalPreAuthorize: Final = ConfigurationKey(
         key="LocalPreAuthorize",
         data_type="boolean",
@@ -159,8 +160,8 @@ class Keys:
         required=True,
         profile="Core",
     )
-    """1.6 §9.1.13. Judged: casing: the transcription's heading lowercases a letter; 1.6 keys are
-    CiString50 (compared without case), spelled as in 2.0.1's AuthCtrlr."""
+    """1.6 §9.1.13. Judged: casing: the transcription's heading has a lowercase letter; 1.6 keys
+    are CiString50 (compared without case); spelled as 2.0.1's AuthCtrlr variable."""
     MaxEnergyOnInvalidId: Final = ConfigurationKey(
         key="MaxEnergyOnInvalidId",
         data_type="integer",
