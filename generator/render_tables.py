@@ -24,7 +24,7 @@ from .devicemodel import (
 from .names import enum_member_name
 from .render import _banner, _environment, _format, docstring
 
-__all__ = ["TABLES", "render_tables"]
+__all__ = ["TABLES", "layout", "render_tables", "render_tables_unformatted"]
 
 # version -> (data module, generated module name, template)
 TABLES: dict[str, tuple[ModuleType, str, str]] = {
@@ -59,6 +59,56 @@ def _tuple(items: list[str]) -> str:
     if not items:
         return "()"
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _top_level_args(inner: str) -> list[str]:
+    """Split call arguments at the commas outside brackets and string literals."""
+    args, depth, start, quoted, i = [], 0, 0, False, 0
+    while i < len(inner):
+        c = inner[i]
+        if quoted:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c in "([":
+            depth += 1
+        elif c in ")]":
+            depth -= 1
+        elif c == "," and depth == 0:
+            args.append(inner[start:i].strip())
+            start = i + 1
+        i += 1
+    args.append(inner[start:].strip())
+    return [a for a in args if a]
+
+
+def _explode(head: str, inner: str, tail: str, indent: int, width: int) -> str:
+    """``head(inner)tail`` at ``indent``, split the way black splits a call or tuple that is too
+    long: all arguments on one line if they fit, else one per line with a trailing comma."""
+    pad = " " * (indent + 4)
+    is_call = head[-2:-1].isalnum() or head[-2:-1] == "_"  # a collection literal always explodes
+    if is_call and len(inner) + indent + 4 <= width:
+        return f"{head}\n{pad}{inner}\n{' ' * indent}){tail}"
+    lines = []
+    for arg in _top_level_args(inner):
+        if len(pad) + len(arg) + 1 > width and "=(" in arg and arg.endswith(")"):
+            key, value = arg.split("=(", 1)
+            arg = _explode(f"{key}=(", value[:-1], "", indent + 4, width)
+        lines.append(f"{pad}{arg},\n")
+    return head + "\n" + "".join(lines) + " " * indent + ")" + tail
+
+
+def layout(name: str, expr: str, width: int = 100) -> str:
+    """``expr`` laid out as black lays out ``    name: Final = expr`` in a class body, so that
+    black has little left to do: formatting these long modules from one-line calls costs
+    seconds per build. A miss costs time only; black still decides the output."""
+    if len(f"    {name}: Final = {expr}") <= width or not expr.endswith(")") or "(" not in expr:
+        return expr
+    call, inner = expr[: expr.index("(") + 1], expr[expr.index("(") + 1 : -1]
+    return _explode(call, inner, "", 4, width)
 
 
 @dataclass
@@ -99,6 +149,21 @@ class Table:
     items: list[str]
     doc: str
     frozen: bool = False
+
+    @property
+    def source(self) -> str:
+        """The assignment, laid out as black would (see ``layout``)."""
+        head = f"{self.name}: Final[{self.annotation}] = "
+        one = _tuple(self.items)
+        if self.frozen:
+            if len(head) + len(one) + 11 <= 100:
+                return f"{head}frozenset({one})"
+            if len(one) + 4 <= 100:
+                return f"{head}frozenset(\n    {one}\n)"
+            body = "".join(f"        {item},\n" for item in self.items)
+            return f"{head}frozenset(\n    (\n{body}    )\n)"
+        body = "".join(f"    {item},\n" for item in self.items)
+        return f"{head}(\n{body})"
 
 
 def _cv_expr(component: str | None, row: Cv, secret: bool) -> tuple[str, str]:
@@ -406,6 +471,14 @@ Source: {source}. The facts (type, unit, accessibility, required or optional, fe
 def render_tables(version: str, key: str, package: str) -> dict[str, str]:
     """The formatted table module of one version (none for a version without tables), keyed by
     its path relative to the package root."""
+    return {
+        path: _format(path, source)
+        for path, source in render_tables_unformatted(version, key, package).items()
+    }
+
+
+def render_tables_unformatted(version: str, key: str, package: str) -> dict[str, str]:
+    """``render_tables`` before black (which, thanks to ``layout``, should change nothing)."""
     if version not in TABLES:
         return {}
     data, module, template = TABLES[version]
@@ -417,6 +490,7 @@ def render_tables(version: str, key: str, package: str) -> dict[str, str]:
         ns.doc = docstring(ns.doc)
         for c in ns.constants:
             c.doc = docstring(c.doc)
+            c.expr = layout(c.name, c.expr)
     for t in context.tables:
         t.doc = docstring(t.doc)
     if module == "configuration":
@@ -431,5 +505,4 @@ def render_tables(version: str, key: str, package: str) -> dict[str, str]:
         .get_template(template)
         .render(banner=_banner(what, package), base=f"{package}.{key}", version=version, ctx=context)
     )
-    path = f"{key}/{module}.py"
-    return {path: _format(path, source)}
+    return {f"{key}/{module}.py": source}

@@ -20,7 +20,7 @@ from ocppgen.diagnostics import BuildError
 from ocppgen.generated.v21 import devicemodel as dm21
 from ocppgen.generated.v201 import devicemodel as dm201
 from tests import spec_tables as spec
-from tests.conftest import require_shared_spec
+from tests.conftest import ROOT, require_shared_spec
 
 VERSIONS = ["2.0.1", "2.1"]
 DM: dict[str, ModuleType] = {"2.0.1": dm201, "2.1": dm21}
@@ -547,3 +547,15 @@ def test_write_only_sources_of_the_secrets() -> None:
         assert stated is not None and stated[1] == {"WriteOnly"}
     stated = _text_mutability("2.1", dm21.WebPaymentsCtrlr.SharedSecret)
     assert stated == ("Part 2", {"WriteOnly"})
+
+
+def test_table_modules_are_laid_out_as_black_formats_them() -> None:
+    """render_tables lays the long modules out itself, so that black (run on every build) has
+    nothing to change: from one-line calls it took seconds per build. The committed modules
+    are black's output (the drift check), so the unformatted rendering must equal them."""
+    from ocppgen.render_tables import render_tables_unformatted
+
+    root = ROOT / "generated"
+    for version, key in [("1.6", "v16"), ("2.0.1", "v201"), ("2.1", "v21")]:
+        for path, source in render_tables_unformatted(version, key, "ocppgen.generated").items():
+            assert source == (root / path).read_text(encoding="utf-8"), path
