@@ -9,6 +9,7 @@ from .ir import VersionIR
 from .load import SchemaSet
 from .passes import run_passes
 from .render import render_package, render_version
+from .render_tables import render_tables
 
 __all__ = ["build_ir", "generate"]
 
@@ -59,5 +60,6 @@ def generate(sets: list[SchemaSet], package: str) -> tuple[dict[str, str], list[
         warnings.extend(diags)
         irs.append(ir)
         files.update(render_version(ir, package))
+        files.update(render_tables(ir.version, ir.key, package))
     files.update(render_package(package, irs))
     return dict(sorted(files.items())), [ir.key for ir in irs], warnings

@@ -8,7 +8,8 @@
 Modules: ``enums`` (string enums), ``datatypes`` (shared object types), ``messages`` (one
 request and one response struct per action, and the ``MESSAGES`` table), ``routing`` (the
 ``Action`` enum and a typed route per action: who initiates it, SEND or not), ``csms`` and
-``station`` (each role's handler interface and typed client of its peer).
+``station`` (each role's handler interface and typed client of its peer), ``devicemodel`` (the
+standardized components, variables, reason codes, security events and units, typed).
 """
 
 from typing import Final

@@ -85,3 +85,15 @@ def callerror_misuse() -> None:
 
 def callerror_misuse_2x() -> None:
     raise csms201.CallError("FormationViolation")  # E: arg-type
+
+
+# --- device-model tables ---
+from ocppgen.generated.v16 import configuration as cfg16
+from ocppgen.generated.v201 import devicemodel as dm201
+
+data_type: int = dm201.OCPPCommCtrlr.HeartbeatInterval.data_type  # E: assignment
+dm201.OCPPCommCtrlr.HeartbeatInterval = dm201.OCPPCommCtrlr.OfflineThreshold  # E: misc
+dm201.OCPPCommCtrlr.HeartbeatInterval.required = True  # E: misc
+dm201.OCPPCommCtrlr.NoSuchVariable  # E: attr-defined
+dm201.ComponentVariable(component="X", variable="Y", data_type="integer")  # E: arg-type
+cfg16.ConfigurationKey(key="K", data_type="float", accessibility=("R",), required=False)  # E: arg-type

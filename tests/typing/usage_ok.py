@@ -157,3 +157,35 @@ class Strict(csms201.CsmsHandler):
 class Strict16(csms16.CsmsHandler):
     async def on_heartbeat(self, request: m16.HeartbeatRequest, context: csms16.Context) -> m16.HeartbeatResponse:
         raise csms16.CallError("OccurenceConstraintViolation")
+
+
+# --- device-model tables (issue 16) ---
+
+from ocppgen.generated.v16 import configuration as cfg16  # noqa: E402
+from ocppgen.generated.v201 import devicemodel as dm201  # noqa: E402
+from ocppgen.generated.v21 import devicemodel as dm21  # noqa: E402
+
+
+def component_variable(cv: dm201.ComponentVariable) -> d201.ComponentVariableType:
+    variable = d201.VariableType(name=cv.variable, instance=cv.instance if cv.instance is not None else UNSET)
+    return d201.ComponentVariableType(component=d201.ComponentType(name=cv.component or "Any"), variable=variable)
+
+
+def writable(cv: dm201.ComponentVariable) -> bool:
+    return e201.MutabilityEnumType.ReadOnly not in cv.mutability and not cv.secret
+
+
+def redact(component: str, variable: str, value: str) -> str:
+    return "***" if (component, variable) in dm21.SECRET_VARIABLES else value
+
+
+heartbeat: dm201.ComponentVariable = dm201.OCPPCommCtrlr.HeartbeatInterval
+heartbeat_type: e201.DataEnumType | None = heartbeat.data_type
+items = component_variable(dm201.DeviceDataCtrlr.ItemsPerMessage_GetReport)
+reason: str = dm21.ReasonCodes.TxInProgress.value
+critical: bool = dm21.SecurityEvents.FirmwareUpdated.critical
+connector: str = dm21.ConnectorTypes.cCCS2
+unit: str = dm201.Units.kWh
+ping: cfg16.ConfigurationKey = cfg16.Keys.WebSocketPingInterval
+secret_keys: frozenset[str] = cfg16.SECRET_KEYS
+access: tuple[cfg16.Accessibility, ...] = cfg16.Keys.AuthorizationKey.accessibility
