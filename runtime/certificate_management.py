@@ -200,6 +200,9 @@ class CertificateStore:
         self.additional_root_check = additional_root_check
         self.keep_last_csms_root = keep_last_csms_root
         self.clock = clock
+        #: Called after the CSMS roots changed (install, delete, fallback dropped), e.g. to
+        #: rebuild the station's TLS context (``StationCertificates`` registers itself).
+        self.listeners: list[Callable[[], None]] = []
         (self.root / "trust").mkdir(parents=True, exist_ok=True)
         (self.root / "own").mkdir(parents=True, exist_ok=True)
 
@@ -268,8 +271,19 @@ class CertificateStore:
         if name is None:
             return False
         (self._kind_dir(CSMS_ROOT) / f"{name}.pem").unlink(missing_ok=True)
+        (self._kind_dir(CSMS_ROOT) / f"{name}.issuer").unlink(missing_ok=True)
         self._fallback_file().unlink(missing_ok=True)
+        self._changed(CSMS_ROOT)
         return True
+
+    def _changed(self, use: str) -> None:
+        if use != CSMS_ROOT:
+            return
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("a certificate store listener failed")
 
     def install(self, use: str, certificate: str) -> StoreResult:
         """Install a CA certificate (M05; 1.6 M05). ``use``: the kind, by its 2.x or 1.6 name.
@@ -286,6 +300,12 @@ class CertificateStore:
         kind = _FROM_16.get(use, use)
         if kind not in _USES:
             return StoreResult("Rejected", "InvalidValue", f"unknown certificate type {use!r}")
+        result = self._install(kind, certificate)
+        if result.accepted:
+            self._changed(kind)
+        return result
+
+    def _install(self, kind: str, certificate: str) -> StoreResult:
         try:
             ders = x509.der_certificates(certificate)
         except x509.CertificateError as exc:
@@ -370,6 +390,8 @@ class CertificateStore:
                         self._fallback_file().unlink(missing_ok=True)
         except OSError as exc:
             return StoreResult("Failed", "InternalError", f"deleting failed: {exc.strerror}")
+        for use in {c.use for c in matches}:
+            self._changed(use)
         return StoreResult("Accepted")
 
     # -- the station's own certificates ---------------------------------------------------------
@@ -920,6 +942,8 @@ class StationCertificates:
     :param allow_not_yet_valid: accept a certificate whose validity starts in the future and
         switch when it starts. None: on 1.6 (whitepaper A02.FR.08), off on 2.x (2.0.1 errata
         2025-09 and 2.1 A02.FR.06: the current time must be within the validity period).
+    :param v2g_common_name: the CN of V2G (ISO 15118 SECC) certificate CSRs (default: the
+        serial number); ISO 15118 names what it holds.
     :param clock: the current time (UTC, aware).
     """
 
@@ -936,9 +960,11 @@ class StationCertificates:
         repeat_times: int = 3,
         confirm_timeout: float = 60.0,
         allow_not_yet_valid: bool | None = None,
+        v2g_common_name: str | None = None,
         clock: Callable[[], datetime.datetime] = _utcnow,
     ) -> None:
         self.store = store
+        self.v2g_common_name = v2g_common_name
         self.serial_number = serial_number
         self.organization = organization
         self.key_type: x509.KeyType = key_type
@@ -958,6 +984,7 @@ class StationCertificates:
         self._wake = asyncio.Event()
         self._retry_task: asyncio.Task[None] | None = None
         self._sessions: dict[str, Session] = {}
+        store.listeners.append(self.refresh)  # a new CSMS root is trusted at the next handshake
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -985,8 +1012,12 @@ class StationCertificates:
 
     def refresh(self) -> None:
         """Rebuild the TLS context from the store (e.g. after a new CSMS root was installed)."""
-        if self.context is not None:
+        if self.context is None:
+            return
+        try:
             self.context.use(self._build(candidate=False))
+        except (ValueError, OSError, ssl.SSLError) as exc:  # e.g. the last CSMS root was deleted
+            log.warning("the station's TLS context was not rebuilt: %s", exc)
 
     def due_for_renewal(self, now: datetime.datetime | None = None, *, margin: datetime.timedelta = datetime.timedelta(days=30)) -> bool:
         """A03.FR.02: the certificate in use expires within a month (or there is none)."""
@@ -1024,8 +1055,9 @@ class StationCertificates:
         starts it, e.g. when :meth:`due_for_renewal`). Returns whether the CSMS accepted it.
         On 2.x the request names ``certificate_type`` (A02.FR.13; omitted for a combined
         certificate); on 2.1 it carries a new requestId (A02.FR.24)."""
+        common_name = self.serial_number if certificate_type == STATION_CERTIFICATE else self.v2g_common_name or self.serial_number
         made = await asyncio.to_thread(
-            x509.new_key_and_csr, self.serial_number, self.organization, key_type=self.key_type, size=self.key_size
+            x509.new_key_and_csr, common_name, self.organization, key_type=self.key_type, size=self.key_size
         )
         request_id = random.randrange(1, 2**31) if session.version == "2.1" else None
         self.store.save_pending(certificate_type, made.private_key, made.csr, request_id)
@@ -1177,7 +1209,10 @@ class StationCertificates:
             self._report("DiscardedRenewedClientCertificate", "no connection with the renewed certificate (A02.FR.29)", critical=True)
 
     def _report(self, kind: str, detail: str, *, critical: bool) -> None:
-        """Send SecurityEventNotification: critical ones through the durable queue (A04.FR.02)."""
+        """Send SecurityEventNotification: critical ones through the client's durable queue
+        when it has one (A04.FR.02), others (and critical ones without a queue) once the
+        station is connected and registered. Unlike ``StationClient.security_event``, every
+        event is sent: each rejected certificate is an event of its own."""
         client = self.client
         if client is None or not client.options.security_events:
             log.info("security event %s: %s", kind, detail)
@@ -1191,8 +1226,16 @@ class StationCertificates:
             client.sender.submit(route, request)
             return
         session = client.session
+        station = client
 
-        async def send() -> None:
+        async def send() -> None:  # once connected and registered (a switch may be reconnecting)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 600.0
+            while station.current is None or not station.registered:
+                if loop.time() > end:
+                    log.info("%s: SecurityEventNotification %s dropped: not connected", session.identity, kind)
+                    return
+                await asyncio.sleep(0.05)
             try:
                 await session.call(route, request, None)
             except Exception as exc:

@@ -838,8 +838,8 @@ def validate_chain(
             except InvalidCertificate as exc:
                 errors.append(exc.reason)
         else:
-            why = errors[0] if errors else "no trusted root is its issuer"
-            raise InvalidCertificate(f"the chain does not lead to a trusted root of the CSO hierarchy: {why} (A02.FR.06)")
+            why = errors[0] if errors else "no trusted root is its issuer (A02.FR.06)"
+            raise InvalidCertificate(f"the chain does not lead to a trusted root of the CSO hierarchy: {why}")
     issuer_der = ders[1] if len(ders) > 1 else _find_issuer(ders[0], anchors)
     return ValidatedChain(
         chain_pem="".join(to_pem(der) for der in ders),
