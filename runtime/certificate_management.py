@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import errno
 import hashlib
 import json
 import logging
@@ -351,7 +352,7 @@ class CertificateStore:
                 _write(target.with_suffix(".issuer"), x509.to_pem(issuer).encode("ascii"))
             _write(target, x509.to_pem(der).encode("ascii"))
         except OSError as exc:
-            return StoreResult("Failed", "InternalError", f"the certificate could not be stored: {exc.strerror}")
+            return StoreResult("Failed", _storage_reason(exc), f"the certificate could not be stored: {exc.strerror}")
         return StoreResult("Accepted")
 
     def delete(self, hash_data: x509.CertificateHashData) -> StoreResult:
@@ -389,7 +390,7 @@ class CertificateStore:
                     if use == CSMS_ROOT and path.stem == fallback:
                         self._fallback_file().unlink(missing_ok=True)
         except OSError as exc:
-            return StoreResult("Failed", "InternalError", f"deleting failed: {exc.strerror}")
+            return StoreResult("Failed", _storage_reason(exc), f"deleting failed: {exc.strerror}")
         for use in {c.use for c in matches}:
             self._changed(use)
         return StoreResult("Accepted")
@@ -560,6 +561,11 @@ class CertificateStore:
         if chains:
             payload["certificateHashDataChain"] = chains
         return _response(route, payload)
+
+
+def _storage_reason(exc: OSError) -> str:
+    """The reasonCode (Part 2 appendix) of a failed write: OutOfStorage when the disk is full."""
+    return "OutOfStorage" if exc.errno == errno.ENOSPC else "Unspecified"
 
 
 def _ca_problem(der: bytes, installed: list[bytes], now: datetime.datetime) -> str | None:
@@ -996,6 +1002,8 @@ class StationCertificates:
         """The client's TLS context (``tls.client_context``) over the store: the installed CSMS
         roots (A00.FR.411), and in profile 3 the station's certificate in use (A00.FR.401).
         A candidate left over by a restart before it was confirmed is discarded."""
+        if profile not in (2, 3):
+            raise ValueError(f"security profile {profile!r} does not use TLS; profiles 2 and 3 do")
         self._version = version
         self._profile = profile
         self.store.discard_candidate(STATION_CERTIFICATE)

@@ -585,8 +585,8 @@ class CertificateAuthority:
         clock: Callable[[], datetime.datetime] = _utcnow,
     ) -> CertificateAuthority:
         """A new CA: a self-signed root, or a sub-CA of ``issuer`` (whose chain it extends).
-        Key Usage keyCertSign and cRLSign, basicConstraints CA=true (path length 1 for a root,
-        0 for a sub-CA)."""
+        Key Usage keyCertSign and cRLSign, basicConstraints CA=true (no path length limit for a
+        root, 0 for a sub-CA: it issues station certificates only)."""
         _need_cryptography()
         from cryptography import x509  # type: ignore[import-not-found, unused-ignore]
         from cryptography.x509.oid import NameOID  # type: ignore[import-not-found, unused-ignore]
@@ -603,7 +603,7 @@ class CertificateAuthority:
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0 if issuer else 1), critical=True)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0 if issuer else None), critical=True)
             .add_extension(_key_usage(ca=True, ec_key=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         )

@@ -673,7 +673,14 @@ class Rig:
     factory certificate (CN = serial number) and the CSMS root installed."""
 
     def __init__(
-        self, tmp_path: Path, version: str, *, signer: Callable[[str], str] | None = None, **renewal: Any
+        self,
+        tmp_path: Path,
+        version: str,
+        *,
+        signer: Callable[[str], str] | None = None,
+        registration: str = "Accepted",
+        factory_validity: datetime.timedelta = datetime.timedelta(days=365),
+        **renewal: Any,
     ) -> None:
         self.version = version
         self.root = CertificateAuthority.create("ACME CSO Root", "ACME")
@@ -703,7 +710,9 @@ class Rig:
         self.store = CertificateStore(tmp_path / "station")
         assert self.store.install(CSMS_ROOT, self.root.root_pem).accepted
         factory = new_key_and_csr("SN-1", "ACME")
-        self.store.set_certificate(self.root.sign(factory.csr), factory.private_key)
+        maker = CertificateAuthority(self.root.certificate_pem, self.root.private_key_pem, validity=factory_validity)
+        self.store.set_certificate(maker.sign(factory.csr), factory.private_key)
+        self.registration = registration
         self.factory_chain = self.store.chain_pem()
         self.renewal = StationCertificates(self.store, serial_number="SN-1", organization="ACME", **renewal)
         self.issuer = CertificateIssuer(signer or self.root)
@@ -717,12 +726,8 @@ class Rig:
 
         class Csms(csms_mod.CsmsHandler):  # type: ignore[misc, name-defined]
             async def on_boot_notification(self, request: Any, context: Any) -> Any:
-                status = (
-                    e.RegistrationStatus.Accepted
-                    if version == "1.6"
-                    else e.RegistrationStatusEnumType.Accepted
-                )
-                return m.BootNotificationResponse(current_time=NOW, interval=300, status=status)
+                enum = e.RegistrationStatus if version == "1.6" else e.RegistrationStatusEnumType
+                return m.BootNotificationResponse(current_time=NOW, interval=300, status=enum(rig.registration))
 
             async def on_sign_certificate(self, request: Any, context: Any) -> Any:
                 rig.sign_requests.append(request)
@@ -795,8 +800,8 @@ class Rig:
             async with client.running():
                 await client.connected(timeout=5)
                 boot = await client.csms.boot_notification(self.boot())
-                assert boot.status.value == "Accepted"
-                session = await self.csms.registry.wait_for("CS-1", timeout=5, registered=True)
+                assert boot.status.value == self.registration
+                session = await self.csms.registry.wait_for("CS-1", timeout=5)
                 await body(client, session)
 
 
@@ -938,3 +943,50 @@ def test_2_1_an_unknown_request_id_is_rejected_and_the_csr_is_sent_again_after_t
         assert [r.status for r in rig.issuer.results] == ["SigningFailed", "SigningFailed"]
 
     asyncio.run(asyncio.wait_for(rig.run(body), 30))
+
+
+def test_a03_the_station_renews_a_certificate_that_expires_within_a_month(tmp_path: Path) -> None:
+    """A03.FR.02/03: the station starts it; SignCertificate is not triggered by the CSMS."""
+    rig = Rig(tmp_path, "2.0.1", factory_validity=datetime.timedelta(days=20))
+
+    async def body(client: Any, session: Any) -> None:
+        assert rig.renewal.due_for_renewal()
+        assert await rig.renewal.request_certificate(client.session)
+        await eventually(lambda: rig.store.chain_pem() != rig.factory_chain, timeout=10, what="the new certificate in use")
+        assert not rig.renewal.due_for_renewal()  # a year now
+
+    asyncio.run(asyncio.wait_for(rig.run(body), 30))
+
+
+def test_a_pending_station_renews_its_certificate_before_it_is_accepted(tmp_path: Path) -> None:
+    """A00.FR.429/807 (2.x), A00.FR.806 (1.6 whitepaper): the CSMS keeps the station Pending and
+    renews its certificate first; the triggered SignCertificate passes the registration gate."""
+    rig = Rig(tmp_path, "1.6", registration="Pending")
+
+    async def body(client: Any, session: Any) -> None:
+        assert not client.registered
+        assert await trigger_renewal(session)
+        await eventually(lambda: rig.store.chain_pem() != rig.factory_chain, timeout=10, what="the new certificate in use")
+        assert [r.status for r in rig.issuer.results] == ["Accepted"] and rig.serials[-1] != rig.serials[0]
+
+    asyncio.run(asyncio.wait_for(rig.run(body), 30))
+
+
+def test_a_store_that_cannot_write_answers_failed(tmp_path: Path, root: CertificateAuthority, monkeypatch: pytest.MonkeyPatch) -> None:
+    """M05.FR.03 (1.6 M05.FR.04) and M04.FR.03: Failed when installing or deleting fails."""
+    import errno
+
+    from ocppgen.generated.runtime import certificate_management
+
+    store = CertificateStore(tmp_path)
+    other = CertificateAuthority.create("Maker Root", "Maker")
+    assert store.install("ManufacturerRootCertificate", other.root_pem).accepted
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(certificate_management, "_write", full)
+    result = store.install(CSMS_ROOT, root.root_pem)
+    assert (result.status, result.reason_code) == ("Failed", "OutOfStorage")
+    monkeypatch.setattr(Path, "unlink", lambda self, missing_ok=False: full())
+    assert store.delete(certificate_hash_data(other.root_pem)).status == "Failed"
