@@ -15,7 +15,14 @@ Sans-I/O (no sockets, no clock, no awaits that do I/O):
     routing   -- routes, role bindings, handler base, call context
     session   -- what outlives a connection: registration rules both ways, 2.1 answer cache
     protocol  -- the OCPP-J core: frames in, events and frames out, timers
+    wire      -- 2.x value rules: date-times and decimals out, RFC 3339 syntax in
     security  -- authentication helpers, redaction of secrets in logs
+    credentials -- salted password hashes, rotation (A01), brute-force limits
+    signing   -- signed messages (JWS, 2.x Part 4 chapter 7); cryptography imported lazily
+    tls       -- ready-made TLS contexts per security profile and version
+    certificates, certificate_management -- keys, CSRs, a small CA, chain checks, hash data;
+                 the station's certificate store and the A02/A03 flows (cryptography, lazily)
+    admission -- admission control for reconnection storms
     queue     -- the station's durable queue of transaction-related messages
     registry  -- how application code reaches sessions; session stores
     config    -- the options of each side
