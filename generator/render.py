@@ -15,6 +15,7 @@ from pathlib import Path
 import black
 import jinja2
 
+from .secrets import secret_keys, secret_paths, secret_variables
 from .ir import (
     AnyType,
     ArrayType,
@@ -376,6 +377,7 @@ def _render_routing(env: jinja2.Environment, ir: VersionIR, package: str, base: 
         base=base,
         message_types=sorted({t for v in views for t in (v.request, v.response) if t}),
         initiators={"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both": "_FROM_BOTH"},
+        secrets=_Secrets(secret_paths(ir), secret_variables(ir.version), secret_keys(ir.version)),
     )
     for role in ROLES:
         receives = [v for v in views if v.initiator in role.receives_from]
@@ -386,6 +388,13 @@ def _render_routing(env: jinja2.Environment, ir: VersionIR, package: str, base: 
             message_types=types,
         )
     return out
+
+
+@dataclass
+class _Secrets:
+    paths: dict[str, list[tuple[str, ...]]]
+    variables: list[tuple[str, str]]
+    keys: list[str]
 
 
 @dataclass

@@ -369,7 +369,7 @@ class Connection:
             )
 
     def _log_frame(self, direction: str, frame: str) -> None:
-        frame_log.debug("%s %s %s", self.session.identity, direction, redact(frame), extra=self._fields)
+        frame_log.debug("%s %s %s", self.session.identity, direction, redact(frame, self.binding.redaction), extra=self._fields)
 
     # -- handlers -------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from .codes import ErrorCode16, ErrorCode2x, Failure
 from .payload import PayloadCodec, codec, dec_hook
 
 if TYPE_CHECKING:
+    from .security import Redaction
     from .session import Session
     from .signing import Certificate
 
@@ -147,7 +148,7 @@ class RoleBinding(Generic[H, C]):
     typed client of the peer. ``H`` is the role's handler class, ``C`` the peer's client class,
     so ``registry.client(station_id, v201.csms.BINDING)`` is a ``ChargingStationClient``."""
 
-    __slots__ = ("version", "subprotocol", "role", "routes", "handled", "handler_type", "peer_client")
+    __slots__ = ("version", "subprotocol", "role", "routes", "handled", "handler_type", "peer_client", "redaction")
 
     def __init__(
         self,
@@ -159,6 +160,7 @@ class RoleBinding(Generic[H, C]):
         handled: Mapping[str, str],
         handler_type: type[H],
         peer_client: Callable[[Caller], C],
+        redaction: Redaction | None = None,
     ) -> None:
         self.version = version
         self.subprotocol = subprotocol
@@ -167,6 +169,8 @@ class RoleBinding(Generic[H, C]):
         self.handled = handled
         self.handler_type = handler_type
         self.peer_client = peer_client
+        #: What frame logs of this version blank (generated: ``routing.REDACTION``).
+        self.redaction = redaction
 
     def __repr__(self) -> str:
         return f"RoleBinding(OCPP {self.version}, {self.role.value})"

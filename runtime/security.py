@@ -20,13 +20,14 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
     "Authenticator",
     "CertificateAuthenticator",
+    "Redaction",
     "Credentials",
     "StaticPasswords",
     "parse_basic_auth",
@@ -178,40 +179,125 @@ def parse_basic_auth(header: str | None, station_id: str) -> bytes | None:
     return password
 
 
-_SECRET_KEY = re.compile(r"password|authorizationkey|secret|passphrase", re.I)
-_SECRET_VARIABLES = {"BasicAuthPassword", "AuthorizationKey", "Password"}
 REDACTED = "***"
 
 
-def redact(frame: str) -> str:
-    """A frame safe to log: Basic-auth passwords, AuthorizationKey and similar values removed
-    (SetVariables values of secret variables, ChangeConfiguration values of secret keys, and
-    any property whose name says password or secret)."""
-    try:
-        obj = json.loads(frame)
-    except ValueError:
-        return frame if len(frame) < 200 else frame[:200] + "..."
-    return json.dumps(_scrub(obj), separators=(",", ":"), ensure_ascii=False)
+class Redaction:
+    """What a version's frame logs blank (generated per version as ``routing.REDACTION`` from
+    reviewed tables, see ``generator/secrets.py``): secret fields of message payloads by
+    action (``paths``, wire names, ``"*"`` for every array element), the values of secret
+    device-model variables (2.x, ``variables`` as (component, variable)), and the values of
+    secret configuration keys (1.6, ``keys``)."""
+
+    __slots__ = ("paths", "variables", "keys")
+
+    def __init__(
+        self,
+        *,
+        paths: Mapping[str, Sequence[tuple[str, ...]]] | None = None,
+        variables: frozenset[tuple[str, str]] = frozenset(),
+        keys: frozenset[str] = frozenset(),
+    ) -> None:
+        self.paths = dict(paths or {})
+        self.variables = variables
+        self.keys = frozenset(k.casefold() for k in keys)
+
+    def frame(self, frame: str) -> str:
+        """The frame with every secret value replaced by ``***`` (an unreadable frame is cut)."""
+        try:
+            obj = json.loads(frame)
+        except ValueError:
+            return frame if len(frame) < 200 else frame[:200] + "..."
+        if not isinstance(obj, list) or len(obj) < 3:
+            return frame
+        changed = False
+        if obj[0] in (2, 6) and len(obj) > 3 and isinstance(obj[2], str):
+            action = obj[2]
+            if action.endswith("-Signed") and isinstance(obj[3], dict):
+                changed = self._signed(obj[3], action[: -len("-Signed")])
+            else:
+                changed = self.payload(obj[3], action)
+        elif obj[0] == 3:
+            changed = self.payload(obj[2], None)
+        if not changed:
+            return frame
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+    def payload(self, payload: Any, action: str | None) -> bool:
+        """Blank the secrets of one payload in place; whether anything was blanked."""
+        changed = False
+        if action is not None:
+            for path in self.paths.get(action, ()):
+                changed |= _blank(payload, path)
+        if self.variables or self.keys:
+            changed |= self._structural(payload)
+        return changed
+
+    def _signed(self, jws: dict[str, Any], action: str) -> bool:
+        """A signed message's JWS payload is base64 of the ordinary one: dropped when it holds
+        a secret."""
+        encoded = jws.get("payload")
+        if not isinstance(encoded, str):
+            return False
+        try:
+            inner = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        except (ValueError, binascii.Error):
+            return False
+        if self.payload(inner, action):
+            jws["payload"] = REDACTED
+            return True
+        return False
+
+    def _structural(self, node: Any) -> bool:
+        changed = False
+        if isinstance(node, list):
+            for item in node:
+                changed |= self._structural(item)
+            return changed
+        if not isinstance(node, dict):
+            return False
+        component, variable = node.get("component"), node.get("variable")
+        if isinstance(component, dict) and isinstance(variable, dict):
+            pair = (component.get("name"), variable.get("name"))
+            if pair in self.variables:
+                if "attributeValue" in node:
+                    node["attributeValue"] = REDACTED
+                    changed = True
+                for attribute in node.get("variableAttribute", ()) if isinstance(node.get("variableAttribute"), list) else ():
+                    if isinstance(attribute, dict) and "value" in attribute:
+                        attribute["value"] = REDACTED
+                        changed = True
+        key = node.get("key")
+        if isinstance(key, str) and key.casefold() in self.keys and "value" in node:
+            node["value"] = REDACTED
+            changed = True
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                changed |= self._structural(value)
+        return changed
 
 
-def _scrub(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_scrub(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for key, value in node.items():
-        out[key] = REDACTED if _SECRET_KEY.search(key) and not isinstance(value, (dict, list)) else _scrub(value)
-    variable = node.get("variable")
-    if isinstance(variable, dict) and variable.get("name") in _SECRET_VARIABLES and "attributeValue" in out:
-        out["attributeValue"] = REDACTED
-    if isinstance(node.get("key"), str) and _is_secret_name(node["key"]) and "value" in out:
-        out["value"] = REDACTED
-    return out
+def _blank(node: Any, path: tuple[str, ...]) -> bool:
+    if not path:
+        return False
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return any([_blank(item, rest) for item in node]) if isinstance(node, list) else False
+    if not isinstance(node, dict) or head not in node:
+        return False
+    if not rest:
+        node[head] = REDACTED
+        return True
+    return _blank(node[head], rest)
 
 
-def _is_secret_name(name: str) -> bool:
-    return name in _SECRET_VARIABLES or bool(_SECRET_KEY.search(name))
+NO_REDACTION = Redaction()
+
+
+def redact(frame: str, redaction: Redaction | None = None) -> str:
+    """A frame safe to log under ``redaction`` (a binding's ``redaction``: the version's
+    reviewed secret fields, variables and keys)."""
+    return (redaction or NO_REDACTION).frame(frame)
 
 
 class _HeaderSecrets(logging.Filter):

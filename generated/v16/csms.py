@@ -520,5 +520,6 @@ BINDING: Final[RoleBinding[CsmsHandler, ChargingStationClient]] = RoleBinding(
     handled=HANDLED,
     handler_type=CsmsHandler,
     peer_client=ChargingStationClient,
+    redaction=routing.REDACTION,
 )
 """What a connection needs to speak OCPP 1.6 as the CSMS."""

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ocppgen.generated.runtime.routing import Role, Route
+from ocppgen.generated.runtime.security import Redaction
 from ocppgen.generated.v16.messages import (
     AuthorizeRequest,
     AuthorizeResponse,
@@ -100,6 +101,7 @@ from ocppgen.generated.v16.messages import (
 
 __all__ = [
     "Action",
+    "REDACTION",
     "ROUTES",
     "AUTHORIZE",
     "BOOT_NOTIFICATION",
@@ -692,3 +694,15 @@ ROUTES: Final[Mapping[str, Route[Any, Any]]] = MappingProxyType(
         "UpdateFirmware": UPDATE_FIRMWARE,
     }
 )
+
+
+REDACTION: Final = Redaction(
+    paths={},
+    keys=frozenset(
+        {
+            "AuthorizationKey",
+        }
+    ),
+)
+"""What frame logs of OCPP 1.6 blank: the reviewed secret fields of payloads
+(generator/secrets.py), secret device-model variables and configuration keys."""

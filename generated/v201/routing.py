@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ocppgen.generated.runtime.routing import Role, Route
+from ocppgen.generated.runtime.security import Redaction
 from ocppgen.generated.v201.messages import (
     AuthorizeRequest,
     AuthorizeResponse,
@@ -150,6 +151,7 @@ from ocppgen.generated.v201.messages import (
 
 __all__ = [
     "Action",
+    "REDACTION",
     "ROUTES",
     "AUTHORIZE",
     "BOOT_NOTIFICATION",
@@ -1123,3 +1125,22 @@ ROUTES: Final[Mapping[str, Route[Any, Any]]] = MappingProxyType(
         "UpdateFirmware": UPDATE_FIRMWARE,
     }
 )
+
+
+REDACTION: Final = Redaction(
+    paths={
+        "SetNetworkProfile": (
+            ("connectionData", "apn", "apnPassword"),
+            ("connectionData", "apn", "simPin"),
+            ("connectionData", "vpn", "key"),
+            ("connectionData", "vpn", "password"),
+        ),
+    },
+    variables=frozenset(
+        {
+            ("SecurityCtrlr", "BasicAuthPassword"),
+        }
+    ),
+)
+"""What frame logs of OCPP 2.0.1 blank: the reviewed secret fields of payloads
+(generator/secrets.py), secret device-model variables and configuration keys."""

@@ -1069,5 +1069,6 @@ BINDING: Final[RoleBinding[CsmsHandler, ChargingStationClient]] = RoleBinding(
     handled=HANDLED,
     handler_type=CsmsHandler,
     peer_client=ChargingStationClient,
+    redaction=routing.REDACTION,
 )
 """What a connection needs to speak OCPP 2.1 as the CSMS."""

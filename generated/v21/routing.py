@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from ocppgen.generated.runtime.routing import Role, Route
+from ocppgen.generated.runtime.security import Redaction
 from ocppgen.generated.v21.messages import (
     AFRRSignalRequest,
     AFRRSignalResponse,
@@ -203,6 +204,7 @@ from ocppgen.generated.v21.messages import (
 
 __all__ = [
     "Action",
+    "REDACTION",
     "ROUTES",
     "AFRR_SIGNAL",
     "ADJUST_PERIODIC_EVENT_STREAM",
@@ -1584,3 +1586,29 @@ ROUTES: Final[Mapping[str, Route[Any, Any]]] = MappingProxyType(
         "VatNumberValidation": VAT_NUMBER_VALIDATION,
     }
 )
+
+
+REDACTION: Final = Redaction(
+    paths={
+        "SetNetworkProfile": (
+            ("connectionData", "apn", "apnPassword"),
+            ("connectionData", "apn", "simPin"),
+            ("connectionData", "basicAuthPassword"),
+            ("connectionData", "vpn", "key"),
+            ("connectionData", "vpn", "password"),
+        ),
+    },
+    variables=frozenset(
+        {
+            ("NetworkConfiguration", "ApnPassword"),
+            ("NetworkConfiguration", "BasicAuthPassword"),
+            ("NetworkConfiguration", "SimPin"),
+            ("NetworkConfiguration", "VpnKey"),
+            ("NetworkConfiguration", "VpnPassword"),
+            ("SecurityCtrlr", "BasicAuthPassword"),
+            ("WebPaymentsCtrlr", "SharedSecret"),
+        }
+    ),
+)
+"""What frame logs of OCPP 2.1 blank: the reviewed secret fields of payloads
+(generator/secrets.py), secret device-model variables and configuration keys."""

@@ -1081,5 +1081,6 @@ BINDING: Final[RoleBinding[StationHandler, CsmsClient]] = RoleBinding(
     handled=HANDLED,
     handler_type=StationHandler,
     peer_client=CsmsClient,
+    redaction=routing.REDACTION,
 )
 """What a connection needs to speak OCPP 2.1 as the charging station."""
