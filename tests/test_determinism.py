@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 def _build(out: Path, seed: str) -> dict[str, bytes]:
     env = {**os.environ, "PYTHONHASHSEED": seed}
     subprocess.run(
-        [sys.executable, "-m", "ocppgen", "build", "--out", str(out)], check=True, env=env, capture_output=True
+        [sys.executable, "-m", "ocppgen", "build", "--package-dir", str(out)], check=True, env=env, capture_output=True
     )
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
@@ -22,10 +22,11 @@ def test_two_builds_with_different_hash_seeds_are_byte_identical(tmp_path: Path)
     first = _build(tmp_path / "a", "1")
     second = _build(tmp_path / "b", "4242")
     assert first == second
-    committed = {
-        p.relative_to(ROOT / "generated").as_posix(): p.read_bytes()
-        for p in (ROOT / "generated").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
+    committed = {  # os.walk follows the generated/runtime link (Path.rglob does not)
+        (Path(folder) / name).relative_to(ROOT / "generated").as_posix(): (Path(folder) / name).read_bytes()
+        for folder, _, names in os.walk(ROOT / "generated", followlinks=True)
+        for name in names
+        if "__pycache__" not in Path(folder).parts
     }
     assert first == committed
     for name, data in first.items():
