@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -42,11 +43,18 @@ class _Group(click.Group):
     """Prints usage errors as ``error: ...`` (exit 2), and turns a filesystem error that no stage
     anticipated into ``error: WHERE: WHAT`` (exit 1)."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             if exc.ctx is not None:
                 click.echo(exc.ctx.get_usage(), err=True)
@@ -286,7 +294,11 @@ def build(
         )
     wanted = _versions(versions, legacy_versions)
     target = _target(package, out, package_dir)
-    say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+
+    def say(text: str) -> None:
+        if not quiet:
+            click.echo(text, err=True)
+
     started = time.perf_counter()
     try:
         sets = _load(schemas, wanted, overlays)

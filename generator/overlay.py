@@ -19,7 +19,7 @@ import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .diagnostics import BuildError, Diagnostic
 from .load import VERSIONS, SchemaFile, SchemaSet
@@ -155,7 +155,7 @@ def load_overlay(path: Path) -> dict[str, Any]:
     problems = _shape_problems(overlay)
     if problems:
         raise BuildError([Diagnostic(level="error", file=str(path), pointer=w, message=m) for w, m in problems])
-    return overlay
+    return cast(dict[str, Any], overlay)
 
 
 def apply_overlays(schema_set: SchemaSet, overlays: list[tuple[Path, dict[str, Any]]]) -> SchemaSet:
