@@ -25,7 +25,7 @@ def missing_generator_requirements() -> list[str]:
         try:
             found = metadata.version(name)
         except metadata.PackageNotFoundError:
-            problems.append(f"{name} (not installed)")
+            problems.append(f"{name}=={pinned} (not installed)" if pinned else f"{name} (not installed)")
             continue
         if pinned is not None and found != pinned:
             problems.append(f"{name}=={pinned} (found {name} {found})")
@@ -37,7 +37,7 @@ def main() -> None:
     if problems:
         sys.stderr.write(
             f"error: the ocppgen command needs the generator's dependencies; missing: {', '.join(problems)}.\n"
-            "Install them with:  pip install 'ocppgen[generator]'\n"
+            "Install them with:  pip install 'ocppgen[generator]'   (in an ocppgen checkout: pip install -e '.[generator]')\n"
             "(The generated package and its runtime need only msgspec and websockets. The generator pins\n"
             "black exactly, because generated files are compared byte for byte: if your project pins\n"
             "another black, run the generator from a virtual environment of its own, e.g.\n"

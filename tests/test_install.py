@@ -160,7 +160,7 @@ def test_runtime_only_install_beside_an_old_black_at_the_lowest_supported_versio
         assert proc.stderr.startswith(
             "error: the ocppgen command needs the generator's dependencies; missing: jinja2 (not installed), "
             f"black=={BLACK_VERSION} (found black {OLD_BLACK}).\n"
-            "Install them with:  pip install 'ocppgen[generator]'\n"
+            "Install them with:  pip install 'ocppgen[generator]'   (in an ocppgen checkout: pip install -e '.[generator]')\n"
         ), proc.stderr
         assert "Traceback" not in proc.stderr
 

@@ -112,13 +112,20 @@ def test_without_the_generator_the_command_says_what_to_install(
         "jinja2 (not installed)",
         f"black=={entry.BLACK_VERSION} (found black 23.12.1)",
     ]
+    installed.clear()
+    assert entry.missing_generator_requirements() == [
+        "jinja2 (not installed)",
+        "click (not installed)",
+        f"black=={entry.BLACK_VERSION} (not installed)",
+    ]
+    installed.update(click="8.1.7", black="23.12.1")
     with pytest.raises(SystemExit) as exit_info:
         entry.main()
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
     assert err.startswith(
         "error: the ocppgen command needs the generator's dependencies; missing: jinja2 (not installed), "
-        f"black=={entry.BLACK_VERSION} (found black 23.12.1).\nInstall them with:  pip install 'ocppgen[generator]'\n"
+        f"black=={entry.BLACK_VERSION} (found black 23.12.1).\nInstall them with:  pip install 'ocppgen[generator]'   (in an ocppgen checkout: pip install -e '.[generator]')\n"
     )
     assert "pipx install 'ocppgen[generator]'" in err
 
