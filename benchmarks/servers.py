@@ -25,21 +25,22 @@ CANNED = {
 
 
 async def ocppgen_server(port: int) -> None:
-    from ocppgen.generated.runtime.routing import CallContext
-    from ocppgen.generated.runtime.transport import CsmsServer
+    from ocppgen.generated.runtime.config import ServerOptions
+    from ocppgen.generated.runtime.server import CsmsServer
     from ocppgen.generated.v201 import csms, enums, messages
 
     class Csms(csms.CsmsHandler):
-        async def on_boot_notification(self, request: messages.BootNotificationRequest, context: CallContext) -> messages.BootNotificationResponse:
+        async def on_boot_notification(self, request: messages.BootNotificationRequest, context: csms.Context) -> messages.BootNotificationResponse:
             return messages.BootNotificationResponse(current_time=NOW, interval=300, status=enums.RegistrationStatusEnumType.Accepted)
 
-        async def on_heartbeat(self, request: messages.HeartbeatRequest, context: CallContext) -> messages.HeartbeatResponse:
+        async def on_heartbeat(self, request: messages.HeartbeatRequest, context: csms.Context) -> messages.HeartbeatResponse:
             return messages.HeartbeatResponse(current_time=NOW)
 
-        async def on_transaction_event(self, request: messages.TransactionEventRequest, context: CallContext) -> messages.TransactionEventResponse:
+        async def on_transaction_event(self, request: messages.TransactionEventRequest, context: csms.Context) -> messages.TransactionEventResponse:
             return messages.TransactionEventResponse()
 
-    server = CsmsServer([(csms.BINDING, Csms())], ping_interval=None)
+    server = CsmsServer(ServerOptions(ping_interval=None))
+    server.handle(csms.BINDING, Csms())
     async with server.serve("127.0.0.1", port):
         print("READY", flush=True)
         await asyncio.Future()

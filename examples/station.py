@@ -3,6 +3,11 @@ status, authorizes, runs a metered transaction, and answers the CSMS (GetVariabl
 or GetConfiguration/ChangeConfiguration, RequestStart/StopTransaction or RemoteStart/Stop,
 Reset, TriggerMessage), printing a readable log.
 
+It behaves as the spec says where a CSMS can tell: a TriggerMessage answered Accepted is
+followed by the requested message (1.6 section 5.17; 2.x F06.FR.04/05), a remote start answered
+Accepted starts a transaction at once, on 2.x with triggerReason RemoteStart and the
+remoteStartId (F01/F02), and a WebSocketPingInterval set by the CSMS takes effect at once.
+
     python examples/station.py --url ws://127.0.0.1:9000/ocpp/SIM-1 --version 2.0.1
 """
 
@@ -21,8 +26,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.defaults import with_defaults
-from ocppgen.generated.runtime.routing import CallContext
-from ocppgen.generated.runtime.transport import BackOff, StationClient
+from ocppgen.generated.runtime.client import StationClient
+from ocppgen.generated.runtime.config import BackOff, StationOptions
 from ocppgen.generated.v16 import datatypes as d16, enums as e16, messages as m16, routing as r16, station as st16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201, routing as r201
 from ocppgen.generated.v201 import station as st201
@@ -41,17 +46,30 @@ class Simulator:
         self.version = version
         self.variables: dict[tuple[str, str], str] = {
             ("OCPPCommCtrlr", "HeartbeatInterval"): "300",
+            ("OCPPCommCtrlr", "WebSocketPingInterval"): "0",
             ("AuthCtrlr", "AuthorizeRemoteStart"): "false",
         }
-        self.configuration: dict[str, str] = {"HeartbeatInterval": "300", "MeterValueSampleInterval": "10"}
+        self.configuration: dict[str, str] = {
+            "HeartbeatInterval": "300", "MeterValueSampleInterval": "10", "WebSocketPingInterval": "0",
+            "AuthorizeRemoteTxRequests": "false",
+        }
         self.energy = 1000.0
-        self.remote_start: asyncio.Queue[str] = asyncio.Queue()
+        self.remote_start: asyncio.Queue[tuple[str, int | None]] = asyncio.Queue()  # id token, remoteStartId
         self.remote_stop = asyncio.Event()
-        self.triggered: asyncio.Queue[str] = asyncio.Queue()
+        self.transaction: str | int | None = None
+        self.seq = 0
         self.resets = 0
+        self.client: StationClient[Any, Any] | None = None
 
     def log(self, text: str) -> None:
         print(f"{now():%H:%M:%S} [{self.station_id} {self.version}] {text}", flush=True)
+
+    def set_ping_interval(self, value: str) -> bool:
+        """WebSocketPingInterval (1.6 OCPP-J section 7; 2.x Part 4 section 8.4): 0 disables."""
+        if not value.isdigit() or self.client is None:
+            return False
+        self.client.set_ping_interval(int(value))
+        return True
 
 
 class Handler16(st16.StationHandler):
@@ -61,37 +79,66 @@ class Handler16(st16.StationHandler):
     def log(self, station: str, text: str) -> None:
         self.sim.log(text)
 
-    async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: CallContext) -> m16.GetConfigurationResponse:
+    async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: st16.Context) -> m16.GetConfigurationResponse:
         keys = request.key if isinstance(request.key, list) else list(self.sim.configuration)
         known = [d16.KeyValue(key=k, readonly=False, value=self.sim.configuration[k]) for k in keys if k in self.sim.configuration]
         unknown = [k for k in keys if k not in self.sim.configuration]
         self.sim.log(f"GetConfiguration {keys}")
         return m16.GetConfigurationResponse(configuration_key=known, unknown_key=unknown) if unknown else m16.GetConfigurationResponse(configuration_key=known)
 
-    async def on_change_configuration(self, request: m16.ChangeConfigurationRequest, context: CallContext) -> m16.ChangeConfigurationResponse:
+    async def on_change_configuration(self, request: m16.ChangeConfigurationRequest, context: st16.Context) -> m16.ChangeConfigurationResponse:
+        if request.key not in self.sim.configuration:
+            return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.NotSupported)
+        if request.key == "WebSocketPingInterval" and not self.sim.set_ping_interval(request.value):
+            return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.Rejected)
         self.sim.configuration[request.key] = request.value
-        self.sim.log(f"ChangeConfiguration {request.key} = {request.value}")
+        self.sim.log(f"ChangeConfiguration {request.key}")  # values may be secrets: not logged
         return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.Accepted)
 
-    async def on_remote_start_transaction(self, request: m16.RemoteStartTransactionRequest, context: CallContext) -> m16.RemoteStartTransactionResponse:
+    async def on_remote_start_transaction(self, request: m16.RemoteStartTransactionRequest, context: st16.Context) -> m16.RemoteStartTransactionResponse:
         self.sim.log(f"RemoteStartTransaction for {request.id_tag}")
-        self.sim.remote_start.put_nowait(request.id_tag)
+        if self.sim.transaction is not None:
+            return m16.RemoteStartTransactionResponse(status=e16.RemoteStartStopStatus.Rejected)
+        self.sim.remote_start.put_nowait((request.id_tag, None))
         return m16.RemoteStartTransactionResponse(status=e16.RemoteStartStopStatus.Accepted)
 
-    async def on_remote_stop_transaction(self, request: m16.RemoteStopTransactionRequest, context: CallContext) -> m16.RemoteStopTransactionResponse:
+    async def on_remote_stop_transaction(self, request: m16.RemoteStopTransactionRequest, context: st16.Context) -> m16.RemoteStopTransactionResponse:
         self.sim.log(f"RemoteStopTransaction {request.transaction_id}")
+        if request.transaction_id != self.sim.transaction:
+            return m16.RemoteStopTransactionResponse(status=e16.RemoteStartStopStatus.Rejected)
         self.sim.remote_stop.set()
         return m16.RemoteStopTransactionResponse(status=e16.RemoteStartStopStatus.Accepted)
 
-    async def on_reset(self, request: m16.ResetRequest, context: CallContext) -> m16.ResetResponse:
+    async def on_reset(self, request: m16.ResetRequest, context: st16.Context) -> m16.ResetResponse:
         self.sim.resets += 1
         self.sim.log(f"Reset {request.type.value}")
         return m16.ResetResponse(status=e16.ResetStatus.Accepted)
 
-    async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: CallContext) -> m16.TriggerMessageResponse:
-        self.sim.log(f"TriggerMessage {request.requested_message.value}")
-        self.sim.triggered.put_nowait(request.requested_message.value)
+    async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: st16.Context) -> m16.TriggerMessageResponse:
+        wanted = request.requested_message.value
+        self.sim.log(f"TriggerMessage {wanted}")
+        send = self.triggered(wanted, context.client)
+        if send is None:
+            return m16.TriggerMessageResponse(status=e16.TriggerMessageStatus.NotImplemented)
+        context.after_response(send)  # the requested message follows the answer (section 5.17)
         return m16.TriggerMessageResponse(status=e16.TriggerMessageStatus.Accepted)
+
+    def triggered(self, wanted: str, client: st16.CsmsClient) -> Any:
+        sim = self.sim
+        messages: dict[str, Any] = {
+            "Heartbeat": lambda: client.heartbeat(m16.HeartbeatRequest()),
+            "StatusNotification": lambda: client.status_notification(m16.StatusNotificationRequest(
+                connector_id=1, error_code=e16.ChargePointErrorCode.NoError,
+                status=e16.ChargePointStatus.Charging if sim.transaction is not None else e16.ChargePointStatus.Available)),
+            "BootNotification": lambda: client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")),
+            "MeterValues": lambda: client.meter_values(m16.MeterValuesRequest(connector_id=1, meter_value=[d16.MeterValue(
+                timestamp=now(), sampled_value=[d16.SampledValue(value=f"{sim.energy:.1f}", unit=e16.UnitOfMeasure.Wh)])])),
+            "DiagnosticsStatusNotification": lambda: client.diagnostics_status_notification(
+                m16.DiagnosticsStatusNotificationRequest(status=e16.DiagnosticsStatus.Idle)),
+            "FirmwareStatusNotification": lambda: client.firmware_status_notification(
+                m16.FirmwareStatusNotificationRequest(status=e16.FirmwareStatus.Idle)),
+        }
+        return messages.get(wanted)
 
 
 class Handler2x:
@@ -105,7 +152,7 @@ class Handler2x:
     def log(self, station: str, text: str) -> None:
         self.sim.log(text)
 
-    async def on_get_variables(self, request: Any, context: CallContext) -> Any:
+    async def on_get_variables(self, request: Any, context: Any) -> Any:
         results = []
         for item in request.get_variable_data:
             key = (item.component.name, item.variable.name)
@@ -116,33 +163,68 @@ class Handler2x:
             self.sim.log(f"GetVariables {key[0]}.{key[1]} -> {value}")
         return self.m.GetVariablesResponse(get_variable_result=results)
 
-    async def on_set_variables(self, request: Any, context: CallContext) -> Any:
+    async def on_set_variables(self, request: Any, context: Any) -> Any:
         results = []
         for item in request.set_variable_data:
-            self.sim.variables[(item.component.name, item.variable.name)] = item.attribute_value
-            self.sim.log(f"SetVariables {item.component.name}.{item.variable.name}")  # values may be secrets: not logged
-            results.append(self.d.SetVariableResultType(attribute_status=self.e.SetVariableStatusEnumType.Accepted, component=item.component, variable=item.variable))
+            key = (item.component.name, item.variable.name)
+            status = self.e.SetVariableStatusEnumType.Accepted
+            if key == ("OCPPCommCtrlr", "WebSocketPingInterval") and not self.sim.set_ping_interval(item.attribute_value):
+                status = self.e.SetVariableStatusEnumType.Rejected
+            if status is self.e.SetVariableStatusEnumType.Accepted:
+                self.sim.variables[key] = item.attribute_value
+            self.sim.log(f"SetVariables {key[0]}.{key[1]}: {status.value}")  # values may be secrets: not logged
+            results.append(self.d.SetVariableResultType(attribute_status=status, component=item.component, variable=item.variable))
         return self.m.SetVariablesResponse(set_variable_result=results)
 
-    async def on_request_start_transaction(self, request: Any, context: CallContext) -> Any:
-        self.sim.log(f"RequestStartTransaction for {request.id_token.id_token}")
-        self.sim.remote_start.put_nowait(request.id_token.id_token)
+    async def on_request_start_transaction(self, request: Any, context: Any) -> Any:
+        self.sim.log(f"RequestStartTransaction for {request.id_token.id_token} (remoteStartId {request.remote_start_id})")
+        if self.sim.transaction is not None:
+            return self.m.RequestStartTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Rejected)
+        self.sim.remote_start.put_nowait((request.id_token.id_token, request.remote_start_id))
         return self.m.RequestStartTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Accepted)
 
-    async def on_request_stop_transaction(self, request: Any, context: CallContext) -> Any:
+    async def on_request_stop_transaction(self, request: Any, context: Any) -> Any:
         self.sim.log(f"RequestStopTransaction {request.transaction_id}")
+        if request.transaction_id != self.sim.transaction:
+            return self.m.RequestStopTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Rejected)
         self.sim.remote_stop.set()
         return self.m.RequestStopTransactionResponse(status=self.e.RequestStartStopStatusEnumType.Accepted)
 
-    async def on_reset(self, request: Any, context: CallContext) -> Any:
+    async def on_reset(self, request: Any, context: Any) -> Any:
         self.sim.resets += 1
         self.sim.log(f"Reset {request.type.value}")
         return self.m.ResetResponse(status=self.e.ResetStatusEnumType.Accepted)
 
-    async def on_trigger_message(self, request: Any, context: CallContext) -> Any:
-        self.sim.log(f"TriggerMessage {request.requested_message.value}")
-        self.sim.triggered.put_nowait(request.requested_message.value)
-        return self.m.TriggerMessageResponse(status=self.e.TriggerMessageStatusEnumType.Accepted)
+    async def on_trigger_message(self, request: Any, context: Any) -> Any:
+        wanted = request.requested_message.value
+        self.sim.log(f"TriggerMessage {wanted}")
+        statuses = self.e.TriggerMessageStatusEnumType
+        if wanted == "BootNotification" and context.session.registered:
+            return self.m.TriggerMessageResponse(status=statuses.Rejected)  # F06.FR.17
+        if wanted == "TransactionEvent" and self.sim.transaction is None:
+            return self.m.TriggerMessageResponse(status=statuses.Rejected)  # nothing to report
+        send = self.triggered(wanted, context.client)
+        if send is None:
+            return self.m.TriggerMessageResponse(status=statuses.NotImplemented)  # F06.FR.08
+        context.after_response(send)  # F06.FR.04: the answer first, then the requested message
+        return self.m.TriggerMessageResponse(status=statuses.Accepted)
+
+    def triggered(self, wanted: str, client: Any) -> Any:
+        m, d, e, sim = self.m, self.d, self.e, self.sim
+        connector = e.ConnectorStatusEnumType.Occupied if sim.transaction is not None else e.ConnectorStatusEnumType.Available
+        messages: dict[str, Any] = {
+            "Heartbeat": lambda: client.heartbeat(m.HeartbeatRequest()),
+            "StatusNotification": lambda: client.status_notification(m.StatusNotificationRequest(
+                timestamp=now(), connector_status=connector, evse_id=1, connector_id=1)),
+            "BootNotification": lambda: client.boot_notification(m.BootNotificationRequest(
+                reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))),
+            "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e))),
+            "TransactionEvent": lambda: send_event(client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger),
+            "FirmwareStatusNotification": lambda: client.firmware_status_notification(
+                m.FirmwareStatusNotificationRequest(status=e.FirmwareStatusEnumType.Idle)),
+            "LogStatusNotification": lambda: client.log_status_notification(m.LogStatusNotificationRequest(status=e.UploadLogStatusEnumType.Idle)),
+        }
+        return messages.get(wanted)
 
 
 class Handler201(Handler2x, st201.StationHandler):
@@ -156,66 +238,86 @@ class Handler21(Handler2x, st21.StationHandler):
 BINDINGS = {"1.6": (st16, r16, Handler16), "2.0.1": (st201, r201, Handler201), "2.1": (st21, r21, Handler21)}
 
 
-async def transaction_16(client: Any, sim: Simulator, id_tag: str, meter_values: int, interval: float) -> None:
-    auth = await client.authorize(m16.AuthorizeRequest(id_tag=id_tag))
-    sim.log(f"Authorize {id_tag}: {auth.id_tag_info.status.value}")
+def energy(sim: Simulator, d: Any, e: Any) -> list[Any]:
+    value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"))
+    return [d.MeterValueType(timestamp=now(), sampled_value=[value])]
+
+
+async def send_event(client: Any, sim: Simulator, m: Any, d: Any, e: Any, kind: Any, trigger: Any, **kwargs: Any) -> None:
+    info = kwargs.pop("transaction_info", None) or d.TransactionType(transaction_id=str(sim.transaction))
+    await client.transaction_event(
+        m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=sim.seq,
+                                  transaction_info=info, meter_value=energy(sim, d, e), **kwargs)
+    )
+    sim.seq += 1
+
+
+async def transaction_16(client: Any, sim: Simulator, id_tag: str, remote: bool, meter_values: int, interval: float) -> None:
+    if not remote or sim.configuration.get("AuthorizeRemoteTxRequests") == "true":
+        auth = await client.authorize(m16.AuthorizeRequest(id_tag=id_tag))
+        sim.log(f"Authorize {id_tag}: {auth.id_tag_info.status.value}")
     start = await client.start_transaction(m16.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=int(sim.energy), timestamp=now()))
-    tx = start.transaction_id
+    tx = sim.transaction = start.transaction_id
     sim.log(f"transaction {tx} started")
     await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Charging))
+    readings: list[d16.MeterValue] = []
     for _ in range(meter_values):
         if sim.remote_stop.is_set():
             break
         await asyncio.sleep(interval)
         sim.energy += 250.0
         value = d16.SampledValue(value=f"{sim.energy:.1f}", measurand=e16.Measurand.Energy_Active_Import_Register, unit=e16.UnitOfMeasure.Wh)
-        await client.meter_values(m16.MeterValuesRequest(connector_id=1, transaction_id=tx, meter_value=[d16.MeterValue(timestamp=now(), sampled_value=[value])]))
+        reading = d16.MeterValue(timestamp=now(), sampled_value=[value])
+        readings.append(reading)
+        await client.meter_values(m16.MeterValuesRequest(connector_id=1, transaction_id=tx, meter_value=[reading]))
         sim.log(f"meter {sim.energy:.1f} Wh")
-    await client.stop_transaction(m16.StopTransactionRequest(transaction_id=tx, meter_stop=int(sim.energy), timestamp=now(), reason=e16.Reason.Local))
+    reason = e16.Reason.Remote if sim.remote_stop.is_set() else e16.Reason.Local
+    stop = m16.StopTransactionRequest(transaction_id=tx, meter_stop=int(sim.energy), timestamp=now(), reason=reason)
+    if readings:
+        stop = m16.StopTransactionRequest(transaction_id=tx, meter_stop=int(sim.energy), timestamp=now(), reason=reason, transaction_data=readings)
+    await client.stop_transaction(stop)
+    sim.transaction = None
     await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
     sim.log(f"transaction {tx} stopped at {sim.energy:.1f} Wh")
 
 
-async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id_tag: str, meter_values: int, interval: float) -> None:
+async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id_tag: str, remote_start_id: int | None,
+                         meter_values: int, interval: float) -> None:
     token = d.IdTokenType(id_token=id_tag, type=e.IdTokenEnumType.ISO14443 if sim.version == "2.0.1" else "ISO14443")
-    auth = await client.authorize(m.AuthorizeRequest(id_token=token))
-    sim.log(f"Authorize {id_tag}: {auth.id_token_info.status.value}")
-    tx = str(uuid.uuid4())
-    seq = 0
-
-    def energy() -> list[Any]:
-        value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"))
-        return [d.MeterValueType(timestamp=now(), sampled_value=[value])]
-
-    async def event(kind: Any, trigger: Any, **kwargs: Any) -> None:
-        nonlocal seq
-        await client.transaction_event(
-            m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=seq,
-                                      transaction_info=d.TransactionType(transaction_id=tx), meter_value=energy(), **kwargs)
-        )
-        seq += 1
-
-    await event(e.TransactionEventEnumType.Started, e.TriggerReasonEnumType.Authorized, id_token=token, evse=d.EVSEType(id=1, connector_id=1))
-    sim.log(f"transaction {tx} started")
+    remote = remote_start_id is not None
+    if not remote or sim.variables.get(("AuthCtrlr", "AuthorizeRemoteStart")) == "true":
+        auth = await client.authorize(m.AuthorizeRequest(id_token=token))
+        sim.log(f"Authorize {id_tag}: {auth.id_token_info.status.value}")
+    sim.transaction = str(uuid.uuid4())
+    sim.seq = 0
+    trigger = e.TriggerReasonEnumType.RemoteStart if remote else e.TriggerReasonEnumType.Authorized
+    info = d.TransactionType(transaction_id=sim.transaction, remote_start_id=remote_start_id) if remote else None
+    await send_event(client, sim, m, d, e, e.TransactionEventEnumType.Started, trigger, id_token=token,
+                     evse=d.EVSEType(id=1, connector_id=1), transaction_info=info)
+    sim.log(f"transaction {sim.transaction} started")
     for _ in range(meter_values):
         if sim.remote_stop.is_set():
             break
         await asyncio.sleep(interval)
         sim.energy += 250.0
-        await event(e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.MeterValuePeriodic)
+        await send_event(client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.MeterValuePeriodic)
         sim.log(f"meter {sim.energy:.1f} Wh")
-    await event(e.TransactionEventEnumType.Ended, e.TriggerReasonEnumType.StopAuthorized)
-    sim.log(f"transaction {tx} ended at {sim.energy:.1f} Wh")
+    stop = e.TriggerReasonEnumType.RemoteStop if sim.remote_stop.is_set() else e.TriggerReasonEnumType.StopAuthorized
+    await send_event(client, sim, m, d, e, e.TransactionEventEnumType.Ended, stop)
+    sim.log(f"transaction {sim.transaction} ended at {sim.energy:.1f} Wh")
+    sim.transaction = None
 
 
 async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_values: int = 3, interval: float = 1.0,
-                   keep_running: bool = False, started: asyncio.Event | None = None) -> Simulator:
+                   keep_running: bool = False, started: asyncio.Event | None = None, sim: Simulator | None = None) -> Simulator:
     """Boot, report status, run one metered transaction; with keep_running, then heartbeat and
-    serve CSMS requests (remote starts run further transactions) until cancelled."""
+    serve CSMS requests (remote starts run further transactions) until cancelled. ``sim``: the
+    state to use (to watch it from outside)."""
     role, routes, handler_cls = BINDINGS[version]
-    sim = Simulator(url.rstrip("/").rsplit("/", 1)[-1], version)
+    sim = sim or Simulator(url.rstrip("/").rsplit("/", 1)[-1], version)
     handler = with_defaults(handler_cls, dict(role.HANDLED), routes.ROUTES)(sim)
-    station = StationClient(url, [role.BINDING], handler, backoff=BackOff(1, 2, 3))
+    station = StationClient(url, role.BINDING, handler, StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))
+    sim.client = station
     async with station.running():
         await station.connected()
         client = station.csms
@@ -230,18 +332,18 @@ async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_va
         if started is not None:
             started.set()
 
-        async def run_transaction(tag: str) -> None:
+        async def run_transaction(tag: str, remote_start_id: int | None, remote: bool) -> None:
             sim.remote_stop.clear()
             if version == "1.6":
-                await transaction_16(client, sim, tag, meter_values, interval)
+                await transaction_16(client, sim, tag, remote, meter_values, interval)
             else:
-                await transaction_2x(client, sim, m, d, e, tag, meter_values, interval)
+                await transaction_2x(client, sim, m, d, e, tag, remote_start_id, meter_values, interval)
 
-        await run_transaction(id_tag)
+        await run_transaction(id_tag, None, False)
         while keep_running:
             with contextlib.suppress(asyncio.TimeoutError):
-                tag = await asyncio.wait_for(sim.remote_start.get(), timeout=max(boot.interval, 1))
-                await run_transaction(tag)
+                tag, remote_start_id = await asyncio.wait_for(sim.remote_start.get(), timeout=max(boot.interval, 1))
+                await run_transaction(tag, remote_start_id, True)
                 continue
             await client.heartbeat({"1.6": m16, "2.0.1": m201, "2.1": m21}[version].HeartbeatRequest())
             sim.log("Heartbeat")

@@ -1,9 +1,27 @@
 """ocppgen runtime: the hand-written part of a generated OCPP package.
 
 This folder is copied verbatim into every generated package (as ``<package>.runtime``), so it
-uses relative imports only and depends on nothing but the standard library and msgspec.
+uses relative imports only and depends on nothing but the standard library and msgspec (and
+websockets in the asyncio modules ``connection``, ``server`` and ``client``).
 
-Modules:
-    payload  -- base struct for generated messages, open objects, cached payload codecs
-    checks   -- exact checks for schema keywords msgspec cannot express (multipleOf, uri)
+Sans-I/O (no sockets, no clock, no awaits that do I/O):
+    payload   -- base struct for generated messages, open objects, cached payload codecs
+    checks    -- exact checks for schema keywords msgspec cannot express (multipleOf, uri)
+    frames    -- OCPP-J frames: one-pass envelope decode, diagnosis, encoding
+    codes     -- the one table: failure kind x version -> wire error code
+    errors    -- the error hierarchy
+    events    -- what the protocol core reports
+    lenient   -- the lenient inbound profile
+    routing   -- routes, role bindings, handler base, call context
+    session   -- what outlives a connection: registration rules both ways, 2.1 answer cache
+    protocol  -- the OCPP-J core: frames in, events and frames out, timers
+    security  -- authentication helpers, redaction of secrets in logs
+    queue     -- the station's durable queue of transaction-related messages
+    registry  -- how application code reaches sessions; session stores
+    config    -- the options of each side
+
+asyncio and websockets:
+    connection -- one WebSocket's life, driving the protocol core
+    server     -- CsmsServer
+    client     -- StationClient
 """

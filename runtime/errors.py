@@ -6,15 +6,20 @@
     |   +-- InvalidMessage    an outbound payload fails its schema (outbound is always strict)
     |   +-- WrongDirection    this role never sends that action
     |   +-- InvalidMessageId  a message id that is empty, longer than 36 characters, or reused
+    |   +-- NotAllowed        the registration state forbids this CALL (B02/B03; 1.6 section 4.2)
+    |   +-- VersionMismatch   the station speaks another OCPP version than the binding named
     +-- CallFailure           a CALL of ours did not get a usable CALLRESULT (delivered in events)
-        +-- CallErrorReceived the peer answered CALLERROR (code, description, details)
-        +-- CallTimeout       no answer before the deadline
-        +-- CallCancelled     cancelled locally before an answer came
-        +-- ResponseInvalid   the peer's CALLRESULT failed validation (2.1: we sent CALLRESULTERROR)
-        +-- ConnectionLost    the connection closed with the call outstanding or queued
+    |   +-- CallErrorReceived the peer answered CALLERROR (code, description, details)
+    |   +-- CallTimeout       no answer before the deadline
+    |   +-- CallCancelled     cancelled locally before an answer came
+    |   +-- ResponseInvalid   the peer's CALLRESULT failed validation (2.1: we sent CALLRESULTERROR)
+    |   +-- ConnectionLost    the connection closed with the call outstanding or queued
+    |   +-- NotConnected      the peer is connected nowhere: nothing was sent
+    +-- ConnectFailed         a station could not connect to its CSMS (the cause says why)
 
-Local misuse and remote failures never mix: a LocalError is always a bug in the calling code,
-a CallFailure is always something that happened on the link.
+Local misuse and remote failures never mix: a LocalError is always a bug in the calling code
+(or a call the protocol state forbids), a CallFailure is always something that happened on the
+link. ``CallFailure.sent`` says whether the peer can have received the CALL.
 """
 
 from __future__ import annotations
@@ -23,20 +28,22 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "CODES",
     "CallCancelled",
     "CallErrorReceived",
     "CallFailure",
     "CallTimeout",
+    "ConnectFailed",
     "ConnectionLost",
     "InvalidMessage",
     "InvalidMessageId",
     "LocalError",
+    "NotAllowed",
+    "NotConnected",
     "OcppError",
     "QueueFull",
     "ResponseInvalid",
+    "VersionMismatch",
     "WrongDirection",
-    "wire_code",
 ]
 
 
@@ -64,8 +71,26 @@ class InvalidMessageId(LocalError):
     """A message id that OCPP-J does not allow here."""
 
 
+class NotAllowed(LocalError):
+    """The peer's registration state forbids this CALL now; nothing was sent.
+
+    The message names the rule (e.g. B03.FR.03: no CALL to a station whose BootNotification
+    was Rejected).
+    """
+
+
+class VersionMismatch(LocalError):
+    """A typed client was asked for with a binding of another OCPP version than the peer's."""
+
+
 class CallFailure(OcppError):
-    """A CALL we sent ended without a usable CALLRESULT."""
+    """A CALL we sent ended without a usable CALLRESULT.
+
+    ``sent`` is False when the CALL never left this side (the peer cannot have received it),
+    True when it was written to the link (the peer may have acted on it).
+    """
+
+    sent: bool = True
 
     def __init__(self, message_id: str, action: str, reason: str) -> None:
         self.message_id = message_id
@@ -100,37 +125,23 @@ class ResponseInvalid(CallFailure):
 
 
 class ConnectionLost(CallFailure):
-    """The connection ended while the call was outstanding or queued."""
+    """The connection ended while the call was outstanding or queued (``sent`` says which)."""
+
+    def __init__(self, message_id: str, action: str, reason: str, *, sent: bool = True) -> None:
+        self.sent = sent
+        super().__init__(message_id, action, reason)
 
 
-# The RPC framework error codes of each version, as spelled on the wire (OCPP-J 1.6 section
-# 4.2.3 keeps OCA's misspellings "FormationViolation" and "OccurenceConstraintViolation").
-CODES: dict[str, frozenset[str]] = {
-    "1.6": frozenset(
-        {
-            "NotImplemented", "NotSupported", "InternalError", "ProtocolError", "SecurityError",
-            "FormationViolation", "PropertyConstraintViolation", "OccurenceConstraintViolation",
-            "TypeConstraintViolation", "GenericError",
-        }
-    ),
-    "2.0.1": frozenset(
-        {
-            "FormatViolation", "GenericError", "InternalError", "MessageTypeNotSupported", "NotImplemented",
-            "NotSupported", "OccurrenceConstraintViolation", "PropertyConstraintViolation", "ProtocolError",
-            "RpcFrameworkError", "SecurityError", "TypeConstraintViolation",
-        }
-    ),
-}
-CODES["2.1"] = CODES["2.0.1"]
+class NotConnected(CallFailure):
+    """The peer is not connected: the CALL was not sent."""
 
-_SPELLING_16 = {
-    "FormatViolation": "FormationViolation",
-    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
-    # 1.6 has no RpcFrameworkError: an unreadable or malformed frame is a formation violation.
-    "RpcFrameworkError": "FormationViolation",
-}
+    sent = False
 
 
-def wire_code(version: str, code: str) -> str:
-    """The wire spelling in ``version`` of an error code named as in OCPP 2.x."""
-    return _SPELLING_16.get(code, code) if version == "1.6" else code
+class ConnectFailed(OcppError):
+    """A station could not connect to its CSMS; ``cause`` says why in a few words
+    (connection refused, HTTP 401, HTTP 404, no common OCPP version, TLS: ...)."""
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__(cause)

@@ -3,9 +3,17 @@
 Every inbound frame ends in exactly one of: ``CallReceived`` (answer it with
 ``OcppProtocol.respond``), ``SendReceived``, ``CallCompleted``/``CallFailed`` (a reply to one
 of our CALLs), ``ResultRejected`` (2.1: the peer could not process our CALLRESULT),
-``Rejected`` (the core answered the frame itself with a CALLERROR or CALLRESULTERROR) or
-``Dropped`` (a documented, deliberate drop). ``ToleratedViolation`` events may come before
-``CallReceived``/``SendReceived``/``CallCompleted`` in the lenient profile, one per repair.
+``Rejected`` (the core answered the frame itself with a CALLERROR or CALLRESULTERROR),
+``CallQueued`` (a pipelined CALL waits for a free handler slot; its ``CallReceived`` comes
+later, from ``respond``), ``Answered`` (the core answered a CALL itself with a CALLRESULT: a 2.1 retry from the cache,
+or a canned answer the registration state requires) or ``Dropped`` (a documented, deliberate
+drop). ``ToleratedViolation`` events may come before ``CallReceived``/``SendReceived``/
+``CallCompleted`` in the lenient profile, one per repair.
+
+Besides: ``HandlerTimedOut`` (a handler missed its deadline; the core answered InternalError,
+cancel the handler), ``ResponseRefused`` (a handler's response failed validation; the core
+answered InternalError), ``RegistrationChanged`` (a BootNotification was answered) and
+``CloseRequested`` (the peer sent more invalid messages than allowed: close the connection).
 """
 
 from __future__ import annotations
@@ -18,12 +26,18 @@ from .errors import CallFailure
 from .lenient import Tolerated
 
 __all__ = [
+    "Answered",
     "CallCompleted",
     "CallFailed",
+    "CallQueued",
     "CallReceived",
+    "CloseRequested",
     "Dropped",
     "Event",
+    "HandlerTimedOut",
+    "RegistrationChanged",
     "Rejected",
+    "ResponseRefused",
     "ResultRejected",
     "SendReceived",
     "ToleratedViolation",
@@ -35,12 +49,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CallReceived(Event, frozen=True, kw_only=True):
-    """A valid CALL for this role: run ``handler_method`` and answer with ``respond``."""
+    """A valid CALL for this role: run ``handler_method`` and answer with ``respond``.
+    ``signer``: the certificate that signed it (a signed message, Part 4 chapter 7), or None."""
 
     message_id: str
     action: str
     request: Any
     handler_method: str
+    signer: Any = None
 
 
 class SendReceived(Event, frozen=True, kw_only=True):
@@ -50,6 +66,7 @@ class SendReceived(Event, frozen=True, kw_only=True):
     action: str
     message: Any
     handler_method: str
+    signer: Any = None
 
 
 class CallCompleted(Event, frozen=True, kw_only=True):
@@ -93,7 +110,10 @@ class Dropped(Event, frozen=True, kw_only=True):
     ``unknown_reply`` (a reply to no CALL of ours), ``late_reply`` (a reply to a CALL that
     timed out or was cancelled), ``invalid_send`` (a SEND is never answered, even when
     invalid), ``invalid_reply`` (a malformed reply to no outstanding CALL),
-    ``unknown_result_error`` (a CALLRESULTERROR about no CALLRESULT of ours).
+    ``unknown_result_error`` (a CALLRESULTERROR about no CALLRESULT of ours),
+    ``not_registered`` (1.6: a station whose BootNotification was Rejected answers nothing),
+    ``serial_mismatch`` (profile 3: the BootNotification's serial number is not the
+    certificate's, B01.FR.12; a ``CloseRequested`` follows).
     """
 
     reason: str
@@ -107,3 +127,56 @@ class ToleratedViolation(Event, frozen=True, kw_only=True):
     message_id: str
     action: str
     tolerated: Tolerated
+
+
+class Answered(Event, frozen=True, kw_only=True):
+    """The core answered a CALL itself with a CALLRESULT (already in the outbox).
+
+    ``reason``: ``cache`` (2.1: a retry reusing the id of a CALL answered before, Part 4 2.1
+    section 4.1.4) or ``registration`` (the registration state prescribes the answer, e.g.
+    RequestStartTransaction answered Rejected while Pending, B02.FR.05).
+    """
+
+    message_id: str
+    action: str
+    reason: str
+    detail: str
+
+
+class HandlerTimedOut(Event, frozen=True, kw_only=True):
+    """A handler did not answer within its deadline; the core answered InternalError."""
+
+    message_id: str
+    action: str
+    timeout: float
+
+
+class ResponseRefused(Event, frozen=True, kw_only=True):
+    """A handler's response was not a valid response; the core answered InternalError."""
+
+    message_id: str
+    action: str
+    reason: str
+
+
+class RegistrationChanged(Event, frozen=True, kw_only=True):
+    """A BootNotification was answered: the registration is now ``registration``."""
+
+    registration: str
+
+
+class CloseRequested(Event, frozen=True, kw_only=True):
+    """The connection should close (e.g. the peer exceeded the bad-message limit)."""
+
+    code: int
+    reason: str
+
+
+class CallQueued(Event, frozen=True, kw_only=True):
+    """A CALL that came while the peer's earlier CALLs are still being handled (the peer
+    pipelines, against Part 4 section 4.1.1): it waits, ``waiting`` CALLs in line; its
+    ``CallReceived`` comes once a handler slot is free."""
+
+    message_id: str
+    action: str
+    waiting: int

@@ -46,7 +46,8 @@ __all__ = [
 CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND = 2, 3, 4, 5, 6
 MAX_ID_LENGTH = 36
 
-MessageId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
+# string[36] (Part 4 section 4.1.4): at most 36 characters, no minimum, so "" is a valid id
+MessageId = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
 
 
 class _Frame(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag_field="type"):
@@ -128,7 +129,7 @@ class FrameProblem(msgspec.Struct, frozen=True):
     too_short: bool = False
 
 
-_PREFIX = re.compile(r'\s*\[\s*(\d{1,3})\s*,\s*"((?:[^"\\]|\\.){1,36})"')
+_PREFIX = re.compile(r'\s*\[\s*(\d{1,3})\s*,\s*"((?:[^"\\]|\\.){0,36})"')
 _ARITY = {CALL: 4, CALLRESULT: 3, CALLERROR: 5, CALLRESULTERROR: 5, SEND: 4}
 
 
@@ -160,8 +161,9 @@ def diagnose(data: str | bytes, version: str) -> FrameProblem:
         return FrameProblem("unknown_type", kind, message_id, f"message type {kind} is not defined in OCPP {version}")
     if message_id is None:
         return FrameProblem("rpc", kind, None, "the message id must be a string")
-    if not 1 <= len(message_id) <= MAX_ID_LENGTH:
-        return FrameProblem("rpc", kind, message_id, f"the message id must be 1 to {MAX_ID_LENGTH} characters")
+    if len(message_id) > MAX_ID_LENGTH:
+        # unusable: echoing it would break string[36] in our answer, so it counts as unreadable
+        return FrameProblem("rpc", kind, None, f"the message id is longer than {MAX_ID_LENGTH} characters")
     arity = _ARITY[kind]
     if len(obj) != arity:
         return FrameProblem(

@@ -2,41 +2,53 @@
 
 Theory of operation
 -------------------
-One ``OcppProtocol`` serves one connection, for one OCPP version and one role.
+One ``OcppProtocol`` serves one connection, for one OCPP version and one role. It may be given
+the station's ``Session`` (see ``session``), which outlives the connection and holds the rules
+that do: the registration gate in both directions and the 2.1 answer cache.
 
 Inbound. ``receive(data, now)`` takes one WebSocket text message and returns events. Each frame
 ends in exactly one outcome (see ``events``): a typed ``CallReceived``/``SendReceived`` for the
 connection to run a handler on, a reply matched to one of our CALLs, an answer the core wrote
-itself (``Rejected``: CALLERROR, or CALLRESULTERROR on 2.1), or a documented ``Dropped``.
+itself (``Rejected``: CALLERROR, or CALLRESULTERROR on 2.1; ``Answered``: a CALLRESULT from the
+2.1 answer cache or one the registration state prescribes), or a documented ``Dropped``.
 Nothing an inbound frame contains raises out of ``receive``.
 
-Outbound. ``call(route, request, now)`` validates the payload strictly and queues the CALL.
-At most one CALL per direction is outstanding: the next queued CALL goes out when the current
-one is answered, fails, times out or is cancelled. ``send`` (2.1 SEND) goes out at once, even
-while a CALL is outstanding. CALLs from the two sides may cross: inbound CALLs are handled
-whatever our own CALL is doing. The caller collects frames with ``data_to_send()``.
+Answering. The connection runs the handler and passes its typed response to
+``respond(message_id, response)``, which validates it strictly and writes the CALLRESULT (or
+InternalError if the response is invalid); ``respond_error`` writes a CALLERROR. Every CALL
+received has a deadline (``handler_timeout``): when it passes, ``handle_timeout`` answers
+InternalError and emits ``HandlerTimedOut``; a later ``respond`` for that id does nothing.
+
+Outbound. ``call(route, request, now)`` checks the session's registration rules, validates the
+payload strictly and queues the CALL. At most one CALL per direction is outstanding: the next
+queued CALL goes out when the current one is answered, fails, times out or is cancelled.
+``send`` (2.1 SEND) goes out at once, even while a CALL is outstanding. CALLs from the two
+sides may cross. The caller collects frames with ``data_to_send()``.
 
 Time. Every input takes ``now`` (seconds, any monotonic origin). ``next_deadline()`` is the
 time at which ``handle_timeout(now)`` must be called next (None: no timer). A call that timed
 out or was cancelled can never complete later: its late reply becomes ``Dropped(late_reply)``.
 
-Error codes follow each version's Part 4, spelled as that version spells them (see
-docs/decisions/0005-protocol-core.md for the mapping of every failure to its code).
+Limits. ``max_bad_messages``: once the peer sent more invalid frames than this, the core emits
+``CloseRequested`` (once). Error codes come from one table (``codes``), spelled as each
+version spells them (docs/decisions/0005-protocol-core.md).
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
+from msgspec import inspect as mi
 
 from . import frames as fr
+from .codes import CODES, Failure, classify_validation_error, code_for
 from .errors import (
-    CODES,
     CallCancelled,
     CallErrorReceived,
     CallFailure,
@@ -45,30 +57,54 @@ from .errors import (
     InvalidMessage,
     InvalidMessageId,
     LocalError,
+    NotAllowed,
     QueueFull,
     ResponseInvalid,
     WrongDirection,
-    wire_code,
 )
 from .events import (
+    Answered,
     CallCompleted,
+    CallQueued,
     CallFailed,
     CallReceived,
+    CloseRequested,
     Dropped,
     Event,
+    HandlerTimedOut,
+    RegistrationChanged,
     Rejected,
+    ResponseRefused,
     ResultRejected,
     SendReceived,
     ToleratedViolation,
 )
-from .lenient import decode_lenient
-from .routing import Outcome, Reply, Role, Route, classify_validation_error
+from . import signing as sg
+from . import wire
+from .admission import BootPacer
+from .lenient import Tolerated, decode_lenient
+from .routing import (
+    CallContext,
+    CallError,
+    HandlerError,
+    Outcome,
+    Reply,
+    Role,
+    RoleBinding,
+    Route,
+    invoke,
+)
+from .session import Registration, Session
 
-__all__ = ["OcppProtocol", "Strictness", "default_message_id"]
+__all__ = ["OcppProtocol", "Strictness", "default_message_id", "dispatch", "encode_payload"]
 
 # Frames longer than this take the one-pass path first: it saves the second scan of the
 # payload, which only pays off once the payload is larger than the cost of peeking at the action.
 COMPACT_MIN = 400
+H = TypeVar("H")
+
+# Drops that are the peer's fault and count towards max_bad_messages.
+_BAD_DROPS = frozenset({"unknown_message_type", "unknown_reply", "invalid_send", "invalid_reply", "unknown_result_error"})
 
 
 class Strictness(enum.Enum):
@@ -83,12 +119,44 @@ def default_message_id() -> str:
     return str(uuid.uuid4())
 
 
-class _Pending:
-    __slots__ = ("message_id", "route", "frame", "timeout", "deadline")
+def encode_payload(
+    route: Route[Any, Any], payload: object, *, response: bool, millis: bool = False, decimals: int | None = None
+) -> bytes:
+    """Encode a request (or, with ``response``, a response) of ``route`` and validate it
+    strictly; raises InvalidMessage saying what is wrong. Outbound is always strict.
 
-    def __init__(self, message_id: str, route: Route[Any, Any], frame: str, timeout: float) -> None:
+    ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
+    ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
+    expected = route.response if response else route.request
+    codec = route.response_codec if response else route.request_codec
+    if expected is None or codec is None:
+        raise InvalidMessage(f"{route.action} has no response: it travels as SEND")
+    if not isinstance(payload, expected):
+        raise InvalidMessage(f"{route.action} needs {_qualified(expected)}, not {_qualified(type(payload))}")
+    try:
+        data = codec.encode(payload)
+        if millis or decimals is not None:
+            data = wire.limit(payload, data, millis=millis, decimals=decimals)
+        codec.decode(data)
+    except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
+        raise InvalidMessage(f"{route.action}: {exc}") from None
+    return data
+
+
+def _qualified(t: type) -> str:
+    """``ResetRequest`` of OCPP 2.0.1 -> ``v201.ResetRequest`` (messages of two versions share names)."""
+    module = t.__module__.split(".")
+    version = next((part for part in module if part in ("v16", "v201", "v21")), None)
+    return f"{version}.{t.__qualname__}" if version else t.__qualname__
+
+
+class _Pending:
+    __slots__ = ("message_id", "route", "request", "frame", "timeout", "deadline")
+
+    def __init__(self, message_id: str, route: Route[Any, Any], request: Any, frame: str, timeout: float) -> None:
         self.message_id = message_id
         self.route = route
+        self.request = request
         self.frame = frame
         self.timeout = timeout
         self.deadline = 0.0
@@ -104,31 +172,77 @@ class OcppProtocol:
         role: Role,
         routes: Mapping[str, Route[Any, Any]],
         handled: Mapping[str, str],
+        session: Session | None = None,
         call_timeout: float = 30.0,
+        handler_timeout: float | None = 30.0,
         max_queue: int = 100,
         strictness: Strictness = Strictness.STRICT,
         overrides: Mapping[str, Strictness] | None = None,
         id_factory: Callable[[], str] = default_message_id,
+        max_bad_messages: int | None = None,
+        max_calls_in_progress: int = 4,
+        max_calls_queued: int = 16,
+        signing: sg.SigningPolicy | None = None,
+        boot_pacer: BootPacer | None = None,
+        utc_now: Callable[[], datetime.datetime] | None = None,
         remember_ended: int = 256,
     ) -> None:
+        """``session``: the station's session (registration rules, 2.1 answer cache); None
+        for a bare link without either. ``call_timeout``: seconds our CALL waits for its
+        answer. ``handler_timeout``: seconds a handler has to answer a CALL (None: no limit).
+        ``max_queue``: CALLs queued behind the outstanding one. ``strictness``/``overrides``:
+        inbound validation profile, globally and per action. ``id_factory``: message ids of
+        our CALLs. ``max_bad_messages``: invalid inbound frames tolerated before
+        ``CloseRequested`` (None: no limit). ``max_calls_in_progress``/``max_calls_queued``: a
+        peer may have one CALL outstanding (Part 4 section 4.1.1); one that pipelines more gets
+        this many handled at once, this many more queued in order, and GenericError beyond.
+        ``signing``: signed messages (2.x Part 4 chapter 7; None: none). ``boot_pacer``
+        (CSMS): BootNotifications past its limit are answered Pending with its interval, the
+        answer's currentTime from ``utc_now`` (injected: the core reads no clock).
+        ``remember_ended``: timed-out or cancelled ids remembered to recognise late replies."""
         if version not in CODES:
             raise LocalError(f"unknown OCPP version {version!r}")
         self.version = version
         self.role = role
         self.routes = routes
         self.handled = handled
+        self.session = session
         self.call_timeout = call_timeout
+        self.handler_timeout = handler_timeout
         self.max_queue = max_queue
         self.strictness = strictness
         self.overrides = dict(overrides or {})
+        self.max_bad_messages = max_bad_messages
+        self.bad_messages = 0
+        self.signing = signing if version != "1.6" else None  # chapter 7 is OCPP 2.x only
+        self._trusted: dict[str, sg.Certificate] = (
+            {} if signing is None else dict(signing.trusted) if isinstance(signing.trusted, Mapping)
+            else {c.thumbprint: c for c in signing.trusted}
+        )
+        self._signed_in: dict[str, sg.Certificate] = {}  # inbound CALLs that came signed, for a signed reply (7.2)
+        self.boot_pacer = boot_pacer if role is Role.CSMS else None
+        self._utc_now = utc_now
+        self._paced: set[str] = set()  # BootNotifications the pacer let through, to release when answered
+        self.max_calls_in_progress = max(1, max_calls_in_progress)
+        self.max_calls_queued = max_calls_queued
+        # 2.x outbound value rules (Part 2 section 3.1; primitive datatypes: decimals towards a station)
+        self._millis = version != "1.6"
+        self._decimals = 6 if version != "1.6" and role is Role.CSMS else None
         self._id_factory = id_factory
         self._types = fr.message_types(version)
+        self._cache = version == "2.1" and session is not None
         self._outbox: list[str] = []
         self._queue: deque[_Pending] = deque()
         self._outstanding: _Pending | None = None
-        self._inbound: dict[str, str] = {}  # CALLs received and not answered yet: id -> action
+        # CALLs received and not answered yet: id -> (action, request, deadline). With one
+        # handler_timeout per connection, insertion order is deadline order.
+        self._inbound: dict[str, tuple[str, Any, float]] = {}
+        self._waiting: deque[tuple[str, str, str, Any, Any]] = deque()  # pipelined CALLs: id, action, method, request, signer
         self._ended: OrderedDict[str, str] = OrderedDict()  # our timed-out/cancelled ids -> why
         self._remember = remember_ended
+        self._close_requested = False
+        self._last_now = 0.0
+        self._text: str | bytes = ""
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -145,22 +259,27 @@ class OcppProtocol:
         arrives later as ``CallCompleted`` or ``CallFailed`` with that id.
 
         ``message_id`` lets a 2.1 retry reuse the original id; other versions refuse it.
-        Raises LocalError subclasses for misuse; nothing is queued then.
+        Raises LocalError subclasses for misuse (NotAllowed when the registration state
+        forbids the CALL); nothing is queued then.
         """
         if route.send:
             raise LocalError(f"{route.action} travels as SEND: use send()")
         self._check_direction(route)
+        if self.session is not None:
+            refusal = self.session.outbound(route.action, now)
+            if refusal is not None:
+                raise NotAllowed(refusal)
         if message_id is None:
             message_id = self._new_id()
         elif self.version != "2.1":
-            raise InvalidMessageId("only OCPP 2.1 lets a retry reuse a message id")
+            raise InvalidMessageId("only OCPP 2.1 lets a retry reuse a message id (2.0.1 Part 4 section 4.1.4)")
         else:
             self._check_id(message_id)
-        payload = self._validated(route, request)
+        payload = encode_payload(route, request, response=False, millis=self._millis, decimals=self._decimals)
         if len(self._queue) >= self.max_queue:
             raise QueueFull(f"{len(self._queue)} CALLs already queued (max_queue={self.max_queue})")
-        frame = fr.encode_call(fr.CALL, message_id, route.action, payload)
-        self._queue.append(_Pending(message_id, route, frame, self.call_timeout if timeout is None else timeout))
+        frame = self._frame(fr.CALL, message_id, route.action, payload)
+        self._queue.append(_Pending(message_id, route, request, frame, self.call_timeout if timeout is None else timeout))
         self._pump(now)
         return message_id
 
@@ -171,27 +290,66 @@ class OcppProtocol:
         if not route.send:
             raise LocalError(f"{route.action} is a CALL: use call()")
         self._check_direction(route)
+        if self.session is not None:
+            refusal = self.session.outbound(route.action, now)
+            if refusal is not None:
+                raise NotAllowed(refusal)
         message_id = self._new_id()
-        payload = self._validated(route, message)
-        self._outbox.append(fr.encode_call(fr.SEND, message_id, route.action, payload))
+        payload = encode_payload(route, message, response=False, millis=self._millis, decimals=self._decimals)
+        self._outbox.append(self._frame(fr.SEND, message_id, route.action, payload))
         return message_id
 
-    def respond(self, message_id: str, outcome: Outcome) -> None:
-        """Answer an inbound CALL (from ``CallReceived``) with a result or a CALLERROR.
+    def respond(self, message_id: str, response: object) -> list[Event]:
+        """Answer the inbound CALL ``message_id`` (from ``CallReceived``) with its typed
+        response. The response is validated strictly; an invalid one is answered InternalError
+        instead (``ResponseRefused``). Does nothing for a CALL that is already answered (its
+        handler timed out)."""
+        entry = self._inbound.pop(message_id, None)
+        if entry is None:
+            return []
+        self._unpace(message_id)
+        action, request, _ = entry
+        route = self.routes[action]
+        try:
+            payload = encode_payload(route, response, response=True, millis=self._millis, decimals=self._decimals)
+        except InvalidMessage as exc:
+            self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
+            return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
+        signer = self._signed_in.pop(message_id, None) if self._signed_in else None
+        if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
+            payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
+        self._outbox.append(fr.encode_result(message_id, payload))
+        events = self._next_waiting()
+        session = self.session
+        if session is None:
+            return events
+        if self._cache:
+            session.remember_answer(action, message_id, payload)
+        if session.answered(action, request, response):
+            events.append(RegistrationChanged(registration=session.registration.value))
+        return events
 
-        A Reply's payload must come from ``routing.invoke``/``dispatch``, which validated it.
-        """
+    def respond_error(
+        self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None
+    ) -> list[Event]:
+        """Answer the inbound CALL ``message_id`` with a CALLERROR: a ``Failure`` (its code
+        comes from the table) or an error code of this version, with ``details`` as its
+        errorDetails object (Part 4 section 4.2.3). Does nothing for a CALL that is already
+        answered. Raises LocalError for a code of another version or details that are not a
+        JSON object."""
         if message_id not in self._inbound:
-            raise LocalError(f"no unanswered CALL with id {message_id!r}")
+            return []
+        if isinstance(failure, str) and failure not in CODES[self.version]:
+            raise LocalError(f"{failure!r} is not an OCPP {self.version} error code")
+        if details is not None:
+            try:
+                msgspec.json.encode(dict(details))
+            except (TypeError, ValueError, msgspec.EncodeError) as exc:
+                raise LocalError(f"errorDetails must be a JSON object: {exc}") from None
         del self._inbound[message_id]
-        if isinstance(outcome, Reply):
-            if outcome.payload is None:
-                raise LocalError("a CALL needs a result payload")
-            self._outbox.append(fr.encode_result(message_id, outcome.payload))
-        else:
-            if outcome.code not in CODES[self.version]:
-                raise LocalError(f"{outcome.code!r} is not an OCPP {self.version} error code")
-            self._outbox.append(fr.encode_error(fr.CALLERROR, message_id, outcome.code, outcome.description, dict(outcome.details)))
+        self._unpace(message_id)
+        self._write_error(message_id, failure, description, details)
+        return self._next_waiting()
 
     def cancel(self, message_id: str, now: float) -> list[Event]:
         """Cancel a queued or outstanding CALL; it fails with CallCancelled and can never
@@ -199,7 +357,9 @@ class OcppProtocol:
         for pending in self._queue:
             if pending.message_id == message_id:
                 self._queue.remove(pending)
-                return [self._fail(pending, CallCancelled(message_id, pending.route.action, "cancelled"), "cancelled")]
+                failure = CallCancelled(message_id, pending.route.action, "cancelled before it was sent")
+                failure.sent = False
+                return [self._fail(pending, failure, "cancelled")]
         current = self._outstanding
         if current is not None and current.message_id == message_id:
             self._outstanding = None
@@ -217,36 +377,61 @@ class OcppProtocol:
 
     def next_deadline(self) -> float | None:
         """When ``handle_timeout`` must run next, or None."""
-        return None if self._outstanding is None else self._outstanding.deadline
+        deadline = None if self._outstanding is None else self._outstanding.deadline
+        if self._inbound and self.handler_timeout is not None:
+            first = next(iter(self._inbound.values()))[2]
+            if deadline is None or first < deadline:
+                deadline = first
+        return deadline
 
     def handle_timeout(self, now: float) -> list[Event]:
-        """Fail the outstanding CALL if its deadline passed, and send the next one."""
+        """Fail our CALL if its deadline passed (and send the next one); answer InternalError
+        for every inbound CALL whose handler missed its deadline."""
+        events: list[Event] = []
+        if self.handler_timeout is not None:
+            while self._inbound:
+                message_id, (action, _, deadline) = next(iter(self._inbound.items()))
+                if deadline > now:
+                    break
+                del self._inbound[message_id]
+                self._unpace(message_id)
+                self._write_error(message_id, Failure.HANDLER_TIMEOUT, f"{action} handler did not answer in time")
+                events.append(HandlerTimedOut(message_id=message_id, action=action, timeout=self.handler_timeout))
+                events.extend(self._next_waiting(now))
         current = self._outstanding
-        if current is None or now < current.deadline:
-            return []
-        self._outstanding = None
-        error = CallTimeout(current.message_id, current.route.action, f"no answer within {current.timeout:g} s")
-        events: list[Event] = [self._fail(current, error, "timed out")]
-        self._pump(now)
+        if current is not None and now >= current.deadline:
+            self._outstanding = None
+            error = CallTimeout(current.message_id, current.route.action, f"no answer within {current.timeout:g} s")
+            events.append(self._fail(current, error, "timed out"))
+            self._pump(now)
         return events
 
     def connection_lost(self) -> list[Event]:
         """Fail every outstanding and queued CALL; unanswered inbound CALLs are forgotten."""
         events: list[Event] = []
-        pending = ([self._outstanding] if self._outstanding else []) + list(self._queue)
+        if self._outstanding is not None:
+            p = self._outstanding
+            events.append(self._fail(p, ConnectionLost(p.message_id, p.route.action, "connection lost before the answer"), None))
+        for p in self._queue:
+            error = ConnectionLost(p.message_id, p.route.action, "connection lost before it was sent", sent=False)
+            events.append(self._fail(p, error, None))
         self._outstanding = None
         self._queue.clear()
         self._inbound.clear()
-        for p in pending:
-            events.append(self._fail(p, ConnectionLost(p.message_id, p.route.action, "connection lost"), "connection lost"))
+        self._waiting.clear()
+        self._signed_in.clear()
+        for message_id in list(self._paced):
+            self._unpace(message_id)
         return events
 
     # -- inbound -------------------------------------------------------------------------
 
     def receive(self, data: str | bytes, now: float) -> list[Event]:
         """Process one inbound text message; see the module docstring for what comes out."""
+        self._last_now = now
+        self._text = data
         if type(data) is str and len(data) > COMPACT_MIN and data.startswith('[2,"'):
-            events = self._compact_call(data)
+            events = self._compact_call(data, now)
             if events is not None:
                 return events
         try:
@@ -254,7 +439,7 @@ class OcppProtocol:
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return self._malformed(data, now)
         if type(frame) is fr.Call:  # the common case first
-            return self._on_call(frame)
+            return self._on_call(frame, now)
         kind = fr.type_of(frame)
         if kind not in self._types:
             return self._unknown_type(kind, frame.message_id)
@@ -267,7 +452,33 @@ class OcppProtocol:
         assert isinstance(frame, fr.CallResultErrorFrame)
         return self._on_result_error(frame)
 
-    def _compact_call(self, data: str) -> list[Event] | None:
+    def decode_request(
+        self, action: str, payload: bytes | msgspec.Raw, message_id: str, *, send: bool = False
+    ) -> tuple[Route[Any, Any], str, Any, list[Event]] | tuple[Failure, str]:
+        """Route and decode one inbound CALL payload (with ``send``, also a SEND's): (route,
+        handler method, request, tolerated-violation events), or (failure, description). The
+        one inbound path: the core and ``dispatch`` both use it."""
+        route = self.routes.get(action)
+        if route is None:
+            return Failure.ACTION_UNKNOWN, f"unknown action {action!r} in OCPP {self.version}"
+        method = self.handled.get(action)
+        if method is None:
+            return Failure.ACTION_NOT_SUPPORTED, f"{action} is not sent to the {self.role.value} in OCPP {self.version}"
+        if route.send and not send:
+            return Failure.SEND_AS_CALL, f"{action} travels as SEND, not as CALL"
+        events: list[Event] = []
+        try:
+            request = self._decode(route, payload, message_id, events)
+        except msgspec.ValidationError as exc:
+            return classify_validation_error(str(exc)), str(exc)
+        except msgspec.DecodeError as exc:
+            return Failure.PAYLOAD_NOT_OBJECT, str(exc)
+        refusal = self._check_datetimes(route, route.request, payload, message_id, events)
+        if refusal is not None:
+            return Failure.PROPERTY, refusal
+        return route, method, request, events
+
+    def _compact_call(self, data: str, now: float) -> list[Event] | None:
         """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
         action, or None: then the general path decides, with all its checks and answers."""
         end_id = data.find('"', 4)
@@ -283,50 +494,197 @@ class OcppProtocol:
             _, mid, decoded_action, request = route.call_frame_decoder.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
-        if decoded_action != action or mid in self._inbound:
+        if decoded_action != action or self._busy(mid) or (route.request_datetimes and wire.suspect(data)):
             return None
-        self._inbound[mid] = action
-        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method)]
+        return self._accept(mid, action, method, request, now, None)
 
-    def _on_call(self, frame: fr.Call) -> list[Event]:
+    def _on_call(self, frame: fr.Call, now: float) -> list[Event]:
         mid, action = frame.message_id, frame.action
+        if self.signing is not None and action.endswith(sg.SIGNED_SUFFIX):
+            return self._on_signed(frame, now)
         route = self.routes.get(action)
-        if route is None:
-            return self._reject(mid, "NotImplemented", f"unknown action {action!r} in OCPP {self.version}")
         method = self.handled.get(action)
-        if method is None:
-            return self._reject(mid, "NotSupported", f"{action} is not sent to the {self.role.value} in OCPP {self.version}")
-        if route.send:
-            return self._reject(mid, "ProtocolError", f"{action} travels as SEND, not as CALL")
-        if mid in self._inbound:
-            code = "GenericError" if self.version == "1.6" else "RpcFrameworkError"
-            return self._reject(mid, code, "a CALL with this message id is being handled already")
-        try:
-            request = route.request_codec.decode_strict(frame.payload)  # the hot path: valid input
-        except (msgspec.ValidationError, RecursionError):
-            events: list[Event] = []
+        if route is not None and method is not None and not route.send and not self._busy(mid):
             try:
-                request = self._decode(route, frame.payload, mid, events)
-            except msgspec.ValidationError as exc:
-                return self._reject(mid, classify_validation_error(str(exc)), str(exc))
-            self._inbound[mid] = action
-            events.append(CallReceived(message_id=mid, action=action, request=request, handler_method=method))
+                request = route.request_codec.decode_strict(frame.payload)  # the hot path: valid input
+            except (msgspec.ValidationError, RecursionError):
+                pass
+            else:
+                if not route.request_datetimes or not wire.suspect(self._text):
+                    return self._accept(mid, action, method, request, now, None)
+        if self._busy(mid) and route is not None and method is not None and not route.send:
+            return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
+        decoded = self.decode_request(action, frame.payload, mid)
+        if len(decoded) == 2:
+            failure, description = decoded
+            return self._reject(mid, failure, description)
+        _, method, request, events = decoded
+        return self._accept(mid, action, method, request, now, events)
+
+    def _on_signed(self, frame: fr.Call | fr.Send, now: float) -> list[Event]:
+        """An "X-Signed" CALL or SEND: verify it, then handle ``X`` as usual (Part 4 chapter 7)."""
+        assert self.signing is not None
+        mid, send = frame.message_id, isinstance(frame, fr.Send)
+        if self._busy(mid):
+            return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
+        try:
+            verified = sg.unwrap_call(frame.action, mid, bytes(frame.payload), self._trusted)
+        except sg.SignatureError as exc:
+            if send:
+                return [self._drop("invalid_send", mid, f"{frame.action}: {exc}")]
+            return self._reject(mid, Failure.SIGNATURE_INVALID, f"{frame.action}: {exc}")
+        decoded = self.decode_request(verified.action, verified.payload, mid, send=send)
+        if len(decoded) == 2:
+            failure, description = decoded
+            if send:
+                return [self._drop("invalid_send", mid, description)]
+            return self._reject(mid, failure, description)
+        route, method, request, events = decoded
+        if send:
+            if not route.send:
+                return [self._drop("invalid_send", mid, f"{verified.action}: not a SEND action")]
+            events.append(SendReceived(message_id=mid, action=verified.action, message=request, handler_method=method,
+                                       signer=verified.certificate))
             return events
-        self._inbound[mid] = action
-        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method)]
+        return self._accept(mid, verified.action, method, request, now, events, verified.certificate)
+
+    def _frame(self, message_type: int, message_id: str, action: str, payload: bytes) -> str:
+        """A CALL or SEND frame, signed when the signing policy says so."""
+        signing = self.signing
+        if signing is not None and signing.signer is not None and signing.signs(action):
+            signed_action, signed_payload = sg.sign_call(action, message_id, payload, signing.signer)
+            return fr.encode_call(message_type, message_id, signed_action, signed_payload)
+        return fr.encode_call(message_type, message_id, action, payload)
+
+    def _accept(
+        self, mid: str, action: str, method: str, request: Any, now: float, events: list[Event] | None,
+        signer: sg.Certificate | None = None,
+    ) -> list[Event]:
+        """A valid CALL: the session may answer it itself; else hand it to the handler."""
+        if self.signing is not None:
+            if signer is None and self.signing.requires(action):
+                return self._reject(mid, Failure.SIGNATURE_REQUIRED, f"{action} must be signed (Part 4 chapter 7)")
+            if signer is not None:
+                self._signed_in[mid] = signer
+        session = self.session
+        if session is not None:
+            if action == "BootNotification" and session.certificate_serial is not None:
+                mismatch = session.boot_check(request)
+                if mismatch is not None:  # B01.FR.12: the CSMS closes the connection
+                    events = [Dropped(reason="serial_mismatch", message_id=mid, detail=mismatch)]
+                    self._close_requested = True
+                    events.append(CloseRequested(code=1008, reason="serial number does not match the certificate"))
+                    return events
+            if action == "BootNotification" and self.boot_pacer is not None:
+                paced = self._pace_boot(mid, request, now)
+                if paced is not None:
+                    return paced
+            if self._cache and session.answers:
+                cached = session.cached_answer(action, mid)
+                if cached is not None:
+                    self._outbox.append(fr.encode_result(mid, cached))
+                    return [Answered(message_id=mid, action=action, reason="cache", detail="a retry, answered from the cache")]
+            if session.registration is not Registration.ACCEPTED:
+                verdict = session.inbound(action)
+                if verdict is not None:
+                    if verdict.kind == "refuse":
+                        return self._reject(mid, Failure.NOT_REGISTERED, verdict.detail)
+                    if verdict.kind == "ignore":
+                        return [Dropped(reason="not_registered", message_id=mid, detail=verdict.detail)]
+                    assert verdict.payload is not None
+                    self._outbox.append(fr.encode_result(mid, verdict.payload))
+                    return [Answered(message_id=mid, action=action, reason="registration", detail=verdict.detail)]
+        if len(self._inbound) >= self.max_calls_in_progress:  # the peer pipelines (Part 4 4.1.1)
+            if len(self._waiting) >= self.max_calls_queued:
+                rejected = self._reject(mid, Failure.TOO_MANY_CALLS, "too many CALLs at once: wait for each answer (OCPP-J 4.1.1)")
+                return rejected if events is None else events + rejected
+            self._waiting.append((mid, action, method, request, signer))
+            queued = CallQueued(message_id=mid, action=action, waiting=len(self._waiting))
+            if events is None:
+                return [queued]
+            events.append(queued)
+            return events
+        deadline = now + self.handler_timeout if self.handler_timeout is not None else 0.0
+        self._inbound[mid] = (action, request, deadline)
+        received = CallReceived(message_id=mid, action=action, request=request, handler_method=method, signer=signer)
+        if events is None:
+            return [received]
+        events.append(received)
+        return events
+
+    def _pace_boot(self, mid: str, request: Any, now: float) -> list[Event] | None:
+        """Admission control: past the pacer's limit a BootNotification is answered Pending
+        with an interval (B02: the station boots again after it, B02.FR.08), else let through."""
+        assert self.boot_pacer is not None
+        interval = self.boot_pacer.acquire(now)
+        if interval is None:
+            self._paced.add(mid)
+            return None
+        clock = self._utc_now or (lambda: datetime.datetime.now(datetime.timezone.utc))
+        route = self.routes["BootNotification"]
+        answer = msgspec.json.encode({"currentTime": clock(), "interval": interval, "status": "Pending"})
+        payload = encode_payload(route, route.response_codec.decode(answer), response=True, millis=self._millis)  # type: ignore[union-attr]
+        self._outbox.append(fr.encode_result(mid, payload))
+        if self.session is not None:
+            self.session.answered("BootNotification", request, route.response_codec.decode(payload))  # type: ignore[union-attr]
+        return [Answered(message_id=mid, action="BootNotification", reason="admission",
+                         detail=f"Pending, boot again in {interval} s (boot pacing)")]
+
+    def _unpace(self, message_id: str) -> None:
+        if self._paced and message_id in self._paced:
+            self._paced.discard(message_id)
+            assert self.boot_pacer is not None
+            self.boot_pacer.release()
+
+    def _busy(self, message_id: str) -> bool:
+        """Whether a CALL with this id is being handled or waits to be."""
+        return message_id in self._inbound or (bool(self._waiting) and any(w[0] == message_id for w in self._waiting))
+
+    def _next_waiting(self, now: float | None = None) -> list[Event]:
+        """A slot was freed: hand the next pipelined CALL to its handler."""
+        if not self._waiting or len(self._inbound) >= self.max_calls_in_progress:
+            return []
+        mid, action, method, request, signer = self._waiting.popleft()
+        start = self._last_now if now is None else now
+        deadline = start + self.handler_timeout if self.handler_timeout is not None else 0.0
+        self._inbound[mid] = (action, request, deadline)
+        return [CallReceived(message_id=mid, action=action, request=request, handler_method=method, signer=signer)]
+
+    def _check_datetimes(
+        self, route: Route[Any, Any], type_: Any, payload: bytes | msgspec.Raw, message_id: str, events: list[Event]
+    ) -> str | None:
+        """RFC 3339 date-time syntax the decoder let through (a space for T, +hhmm): refused
+        strictly (the reason is returned), tolerated and reported leniently."""
+        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._text):
+            return None
+        found = wire.datetime_violations(type_, bytes(payload))
+        if not found:
+            return None
+        if self.overrides.get(route.action, self.strictness) is Strictness.LENIENT:
+            for path, value in found:
+                tolerated = Tolerated("datetime_syntax", path, f"{value!r} is not RFC 3339")
+                events.append(ToleratedViolation(message_id=message_id, action=route.action, tolerated=tolerated))
+            return None
+        path, value = found[0]
+        return f"{value!r} is not an RFC 3339 date-time (T separator, +hh:mm offset) - at `{path}`"
 
     def _on_send(self, frame: fr.Send) -> list[Event]:
         mid, action = frame.message_id, frame.action
+        if self.signing is not None and action.endswith(sg.SIGNED_SUFFIX):
+            return self._on_signed(frame, 0.0)
         route = self.routes.get(action)
         method = self.handled.get(action)
         if route is None or method is None or not route.send:
             why = "unknown action" if route is None else "not a SEND action" if not route.send else "not for this role"
-            return [Dropped(reason="invalid_send", message_id=mid, detail=f"{action}: {why}")]
+            return [self._drop("invalid_send", mid, f"{action}: {why}")]
         events: list[Event] = []
         try:
             message = self._decode(route, frame.payload, mid, events)
-        except msgspec.ValidationError as exc:
-            return [Dropped(reason="invalid_send", message_id=mid, detail=f"{action}: {exc}")]
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            return [self._drop("invalid_send", mid, f"{action}: {exc}")]
+        refusal = self._check_datetimes(route, route.request, frame.payload, mid, events)
+        if refusal is not None:
+            return [self._drop("invalid_send", mid, f"{action}: {refusal}")]
         events.append(SendReceived(message_id=mid, action=action, message=message, handler_method=method))
         return events
 
@@ -336,15 +694,32 @@ class OcppProtocol:
             return [self._stray(frame.message_id, "CALLRESULT")]
         route = current.route
         events: list[Event] = []
+        raw: bytes | msgspec.Raw = frame.payload
+        if self.signing is not None and sg.is_signed_payload(bytes(raw)):  # a signed reply (7.2)
+            try:
+                raw = sg.unwrap_result(route.action, current.message_id, bytes(raw), self._trusted).payload
+            except sg.SignatureError as exc:
+                code = code_for(Failure.SIGNATURE_INVALID, self.version)
+                if self.version == "2.1":
+                    self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, current.message_id, code, str(exc)))
+                events.append(self._fail(current, ResponseInvalid(current.message_id, route.action, code, str(exc)), None))
+                self._pump(now)
+                return events
         try:
-            response = self._decode(route, frame.payload, current.message_id, events, response=True)
+            response = self._decode(route, raw, current.message_id, events, response=True)
+            refusal = self._check_datetimes(route, route.response, raw, current.message_id, events)
+            if refusal is not None:
+                raise msgspec.ValidationError(refusal)
         except msgspec.ValidationError as exc:
-            code = wire_code(self.version, classify_validation_error(str(exc)))
+            code = code_for(classify_validation_error(str(exc)), self.version)
             if self.version == "2.1":
                 self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, current.message_id, code, str(exc)))
             events.append(self._fail(current, ResponseInvalid(current.message_id, route.action, code, str(exc)), None))
         else:
             events.append(CallCompleted(message_id=current.message_id, action=route.action, response=response))
+            session = self.session
+            if session is not None and session.result(route.action, current.request, response, now):
+                events.append(RegistrationChanged(registration=session.registration.value))
         self._pump(now)
         return events
 
@@ -371,39 +746,54 @@ class OcppProtocol:
             return self._unknown_type(problem.message_type or 0, problem.message_id)
         mid = problem.message_id
         kind = problem.message_type
+        if kind in (fr.CALLRESULT, fr.CALLERROR) and mid is None:
+            # A reply whose id cannot be read answers no CALL of ours we could name. A CALLERROR
+            # answers a CALL (Part 4 4.2.3), so a reply never gets one; 2.1 answers a CALLRESULT
+            # it cannot process with CALLRESULTERROR, "-1" standing for the unreadable id.
+            if self.version == "2.1" and kind == fr.CALLRESULT:
+                code = code_for(Failure.FRAME_UNREADABLE, self.version)
+                self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, "-1", code, problem.detail))
+                rejected: list[Event] = [Rejected(message_id="-1", code=code, description=problem.detail[:255], frame_type=fr.CALLRESULTERROR)]
+                self._count_bad(rejected)
+                return rejected
+            return [self._drop("invalid_reply", None, problem.detail)]
         if kind in (fr.CALLRESULT, fr.CALLERROR) and mid is not None:
             current = self._take_outstanding(mid)
             if current is None:
-                return [Dropped(reason="invalid_reply", message_id=mid, detail=problem.detail)]
-            code = wire_code(self.version, "ProtocolError" if self.version != "1.6" else "FormatViolation")
+                return [self._drop("invalid_reply", mid, problem.detail)]
+            code = code_for(Failure.REPLY_MALFORMED, self.version)
             if self.version == "2.1" and kind == fr.CALLRESULT:
                 self._outbox.append(fr.encode_error(fr.CALLRESULTERROR, mid, code, problem.detail))
             events: list[Event] = [self._fail(current, ResponseInvalid(mid, current.route.action, code, problem.detail), None)]
+            self._count_bad(events)
             self._pump(now)
             return events
         if kind == fr.SEND:
-            return [Dropped(reason="invalid_send", message_id=mid, detail=problem.detail)]
+            return [self._drop("invalid_send", mid, problem.detail)]
         if kind == fr.CALLRESULTERROR:
-            return [Dropped(reason="unknown_result_error", message_id=mid, detail=problem.detail)]
+            return [self._drop("unknown_result_error", mid, problem.detail)]
+        answer_id = "-1" if mid is None else mid
         if problem.kind == "rpc":
-            return self._reject("-1" if mid is None else mid, "RpcFrameworkError", problem.detail)
+            failure = Failure.FRAME_UNREADABLE if mid is None else Failure.MESSAGE_ID_INVALID
+            return self._reject(answer_id, failure, problem.detail)
         if problem.kind == "payload":
-            return self._reject("-1" if mid is None else mid, "FormatViolation", problem.detail)
-        # a CALL with the wrong number or kind of elements
-        if self.version == "1.6":
-            code = "ProtocolError" if problem.too_short else "FormatViolation"  # 1.6: "incomplete"
-        else:
-            code = "ProtocolError"  # 2.x: "not conform the PDU structure"
-        return self._reject("-1" if mid is None else mid, code, problem.detail)
+            return self._reject(answer_id, Failure.PAYLOAD_NOT_OBJECT, problem.detail)
+        # a CALL with the wrong number or kind of elements; 1.6 calls a short one "incomplete",
+        # 2.x any of them "not conform the PDU structure"
+        failure = Failure.CALL_INCOMPLETE if problem.too_short else Failure.CALL_MALFORMED
+        return self._reject(answer_id, failure, problem.detail)
 
     def _unknown_type(self, message_type: int, message_id: str | None) -> list[Event]:
         if self.version == "2.0.1":  # decision: answer, as 2.0.1 Part 4 section 4.4 requires
-            return self._reject("-1" if message_id is None else message_id, "MessageTypeNotSupported", f"message type {message_type} is not supported")
-        return [Dropped(reason="unknown_message_type", message_id=message_id, detail=f"message type {message_type} ignored")]
+            answer_id = "-1" if message_id is None else message_id
+            return self._reject(answer_id, Failure.MESSAGE_TYPE_UNKNOWN, f"message type {message_type} is not supported")
+        return [self._drop("unknown_message_type", message_id, f"message type {message_type} ignored")]
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _decode(self, route: Route[Any, Any], raw: msgspec.Raw, mid: str, events: list[Event], response: bool = False) -> Any:
+    def _decode(
+        self, route: Route[Any, Any], raw: bytes | msgspec.Raw, mid: str, events: list[Event], response: bool = False
+    ) -> Any:
         codec = route.response_codec if response else route.request_codec
         assert codec is not None
         try:
@@ -417,10 +807,31 @@ class OcppProtocol:
             events.extend(ToleratedViolation(message_id=mid, action=route.action, tolerated=t) for t in tolerated)
             return value
 
-    def _reject(self, message_id: str, code: str, description: str) -> list[Event]:
-        code = wire_code(self.version, code)
-        self._outbox.append(fr.encode_error(fr.CALLERROR, message_id, code, description))
-        return [Rejected(message_id=message_id, code=code, description=description[:255], frame_type=fr.CALLERROR)]
+    def _write_error(
+        self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None
+    ) -> str:
+        code = failure if isinstance(failure, str) else code_for(failure, self.version)
+        self._outbox.append(fr.encode_error(fr.CALLERROR, message_id, code, description, dict(details or {})))
+        return code
+
+    def _reject(self, message_id: str, failure: Failure, description: str) -> list[Event]:
+        code = self._write_error(message_id, failure, description)
+        events: list[Event] = [Rejected(message_id=message_id, code=code, description=description[:255], frame_type=fr.CALLERROR)]
+        self._count_bad(events)
+        return events
+
+    def _drop(self, reason: str, message_id: str | None, detail: str) -> Dropped:
+        if reason in _BAD_DROPS:
+            self.bad_messages += 1
+        return Dropped(reason=reason, message_id=message_id, detail=detail)
+
+    def _count_bad(self, events: list[Event]) -> None:
+        """Count one invalid inbound frame; past the limit, ask once for the link to close."""
+        self.bad_messages += 1
+        limit = self.max_bad_messages
+        if limit is not None and self.bad_messages > limit and not self._close_requested:
+            self._close_requested = True
+            events.append(CloseRequested(code=1008, reason=f"more than {limit} invalid messages"))
 
     def _take_outstanding(self, message_id: str) -> _Pending | None:
         current = self._outstanding
@@ -433,7 +844,7 @@ class OcppProtocol:
         why = self._ended.get(message_id)
         if why is not None:
             return Dropped(reason="late_reply", message_id=message_id, detail=f"{what} for a CALL that {why}")
-        return Dropped(reason="unknown_reply", message_id=message_id, detail=f"{what} for no CALL of ours")
+        return self._drop("unknown_reply", message_id, f"{what} for no CALL of ours")
 
     def _fail(self, pending: _Pending, error: CallFailure, remember: str | None) -> CallFailed:
         if remember is not None:
@@ -466,12 +877,37 @@ class OcppProtocol:
         self._check_id(message_id)
         return message_id
 
-    def _validated(self, route: Route[Any, Any], payload: Any) -> bytes:
-        if not isinstance(payload, route.request):
-            raise InvalidMessage(f"{route.action} needs a {route.request.__name__}, not {type(payload).__name__}")
-        try:
-            data = route.request_codec.encode(payload)
-            route.request_codec.decode(data)
-        except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
-            raise InvalidMessage(f"{route.action}: {exc}") from None
-        return data
+
+async def dispatch(
+    binding: RoleBinding[H, Any],
+    handler: H,
+    action: str,
+    payload: bytes,
+    context: CallContext[Any],
+    *,
+    strictness: Strictness = Strictness.STRICT,
+) -> Outcome:
+    """Decode an inbound CALL for ``binding``'s role, run its handler method and return what to
+    answer, over any transport. It takes the protocol core's own inbound path (routing,
+    decoding, the error-code table, strict response validation), without framing or session."""
+    core = OcppProtocol(
+        version=binding.version, role=binding.role, routes=binding.routes, handled=binding.handled, strictness=strictness
+    )
+    decoded = core.decode_request(action, payload, context.message_id, send=True)
+    if len(decoded) == 2:
+        refused, description = decoded
+        return CallError(code_for(refused, binding.version), description[:255])
+    route, method, request, _ = decoded
+    result = await invoke(handler, method, route, request, context)
+    if isinstance(result, HandlerError):
+        failure: Failure | str = result.failure
+        if isinstance(failure, str) and failure not in CODES[binding.version]:
+            failure = Failure.RESPONSE_INVALID  # a code of another version: the handler is wrong
+        code = failure if isinstance(failure, str) else code_for(failure, binding.version)
+        return CallError(code, result.description[:255], dict(result.details or {}))
+    if route.response is None:
+        return Reply(None)
+    try:
+        return Reply(encode_payload(route, result, response=True, millis=core._millis, decimals=core._decimals))
+    except InvalidMessage as exc:
+        return CallError(code_for(Failure.RESPONSE_INVALID, binding.version), str(exc)[:255])

@@ -4,15 +4,29 @@ Transaction-related messages (2.x TransactionEvent; 1.6 StartTransaction, StopTr
 MeterValues with a transactionId) must not be lost when the link is down or a CALL is not
 answered. ``TransactionSender.submit`` stores each one durably (SQLite by default; any
 ``MessageStore`` will do) before anything is sent, and one sender task delivers them strictly
-in order, one at a time:
+in order, one at a time, once the station is connected and its BootNotification Accepted
+(2.x B01.FR.08, B02.FR.02; 1.6 section 4.2: no cached message goes out before that):
 
 - a CALLRESULT acknowledges the message; it moves to the store's sent log;
-- a CALLERROR or a timeout counts as a failed attempt; the message is retried after
-  ``interval * attempts`` seconds (2.x use case E13: MessageAttemptIntervalTransactionEvent;
-  1.6: TransactionMessageRetryInterval), up to ``max_attempts`` (MessageAttemptsTransactionEvent
-  / TransactionMessageAttempts); after the last attempt it goes to the dead-letter store and an
-  event says so, and the next message goes;
-- a lost connection is not an attempt: the message waits for the next connection.
+- a CALLERROR, a timeout or an invalid answer counts as a failed attempt; the message is
+  retried after ``interval * attempts`` seconds (2.x use case E13:
+  MessageAttemptIntervalTransactionEvent; 1.6: TransactionMessageRetryInterval), up to
+  ``max_attempts`` (MessageAttemptsTransactionEvent / TransactionMessageAttempts); after the
+  last attempt it goes to the dead-letter store and ``on_dead_letter`` says so, and the next
+  message goes;
+- a lost connection is not an attempt: the message waits for the next connection;
+- a local hindrance (the connection's CALL queue full, the connection closing under it) is
+  retried shortly; nothing ends the sender while the station runs.
+
+Message ids: on 2.1 every attempt of a message reuses the id it got when it was stored, so a
+CSMS that handled it before answers from its cache (Part 4 2.1 section 4.1.4); 2.0.1 and 1.6
+forbid reusing an id (2.0.1 section 4.1.4), so each attempt gets a new one.
+
+1.6 transaction ids: the CSMS assigns a transaction's id in StartTransaction.conf (OCPP 1.6
+edition 2 sections 3.7, 4.8, 4.10). A MeterValues or StopTransaction submitted before that
+answer arrived names its StartTransaction (``submit(..., start=seq)``, the number ``submit``
+returned for the StartTransaction); when it is delivered it carries the id the CSMS assigned,
+also after a restart (the assignment is stored).
 
 A 2.x TransactionEvent submitted while the station is offline gets ``offline = true``.
 Killing the process at any point loses nothing: a message is stored before it is sent and
@@ -24,16 +38,24 @@ CSMS answers from its cache).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from .errors import CallErrorReceived, CallFailure, CallTimeout, ConnectionLost
-from .routing import Route
+from .errors import CallFailure, ConnectionLost, InvalidMessage, LocalError, NotAllowed, NotConnected, QueueFull
+from .protocol import encode_payload
+from .routing import Role, Route
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+log = logging.getLogger("ocppgen")
 
 __all__ = ["DeadLetter", "MessageStore", "QueuedMessage", "SqliteStore", "TransactionSender", "is_transaction_related"]
 
@@ -47,6 +69,7 @@ class QueuedMessage:
     message_id: str
     payload: bytes
     attempts: int
+    start: int | None = None  # 1.6: the StartTransaction this message belongs to
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,7 @@ class DeadLetter:
 class MessageStore(Protocol):
     """Where queued messages live; must survive a crash once ``put`` returned."""
 
-    def put(self, action: str, message_id: str, payload: bytes) -> int: ...
+    def put(self, action: str, message_id: str, payload: bytes, start: int | None = None) -> int: ...
 
     def head(self) -> QueuedMessage | None: ...
 
@@ -71,6 +94,12 @@ class MessageStore(Protocol):
     def bury(self, seq: int, reason: str) -> None: ...
 
     def counts(self) -> dict[str, int]: ...
+
+    def assign_transaction(self, start: int, transaction_id: int) -> None: ...
+
+    def transaction_id(self, start: int) -> int | None: ...
+
+    def known(self, seq: int) -> bool: ...
 
 
 class SqliteStore:
@@ -87,18 +116,37 @@ class SqliteStore:
             CREATE TABLE IF NOT EXISTS sent (seq INTEGER PRIMARY KEY, action TEXT, message_id TEXT, payload BLOB, acked REAL);
             CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY, action TEXT, message_id TEXT, payload BLOB,
                 attempts INTEGER, reason TEXT, buried REAL);
+            CREATE TABLE IF NOT EXISTS transaction_ids (start INTEGER PRIMARY KEY, transaction_id INTEGER NOT NULL);
             """
         )
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(queue)")}
+        if "start" not in columns:  # a file written by ocppgen 0.1
+            self.db.execute("ALTER TABLE queue ADD COLUMN start INTEGER")
 
-    def put(self, action: str, message_id: str, payload: bytes) -> int:
+    def put(self, action: str, message_id: str, payload: bytes, start: int | None = None) -> int:
         cur = self.db.execute(
-            "INSERT INTO queue (action, message_id, payload, created) VALUES (?,?,?,?)", (action, message_id, payload, time.time())
+            "INSERT INTO queue (action, message_id, payload, created, start) VALUES (?,?,?,?,?)",
+            (action, message_id, payload, time.time(), start),
         )
         return int(cur.lastrowid or 0)
 
     def head(self) -> QueuedMessage | None:
-        row = self.db.execute("SELECT seq, action, message_id, payload, attempts FROM queue ORDER BY seq LIMIT 1").fetchone()
-        return None if row is None else QueuedMessage(row[0], row[1], row[2], bytes(row[3]), row[4])
+        row = self.db.execute(
+            "SELECT seq, action, message_id, payload, attempts, start FROM queue ORDER BY seq LIMIT 1"
+        ).fetchone()
+        return None if row is None else QueuedMessage(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
+
+    def assign_transaction(self, start: int, transaction_id: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO transaction_ids VALUES (?, ?)", (start, transaction_id))
+
+    def transaction_id(self, start: int) -> int | None:
+        row = self.db.execute("SELECT transaction_id FROM transaction_ids WHERE start = ?", (start,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def known(self, seq: int) -> bool:
+        return any(
+            self.db.execute(f"SELECT 1 FROM {table} WHERE seq = ?", (seq,)).fetchone() for table in ("queue", "sent", "dead")
+        )
 
     def failed_attempt(self, seq: int) -> int:
         self.db.execute("UPDATE queue SET attempts = attempts + 1 WHERE seq = ?", (seq,))
@@ -106,14 +154,20 @@ class SqliteStore:
 
     def acknowledge(self, seq: int) -> None:
         self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT INTO sent SELECT seq, action, message_id, payload, ? FROM queue WHERE seq = ?", (time.time(), seq))
+        self.db.execute(
+            "INSERT INTO sent (seq, action, message_id, payload, acked) SELECT seq, action, message_id, payload, ? FROM queue "
+            "WHERE seq = ?",
+            (time.time(), seq),
+        )
         self.db.execute("DELETE FROM queue WHERE seq = ?", (seq,))
         self.db.execute("COMMIT")
 
     def bury(self, seq: int, reason: str) -> None:
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute(
-            "INSERT INTO dead SELECT seq, action, message_id, payload, attempts, ?, ? FROM queue WHERE seq = ?", (reason, time.time(), seq)
+            "INSERT INTO dead (seq, action, message_id, payload, attempts, reason, buried) "
+            "SELECT seq, action, message_id, payload, attempts, ?, ? FROM queue WHERE seq = ?",
+            (reason, time.time(), seq),
         )
         self.db.execute("DELETE FROM queue WHERE seq = ?", (seq,))
         self.db.execute("COMMIT")
@@ -130,46 +184,58 @@ def is_transaction_related(action: str, request: Any) -> bool:
 
 
 class TransactionSender:
-    """Delivers stored transaction-related messages in order over whatever connection is up.
+    """Delivers stored messages in order over whatever connection is ready.
 
-    ``connection`` returns the current connection's ``call`` (or None while offline);
-    ``routes`` are the version's routes. Call ``wake()`` when a connection comes up.
+    ``ready`` returns the connection to deliver over, or None while there is none or the
+    station is not registered; call ``wake()`` whenever that may have changed. ``routes`` are
+    the version's routes; ``reuse_ids`` is True on 2.1 (each attempt reuses the stored id).
     """
 
     def __init__(
         self,
         store: MessageStore,
-        routes: Any,
-        connection: Callable[[], Any],
+        routes: Mapping[str, Route[Any, Any]],
+        ready: Callable[[], Connection | None],
         *,
+        reuse_ids: bool = False,
         max_attempts: int = 3,
         interval: float = 60.0,
         call_timeout: float | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         on_dead_letter: Callable[[DeadLetter], None] | None = None,
         id_factory: Callable[[], str] | None = None,
+        local_retry: float = 0.2,
     ) -> None:
-        import uuid
-
         self.store = store
         self.routes = routes
-        self.connection = connection
+        self.ready = ready
+        self.reuse_ids = reuse_ids
         self.max_attempts = max_attempts
         self.interval = interval
         self.call_timeout = call_timeout
         self._sleep = sleep
         self.on_dead_letter = on_dead_letter
         self._ids = id_factory or (lambda: str(uuid.uuid4()))
+        self.local_retry = local_retry
         self._wake = asyncio.Event()
         self.delivered: list[QueuedMessage] = []
 
-    def submit(self, route: Route[Any, Any], request: Any) -> int:
-        """Store a message durably (offline 2.x TransactionEvents marked so) and wake the sender."""
-        if route.action == "TransactionEvent" and self.connection() is None and hasattr(request, "offline"):
+    def submit(self, route: Route[Any, Any], request: Any, *, start: int | None = None) -> int:
+        """Store a message durably (2.x TransactionEvents created offline marked so) and wake
+        the sender; returns its sequence number. ``start`` (1.6): the sequence number of the
+        StartTransaction whose transactionId this StopTransaction or MeterValues must carry."""
+        if Role.CHARGING_STATION not in route.initiators or route.send:
+            raise LocalError(f"{route.action} is not a CALL a charging station sends")
+        if start is not None:
+            if route.action not in ("StopTransaction", "MeterValues") or not hasattr(request, "transaction_id"):
+                raise LocalError("start= names the StartTransaction of a 1.6 StopTransaction or MeterValues")
+            head = self.store.known(start)
+            if not head:
+                raise LocalError(f"no queued or sent message #{start}")
+        if route.action == "TransactionEvent" and self.ready() is None and hasattr(request, "offline"):
             request = msgspec.structs.replace(request, offline=True)
-        payload = route.request_codec.encode(request)
-        route.request_codec.decode(payload)  # outbound is validated strictly before it is stored
-        seq = self.store.put(route.action, self._ids(), payload)
+        payload = encode_payload(route, request, response=False)  # validated strictly before it is stored
+        seq = self.store.put(route.action, self._ids(), payload, start)
         self._wake.set()
         return seq
 
@@ -177,31 +243,62 @@ class TransactionSender:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled; nothing else ends it."""
         while True:
             self._wake.clear()  # before looking: a submit() after this point wakes the wait below
             item = self.store.head()
-            connection = self.connection()
-            if item is None or connection is None:
+            connection = self.ready()
+            if item is None or connection is None or connection.closed:
                 await self._wake.wait()
                 continue
-            route = self.routes[item.action]
-            request = route.request_codec.decode(item.payload)
             try:
-                await connection.call(route, request, self.call_timeout)
-            except ConnectionLost:
-                continue  # not an attempt: wait for the next connection
-            except (CallErrorReceived, CallTimeout, CallFailure) as exc:
-                attempts = self.store.failed_attempt(item.seq)
-                if attempts >= self.max_attempts:
-                    self.store.bury(item.seq, str(exc))
-                    if self.on_dead_letter is not None:
-                        self.on_dead_letter(DeadLetter(item, str(exc)))
-                else:
-                    await self._sleep(self.interval * attempts)
-                continue
-            except ConnectionError:
-                await self._wake.wait()  # the connection closed under us; wait for the next one
-                continue
-            self.store.acknowledge(item.seq)
-            self.delivered.append(item)
+                await self._deliver(item, connection)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never fatal: log, wait a little, try again
+                log.exception("queue: delivering message #%d failed locally; retrying", item.seq)
+                await self._sleep(max(self.local_retry, 1.0))
+
+    async def _deliver(self, item: QueuedMessage, connection: Connection) -> None:
+        route = self.routes[item.action]
+        request = route.request_codec.decode(item.payload)
+        if item.start is not None:
+            assigned = self.store.transaction_id(item.start)
+            if assigned is not None:
+                request = msgspec.structs.replace(request, transaction_id=assigned)
+            else:
+                log.warning("queue: #%d: its StartTransaction #%d got no transactionId; sent as submitted", item.seq, item.start)
+        message_id = item.message_id if self.reuse_ids else None
+        try:
+            response = await connection.call(route, request, self.call_timeout, message_id=message_id)
+        except (ConnectionLost, NotConnected):
+            return  # not an attempt: wait for the next connection
+        except QueueFull:
+            await self._sleep(self.local_retry)  # the connection's CALL queue is full: try again shortly
+            return
+        except NotAllowed as exc:
+            log.info("queue: waiting: %s", exc)
+            await self._wake.wait()  # the registration changed under us: wait until it is back
+            return
+        except (InvalidMessage, LocalError) as exc:
+            self._give_up(item, f"cannot be sent: {exc}")  # would fail the same way every time
+            return
+        except CallFailure as exc:  # CALLERROR, timeout, invalid answer: an attempt
+            attempts = self.store.failed_attempt(item.seq)
+            if attempts >= self.max_attempts:
+                self._give_up(item, str(exc))
+            else:
+                await self._sleep(self.interval * attempts)
+            return
+        self.store.acknowledge(item.seq)
+        if item.action == "StartTransaction":
+            transaction_id = getattr(response, "transaction_id", None)
+            if isinstance(transaction_id, int):
+                self.store.assign_transaction(item.seq, transaction_id)
+        self.delivered.append(item)
+
+    def _give_up(self, item: QueuedMessage, reason: str) -> None:
+        self.store.bury(item.seq, reason)
+        log.warning("queue: message #%d (%s) dead-lettered: %s", item.seq, item.action, reason)
+        if self.on_dead_letter is not None:
+            self.on_dead_letter(DeadLetter(item, reason))

@@ -1,49 +1,60 @@
-"""Routing: which side sends which action, typed routes, role handlers and dispatch.
+"""Routing: which side sends which action, typed routes, role bindings, handlers and contexts.
 
 Generated per version:
     routing.py  -- ``Action`` (every action), one typed ``Route`` constant per action, ``ROUTES``
-    csms.py     -- ``CsmsHandler`` (what a CSMS receives) and ``ChargingStationClient``
-                   (what a CSMS may send to a station)
-    station.py  -- ``StationHandler`` (what a station receives) and ``CsmsClient``
+    csms.py     -- ``CsmsHandler`` (what a CSMS receives), ``ChargingStationClient`` (what a
+                   CSMS may send to a station), ``Context`` and ``BINDING``
+    station.py  -- ``StationHandler``, ``CsmsClient``, ``Context`` and ``BINDING``
 
-A handler method left unimplemented raises :class:`NotSupportedError`, which ``dispatch``
-answers with the CALLERROR NotSupported; an action the version does not define gets
-NotImplemented; an action the receiving role never receives (wrong direction) gets
-NotSupported. Clients talk to the connection through the :class:`Caller` protocol, so they
-work over any transport.
+A handler method left unimplemented raises :class:`NotSupportedError`, answered with the
+CALLERROR NotSupported; an action the version does not define gets NotImplemented; an action
+the receiving role never receives (wrong direction) gets NotSupported. A handler class that
+defines an ``on_<name>`` method for no action its role receives is refused when the class is
+defined. Clients talk to a connection or session through the :class:`Caller` protocol, so
+they work over any transport.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 import msgspec
 
-from .errors import wire_code
+from .codes import ErrorCode16, ErrorCode2x, Failure
 from .payload import PayloadCodec, codec, dec_hook
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .signing import Certificate
 
 __all__ = [
     "CallContext",
     "CallError",
+    "CallError16",
+    "CallError2x",
+    "CallErrorAnswer",
     "Caller",
+    "Handler",
+    "HandlerError",
     "NotSupportedError",
     "Outcome",
     "Reply",
     "Role",
     "RoleBinding",
     "Route",
-    "classify_validation_error",
-    "dispatch",
     "invoke",
 ]
 
 log = logging.getLogger("ocppgen")
 Req = TypeVar("Req")
 Res = TypeVar("Res")
+H = TypeVar("H")
+C = TypeVar("C")
 
 
 class Role(enum.Enum):
@@ -61,7 +72,8 @@ class Route(Generic[Req, Res]):
     """
 
     __slots__ = (
-        "action", "request", "response", "initiators", "send", "request_codec", "response_codec", "call_frame_decoder"
+        "action", "request", "response", "initiators", "send", "request_codec", "response_codec", "call_frame_decoder",
+        "_datetimes",
     )
 
     def __init__(
@@ -86,35 +98,158 @@ class Route(Generic[Req, Res]):
         #: Decodes a whole compact CALL frame of this action in one pass (the protocol core's
         #: hot path); anything it refuses goes through the general two-step path.
         self.call_frame_decoder = msgspec.json.Decoder(
-            tuple[Literal[2], Annotated[str, msgspec.Meta(min_length=1, max_length=36)], str, request],  # type: ignore[valid-type]
+            tuple[Literal[2], Annotated[str, msgspec.Meta(max_length=36)], str, request],  # type: ignore[valid-type]
             dec_hook=dec_hook,
         )
+
+        self._datetimes: tuple[bool, bool] | None = None
+
+    def _kinds(self) -> tuple[bool, bool]:
+        if self._datetimes is None:
+            from .wire import has_kind
+
+            from msgspec import inspect as mi
+
+            request: Any = self.request
+            response: Any = self.response
+            self._datetimes = (
+                has_kind(request, mi.DateTimeType),
+                response is not None and has_kind(response, mi.DateTimeType),
+            )
+        return self._datetimes
+
+    @property
+    def request_datetimes(self) -> bool:
+        """Whether the request type has a date-time field (computed once, on first use)."""
+        return self._kinds()[0]
+
+    @property
+    def response_datetimes(self) -> bool:
+        """Whether the response type has a date-time field."""
+        return self._kinds()[1]
 
     def __repr__(self) -> str:
         who = "/".join(sorted(r.value for r in self.initiators))
         return f"Route({self.action!r}, from {who}{', SEND' if self.send else ''})"
 
 
-@dataclass(frozen=True)
-class RoleBinding:
-    """Everything a connection needs to speak one version as one role (generated per role)."""
+class Caller(Protocol):
+    """What a typed client needs: send a CALL and await its result, or send a SEND."""
 
-    version: str
-    subprotocol: str
-    role: Role
-    routes: Mapping[str, Route[Any, Any]]
-    handled: Mapping[str, str]
-    peer_client: Callable[[Caller], Any]
+    async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res: ...
+
+    async def send(self, route: Route[Req, Any], message: Req) -> None: ...
 
 
-@dataclass(frozen=True)
-class CallContext:
-    """What a handler knows about the message it handles."""
+class RoleBinding(Generic[H, C]):
+    """Everything a connection needs to speak one version as one role (generated per role as
+    ``BINDING``): the routes, the handler type and its method per received action, and the
+    typed client of the peer. ``H`` is the role's handler class, ``C`` the peer's client class,
+    so ``registry.client(station_id, v201.csms.BINDING)`` is a ``ChargingStationClient``."""
 
-    station_id: str
-    ocpp_version: str
-    message_id: str
-    connection: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("version", "subprotocol", "role", "routes", "handled", "handler_type", "peer_client")
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        subprotocol: str,
+        role: Role,
+        routes: Mapping[str, Route[Any, Any]],
+        handled: Mapping[str, str],
+        handler_type: type[H],
+        peer_client: Callable[[Caller], C],
+    ) -> None:
+        self.version = version
+        self.subprotocol = subprotocol
+        self.role = role
+        self.routes = routes
+        self.handled = handled
+        self.handler_type = handler_type
+        self.peer_client = peer_client
+
+    def __repr__(self) -> str:
+        return f"RoleBinding(OCPP {self.version}, {self.role.value})"
+
+    def make_handler(self, handler: H | Callable[[Session], H], session: Session) -> H:
+        """The handler for ``session``: ``handler`` itself, or what the factory makes of it."""
+        if isinstance(handler, self.handler_type):
+            return handler
+        if not callable(handler):
+            raise TypeError(f"{handler!r} is neither a {self.handler_type.__name__} nor a factory of one")
+        made = handler(session)
+        if not isinstance(made, self.handler_type):
+            raise TypeError(f"the handler factory made a {type(made).__name__}, not a {self.handler_type.__name__}")
+        return made
+
+
+class Handler:
+    """Base of the generated handler classes (``CsmsHandler``, ``StationHandler``).
+
+    Generated subclasses define one ``on_<action>`` per action their role receives, and the
+    lifecycle methods ``connected``, ``registered`` and ``disconnected``. A user's subclass
+    that defines an ``on_...`` method for no action its role receives (a typo, or an action
+    of the other direction) is refused with TypeError when the class is created.
+    """
+
+    _ocpp_receives: ClassVar[frozenset[str]] = frozenset()
+    _ocpp_sends: ClassVar[frozenset[str]] = frozenset()
+    _ocpp_role: ClassVar[str] = ""
+    ocpp_version: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        receives = cls._ocpp_receives
+        for name in cls.__dict__:
+            if not name.startswith("on_") or name in receives or not receives:
+                continue
+            hint = ""
+            if name in cls._ocpp_sends:
+                hint = f": the {cls._ocpp_role} sends that action, it never receives it (call it on the client)"
+            elif name in ("on_connect", "on_connected", "on_registered", "on_disconnect", "on_disconnected"):
+                hint = ": the lifecycle methods are named connected, registered and disconnected"
+            raise TypeError(
+                f"{cls.__qualname__}.{name} handles no action the {cls._ocpp_role} receives in OCPP {cls.ocpp_version}{hint}"
+            )
+
+
+class CallContext(Generic[C]):
+    """What a handler knows about the CALL it handles: the station's session, the typed client
+    of the peer, the message id and action; and a way to act once the answer was sent."""
+
+    __slots__ = ("session", "client", "message_id", "action", "signer", "_after")
+
+    def __init__(self, session: Session, client: C, message_id: str, action: str, signer: Certificate | None = None) -> None:
+        self.session = session
+        self.client = client
+        self.message_id = message_id
+        self.action = action
+        #: The verified signer's certificate of a signed CALL (Part 4 chapter 7), else None.
+        self.signer = signer
+        self._after: list[Callable[[], Awaitable[object]]] | None = None
+
+    @property
+    def station_id(self) -> str:
+        """The station's identity (as it presented itself)."""
+        return self.session.identity
+
+    @property
+    def ocpp_version(self) -> str:
+        return self.session.version or ""
+
+    def after_response(self, work: Callable[[], Awaitable[object]]) -> None:
+        """Run ``work()`` once this CALL's answer has been written to the connection, e.g. to
+        send a GetVariables after answering a BootNotification. It runs as its own task;
+        whatever it raises is logged. Work registered by a CALL that is answered with an error
+        (or not at all) still runs after that answer."""
+        if self._after is None:
+            self._after = []
+        self._after.append(work)
+
+    def take_after(self) -> list[Callable[[], Awaitable[object]]]:
+        """The work registered with ``after_response`` (for the connection; clears it)."""
+        work, self._after = self._after or [], None
+        return work
 
 
 class NotSupportedError(Exception):
@@ -125,12 +260,44 @@ class NotSupportedError(Exception):
         super().__init__(reason or f"{action} is not supported")
 
 
-class Caller(Protocol):
-    """What a typed client needs from a connection: send a CALL and await its result, or a SEND."""
+class CallErrorAnswer(Exception):
+    """Raised by a handler to answer its CALL with a CALLERROR of its choosing (base class:
+    raise the version's ``CallError``, e.g. ``v201.csms.CallError``, whose ``code`` is typed by
+    that version's error-code set)."""
 
-    async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res: ...
+    def __init__(self, code: str, description: str = "", details: Mapping[str, object] | None = None) -> None:
+        self.code = code
+        self.description = description
+        self.details: Mapping[str, object] = details or {}
+        super().__init__(f"{code}: {description}" if description else code)
 
-    async def send(self, route: Route[Req, Any], message: Req) -> None: ...
+
+class CallError16(CallErrorAnswer):
+    """A CALLERROR a 1.6 handler answers with: ``raise CallError('SecurityError', '...')``.
+    ``code`` is one of OCPP-J 1.6's codes (section 4.2.3, OCA's spelling); ``details`` becomes
+    errorDetails (a JSON object)."""
+
+    def __init__(self, code: ErrorCode16, description: str = "", details: Mapping[str, object] | None = None) -> None:
+        super().__init__(code, description, details)
+
+
+class CallError2x(CallErrorAnswer):
+    """A CALLERROR a 2.0.1 or 2.1 handler answers with: ``raise CallError('SecurityError')``
+    (e.g. B03.FR.08), ``raise CallError('OccurrenceConstraintViolation', ...)`` (e.g.
+    B06.FR.16). ``code`` is one of Part 4 section 4.3's codes; ``details`` becomes errorDetails
+    (a JSON object, Part 4 section 4.2.3)."""
+
+    def __init__(self, code: ErrorCode2x, description: str = "", details: Mapping[str, object] | None = None) -> None:
+        super().__init__(code, description, details)
+
+
+class HandlerError(NamedTuple):
+    """A handler ended without a response: what to answer (a ``Failure``, or the wire code a
+    handler chose), a description, and errorDetails."""
+
+    failure: Failure | str
+    description: str
+    details: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,73 +318,27 @@ class CallError:
 
 Outcome = Reply | CallError
 
-def classify_validation_error(message: str) -> str:
-    """The (2.x-named) error code for a msgspec validation message."""
-    if message.startswith("Expected `object`, got") and " - at `" not in message:
-        return "FormatViolation"  # the payload itself is not a JSON object
-    if "missing required field" in message or message.startswith("Expected `array` of length"):
-        return "OccurrenceConstraintViolation"  # a required field absent, or an array's cardinality
-    if message.startswith("Expected `") and "got `" in message and "with a timezone" not in message:
-        return "TypeConstraintViolation"
-    if "unknown field" in message:
-        return "FormatViolation"
-    return "PropertyConstraintViolation"
 
+async def invoke(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext[Any]) -> object:
+    """Run one handler method: its return value, or a :class:`HandlerError` when it raised.
 
-async def invoke(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext) -> Outcome:
-    """Run one handler method and turn what it does into the answer to send.
-
-    The response is validated strictly before it is encoded (outbound is always strict).
+    The response is checked and validated by whoever encodes it (the protocol core's
+    ``respond``); a handler exception never reaches the peer beyond its type name.
     """
-    method: Callable[[Any, CallContext], Awaitable[Any]] = getattr(handler, method_name)
+    method: Callable[[Any, CallContext[Any]], Awaitable[Any]] = getattr(handler, method_name)
     try:
-        result = await method(request, context)
+        return await method(request, context)
     except NotSupportedError as exc:
-        return CallError("NotSupported", str(exc)[:255])
+        return HandlerError(Failure.ACTION_NOT_SUPPORTED, str(exc))
+    except CallErrorAnswer as exc:  # the handler chose its CALLERROR
+        return HandlerError(exc.code, exc.description, exc.details)
+    except asyncio.CancelledError:
+        raise
     except Exception as exc:  # a handler bug must not reach the peer as a stack trace
-        log.exception("%s: the %s handler raised", context.station_id, route.action)
-        return CallError("InternalError", f"{route.action} handler failed: {type(exc).__name__}")
-    if route.response is None:
-        return Reply(None)
-    if not isinstance(result, route.response):
-        log.error("%s: the %s handler returned %s", context.station_id, route.action, type(result).__name__)
-        return CallError(
-            "InternalError", f"{route.action} handler returned {type(result).__name__}, not {route.response.__name__}"
+        log.exception(
+            "%s: the %s handler raised",
+            context.station_id,
+            route.action,
+            extra={"ocpp_station": context.station_id, "ocpp_message_id": context.message_id, "ocpp_action": route.action},
         )
-    assert route.response_codec is not None
-    try:
-        payload = route.response_codec.encode(result)
-        route.response_codec.decode(payload)
-    except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
-        return CallError("InternalError", f"{route.action} handler returned an invalid response: {exc}"[:255])
-    return Reply(payload)
-
-
-async def dispatch(
-    version: str,
-    routes: Mapping[str, Route[Any, Any]],
-    handled: Mapping[str, str],
-    handler: object,
-    action: str,
-    payload: bytes,
-    context: CallContext,
-) -> Outcome:
-    """Decode an inbound CALL (or SEND), run its handler, and return what to answer.
-
-    ``routes`` are every action of the version, ``handled`` maps the actions the receiving
-    role receives to its handler method names. The caller sends the outcome back; for a SEND
-    it never answers, whatever the outcome (report a CallError locally instead).
-    """
-    route = routes.get(action)
-    if route is None:
-        return CallError("NotImplemented", f"unknown action {action!r} in OCPP {version}")
-    name = handled.get(action)
-    if name is None:
-        return CallError("NotSupported", f"{action} is not sent to this side in OCPP {version}")
-    try:
-        request = route.request_codec.decode(payload)
-    except msgspec.ValidationError as exc:
-        return CallError(wire_code(version, classify_validation_error(str(exc))), str(exc)[:255])
-    except msgspec.DecodeError as exc:
-        return CallError(wire_code(version, "FormatViolation"), str(exc)[:255])
-    return await invoke(handler, name, route, request, context)
+        return HandlerError(Failure.HANDLER_FAILED, f"{route.action} handler failed: {type(exc).__name__}")

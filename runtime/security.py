@@ -1,16 +1,15 @@
-"""Connection-level rules of the CSMS: the registration gate, authentication, redaction.
+"""Authentication and redaction (the registration rules are in ``session``).
 
-Registration gate (2.x B02.FR.09, B03.FR.07; 1.6 section 4.2): until the CSMS has Accepted a
-BootNotification, a CALL from the station other than BootNotification is answered
-SecurityError, unless the CSMS asked for it (TriggerMessage / ExtendedTriggerMessage for the
-triggered message; GetBaseReport / GetReport for NotifyReport). On 1.6 links a Pending
-registration also opens the gate, as the 1.6 text only forbids requests before a
-BootNotification was answered Accepted or Pending, and after Rejected.
+Security profiles (2.x Part 2 A00; 1.6 security whitepaper): profile 1 is HTTP Basic auth on
+ws://, profile 2 the same over TLS, profile 3 TLS with a client certificate and no Basic auth
+(A00.FR.401). The server tells the authenticator which profile a connection uses
+(``Credentials.security_profile``) and refuses a station below the highest profile it has
+connected with (2.x A05.FR.07; 1.6 whitepaper A05.FR.09).
 
-Authentication (OCPP security profiles): profile 1 is HTTP Basic auth on ws://, profile 2 the
-same over TLS, profile 3 TLS with a client certificate whose subject CN must be the station's
-identity. Passwords are compared in constant time and never logged; ``redact`` removes secrets
-from frames before they are logged.
+Passwords are bytes as sent: on 1.6 the AuthorizationKey is a binary key sent raw (OCPP-J 1.6
+section 6.2.2; its example, identity AL1000, is not UTF-8), on 2.x a UTF-8 string (A00.FR.205).
+They are compared in constant time and never logged; ``redact`` removes secrets from frames
+before they are logged. ``credentials.HashedPasswords`` keeps salted hashes and rotates them.
 """
 
 from __future__ import annotations
@@ -19,101 +18,162 @@ import base64
 import binascii
 import hmac
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-__all__ = ["Credentials", "RegistrationGate", "StaticPasswords", "parse_basic_auth", "redact"]
-
-# What a trigger asks the station to send: requestedMessage value -> action.
-_TRIGGERED = {
-    "SignChargingStationCertificate": "SignCertificate",
-    "SignV2GCertificate": "SignCertificate",
-    "SignV2G20Certificate": "SignCertificate",
-    "SignCombinedCertificate": "SignCertificate",
-    "SignChargePointCertificate": "SignCertificate",
-}
-
-
-class RegistrationGate:
-    """Decides, per connection, which station-initiated CALLs the CSMS accepts before boot."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-        self.status: str | None = None
-        self.triggered: set[str] = set()
-
-    def allows(self, action: str) -> bool:
-        if action == "BootNotification" or self.status == "Accepted":
-            return True
-        if self.version == "1.6" and self.status == "Pending":
-            return True
-        return action in self.triggered
-
-    def on_boot_response(self, status: str) -> None:
-        self.status = status
-        if status == "Accepted":
-            self.triggered.clear()
-
-    def on_outbound(self, action: str, request: Any) -> None:
-        """Note what the CSMS asked for, so the station may send it before acceptance."""
-        if action in ("TriggerMessage", "ExtendedTriggerMessage"):
-            requested = str(getattr(request, "requested_message", ""))
-            self.triggered.add(_TRIGGERED.get(requested, requested))
-        elif action in ("GetBaseReport", "GetReport"):
-            self.triggered.add("NotifyReport")
+__all__ = [
+    "Authenticator",
+    "CertificateAuthenticator",
+    "Credentials",
+    "StaticPasswords",
+    "parse_basic_auth",
+    "redact",
+    "websockets_logger",
+]
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a station presented: its identity, Basic-auth password, TLS client certificate."""
+    """What a station presented: its identity, Basic-auth password (raw bytes), TLS client
+    certificate, the OCPP version and security profile of the connection, and its address."""
 
     station_id: str
-    password: str | None
+    password: bytes | None
     certificate: Mapping[str, Any] | None
+    version: str | None = None
+    security_profile: int = 1
+    remote_host: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def certificate_cn(self) -> str | None:
+    def password_text(self) -> str | None:
+        """The password as UTF-8 text (2.x), or None when it is none or not UTF-8."""
+        if self.password is None:
+            return None
+        try:
+            return self.password.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def _subject(self, name: str) -> str | None:
         if not self.certificate:
             return None
         for rdn in self.certificate.get("subject", ()):
             for key, value in rdn:
-                if key == "commonName":
+                if key == name:
                     return str(value)
         return None
 
+    @property
+    def certificate_cn(self) -> str | None:
+        """The subject CN of the client certificate (profile 3): the station's serial number
+        (A00.FR.405, A00.FR.511)."""
+        return self._subject("commonName")
 
-Authenticator = Callable[[Credentials], Awaitable[bool]]
+    @property
+    def certificate_organization(self) -> str | None:
+        """The subject O of the client certificate: the CSO's name (A00.FR.404)."""
+        return self._subject("organizationName")
+
+
+Authenticator = Callable[[Credentials], Awaitable["bool | int"]]
+"""Checks a station's credentials before the WebSocket upgrade: True accepts; False answers
+HTTP 401; an int answers that HTTP status, e.g. 404 for an identity the CSMS does not know
+(Part 4 sections 3.2/3.3: SHOULD be 404; it tells a prober which identities exist, so whether
+to use it is the operator's choice)."""
+
+
+def _password_matches(presented: bytes, expected: str | bytes) -> bool:
+    """Constant-time match; a binary 1.6 key also matches its hexadecimal spelling."""
+    if isinstance(expected, str):
+        return hmac.compare_digest(presented, expected.encode())
+    if hmac.compare_digest(presented, expected):
+        return True
+    return hmac.compare_digest(presented.lower(), expected.hex().encode())
 
 
 class StaticPasswords:
-    """An authenticator from a mapping of station id to password (constant-time comparison)."""
+    """An authenticator from a mapping of station id to password (constant-time comparison;
+    identities compared case-insensitively, as identifierString is). A ``bytes`` password is a
+    1.6 binary AuthorizationKey: the raw key and its hexadecimal spelling both match."""
 
-    def __init__(self, passwords: Mapping[str, str], *, require_certificate: bool = False) -> None:
-        self._passwords = dict(passwords)
+    def __init__(
+        self, passwords: Mapping[str, str | bytes], *, require_certificate: bool = False, unknown_status: int = 401
+    ) -> None:
+        """``unknown_status``: the HTTP status for an identity not in ``passwords`` (401, the
+        default, does not tell a prober whether the identity exists; 404 is what Part 4
+        sections 3.2/3.3 say a CSMS SHOULD answer). ``require_certificate``: also require a
+        client certificate whose CN is the identity (profile 3 with Basic auth, 1.6 fleets)."""
+        self._passwords = {k.casefold(): v for k, v in passwords.items()}
         self.require_certificate = require_certificate
+        self.unknown_status = unknown_status
 
-    async def __call__(self, credentials: Credentials) -> bool:
-        if self.require_certificate and credentials.certificate_cn != credentials.station_id:
+    async def __call__(self, credentials: Credentials) -> bool | int:
+        cn = credentials.certificate_cn
+        if self.require_certificate and (cn is None or cn.casefold() != credentials.station_id.casefold()):
             return False
-        expected = self._passwords.get(credentials.station_id)
-        if expected is None or credentials.password is None:
+        expected = self._passwords.get(credentials.station_id.casefold())
+        if expected is None:
             hmac.compare_digest(b"x" * 32, b"y" * 32)  # same work whether the station exists or not
+            return False if self.unknown_status == 401 else self.unknown_status
+        if credentials.password is None:
             return False
-        return hmac.compare_digest(credentials.password.encode(), expected.encode())
+        return _password_matches(credentials.password, expected)
 
 
-def parse_basic_auth(header: str | None, station_id: str) -> str | None:
-    """The password of a Basic ``Authorization`` header whose user is ``station_id``."""
+class CertificateAuthenticator:
+    """Security profile 3: the station authenticates with its TLS client certificate only
+    (A00.FR.401; the TLS context verifies the chain, A00.FR.403). Which station a certificate
+    belongs to (``binding``):
+
+    - ``serial_number`` (the spec): the CN is the station's serial number (A00.FR.405/511); it
+      is checked against the BootNotification's serialNumber, and a mismatch closes the
+      connection (B01.FR.11/12; the server does it, see ``ServerOptions.certificate_binding``);
+    - ``identity``: the CN is the station identity of the URL (common in 1.6 fleets).
+
+    ``organization``: when given, the subject O must contain it (the CSO name, A00.FR.404).
+    """
+
+    def __init__(
+        self, *, binding: Literal["serial_number", "identity"] = "serial_number", organization: str | None = None,
+        allowed: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``allowed(identity)``: whether the identity may connect at all (None: any)."""
+        self.binding = binding
+        self.organization = organization
+        self.allowed = allowed
+
+    async def __call__(self, credentials: Credentials) -> bool | int:
+        cn = credentials.certificate_cn
+        if credentials.security_profile < 3 or cn is None:
+            return False
+        if self.organization is not None and self.organization not in (credentials.certificate_organization or ""):
+            return False
+        if self.binding == "identity" and cn.casefold() != credentials.station_id.casefold():
+            return False
+        if self.allowed is not None and not self.allowed(credentials.station_id):
+            return 404
+        return True
+
+
+def parse_basic_auth(header: str | None, station_id: str) -> bytes | None:
+    """The password (raw bytes) of a Basic ``Authorization`` header whose user is ``station_id``
+    (compared case-insensitively)."""
     if not header or not header.lower().startswith("basic "):
         return None
     try:
-        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = base64.b64decode(header[6:].strip(), validate=True)
+    except binascii.Error:
         return None
-    user, sep, password = decoded.partition(":")
-    if not sep or not hmac.compare_digest(user.encode(), station_id.encode()):
+    user, sep, password = decoded.partition(b":")
+    try:
+        name = user.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not sep or not hmac.compare_digest(name.casefold().encode(), station_id.casefold().encode()):
         return None
     return password
 
@@ -152,3 +212,25 @@ def _scrub(node: Any) -> Any:
 
 def _is_secret_name(name: str) -> bool:
     return name in _SECRET_VARIABLES or bool(_SECRET_KEY.search(name))
+
+
+class _HeaderSecrets(logging.Filter):
+    """Hides the value of Authorization headers in websockets' handshake debug logs (websockets
+    logs every header line at DEBUG; the Basic-auth header is base64 of identity:password)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 2 and isinstance(args[0], str) and args[0].lower() in (
+            "authorization", "proxy-authorization"
+        ):
+            record.args = (args[0], REDACTED)
+        return True
+
+
+def websockets_logger(side: str) -> logging.Logger:
+    """The logger ocppgen hands to websockets (``ocppgen.websockets.server``/``.client``):
+    everything websockets logs, with Authorization header values replaced by ``***``."""
+    logger = logging.getLogger(f"ocppgen.websockets.{side}")
+    if not any(isinstance(f, _HeaderSecrets) for f in logger.filters):
+        logger.addFilter(_HeaderSecrets())
+    return logger

@@ -9,7 +9,8 @@ from typing import Any
 
 from ocppgen.generated.runtime.events import CallReceived, Event
 from ocppgen.generated.runtime.protocol import OcppProtocol
-from ocppgen.generated.runtime.routing import CallContext, Role, invoke
+from ocppgen.generated.runtime.routing import CallContext, HandlerError, Role, invoke
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v16 import csms as csms16, routing as routing16, station as station16
 from ocppgen.generated.v201 import csms as csms201, routing as routing201, station as station201
 from ocppgen.generated.v21 import csms as csms21, routing as routing21, station as station21
@@ -51,11 +52,23 @@ def deliver(src: OcppProtocol, dst: OcppProtocol, now: float = 0.0) -> list[Even
     return events
 
 
-def answer(protocol: OcppProtocol, handler: object, events: list[Event], version: str) -> None:
+def context(message_id: str = "m-1", action: str = "", version: str = "2.0.1", role: Role = Role.CSMS) -> CallContext[Any]:
+    """A handler context for a station CS-1 without a connection."""
+    session = Session("CS-1", role)
+    session.version = version
+    return CallContext(session, None, message_id, action)
+
+
+def answer(protocol: OcppProtocol, handler: object, events: list[Event], version: str) -> list[Event]:
     """Run the handler for every CallReceived and respond, as a connection would."""
+    out: list[Event] = []
     for event in events:
         if isinstance(event, CallReceived):
             route = protocol.routes[event.action]
-            ctx = CallContext(station_id="CS-1", ocpp_version=version, message_id=event.message_id)
-            outcome = asyncio.run(invoke(handler, event.handler_method, route, event.request, ctx))
-            protocol.respond(event.message_id, outcome)
+            ctx = context(event.message_id, event.action, version, protocol.role)
+            result = asyncio.run(invoke(handler, event.handler_method, route, event.request, ctx))
+            if isinstance(result, HandlerError):
+                protocol.respond_error(event.message_id, result.failure, result.description)
+            else:
+                out.extend(protocol.respond(event.message_id, result))
+    return out

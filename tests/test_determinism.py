@@ -15,19 +15,25 @@ def _build(out: Path, seed: str) -> dict[str, bytes]:
     subprocess.run(
         [sys.executable, "-m", "ocppgen", "build", "--package-dir", str(out)], check=True, env=env, capture_output=True
     )
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    return _files(out)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root``, following links (generated/runtime links to runtime/)."""
+    found = {}
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in names:
+            path = Path(folder, name)
+            found[path.relative_to(root).as_posix()] = path.read_bytes()
+    return dict(sorted(found.items()))
 
 
 def test_two_builds_with_different_hash_seeds_are_byte_identical(tmp_path: Path) -> None:
     first = _build(tmp_path / "a", "1")
     second = _build(tmp_path / "b", "4242")
     assert first == second
-    committed = {  # os.walk follows the generated/runtime link (Path.rglob does not)
-        (Path(folder) / name).relative_to(ROOT / "generated").as_posix(): (Path(folder) / name).read_bytes()
-        for folder, _, names in os.walk(ROOT / "generated", followlinks=True)
-        for name in names
-        if "__pycache__" not in Path(folder).parts
-    }
+    committed = _files(ROOT / "generated")
     assert first == committed
     for name, data in first.items():
         assert b"\r\n" not in data, name

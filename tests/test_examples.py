@@ -11,12 +11,13 @@ import pytest
 
 from examples import csms as example_csms, station as example_station
 from examples.defaults import default_struct
-from ocppgen.generated.runtime.routing import CallContext, Reply
+from ocppgen.generated.runtime.routing import Reply
+from tests.protocol_helpers import context as make_context
 from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, routing as r16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import routing as r201
 from ocppgen.generated.v21 import csms as csms21, datatypes as d21, enums as e21, messages as m21, routing as r21
-from tests.test_transport import run
+from tests.helpers import eventually, run
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,7 @@ from tests.test_transport import run
 def test_example_csms_answers_every_station_initiated_action(tmp_path: Path, version: str, role: Any, routes: Any) -> None:
     server = example_csms.build_server(str(tmp_path / "db.sqlite"))
     handler = next(h for b, h in server.bindings.values() if b.version == version)
-    context = CallContext(station_id="ANY", ocpp_version=version, message_id="1")
+    context = make_context("1", version=version)
     failures = []
     for action in role.HANDLED:
         route = routes.ROUTES[action]
@@ -70,7 +71,12 @@ def test_simulator_against_example_csms(tmp_path: Path, version: str) -> None:
                 example_station.simulate(f"ws://127.0.0.1:{port}/ocpp/SIM", version, meter_values=2, interval=0.01, keep_running=True, started=started)
             )
             await asyncio.wait_for(started.wait(), 10)
-            client = server.registry.client("SIM")
+
+            def stopped() -> int:
+                return int(sqlite3.connect(db).execute("SELECT COUNT(*) FROM transactions WHERE stopped_at IS NOT NULL").fetchone()[0])
+
+            await eventually(lambda: stopped() == 1, what="the first transaction")  # a remote start needs a free connector
+            client = server.registry.client("SIM", {"1.6": csms16, "2.0.1": csms201, "2.1": csms21}[version].BINDING)
             answers = [await coro for coro in ask(version, client)]
             statuses = [getattr(getattr(a, "status", None), "value", None) for a in answers]
             assert statuses[2:] == ["Accepted", "Accepted", "Accepted"], answers
@@ -87,6 +93,8 @@ def test_simulator_against_example_csms(tmp_path: Path, version: str) -> None:
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT id, version FROM stations").fetchall() == [("SIM", version)]
     assert conn.execute("SELECT COUNT(*) FROM boots").fetchone()[0] == 1
+    # the CSMS read the heartbeat interval once the boot's answer was sent (after_response)
+    assert conn.execute("SELECT name, value FROM configuration").fetchall() == [("HeartbeatInterval", "300")]
     tokens = sorted(r[0] for r in conn.execute("SELECT id_token FROM transactions WHERE stopped_at IS NOT NULL"))
     assert tokens == ["04A2B3C4", "REMOTE-1"]
     assert conn.execute("SELECT COUNT(*) FROM meter_values").fetchone()[0] >= 4

@@ -9,27 +9,27 @@ import json
 import logging
 import random
 
+from typing import Any
+
 import pytest
 from websockets.asyncio.client import connect
 
-from ocppgen.generated.runtime.routing import CallContext
-from ocppgen.generated.runtime.transport import CsmsServer
 from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201
 from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21
-from tests.test_transport import NOW, run, started
+from tests.helpers import NOW, run, server, started
 
 BOOT = '{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}'
 
 
 class Faulty(csms201.CsmsHandler):
-    async def on_boot_notification(self, request: m201.BootNotificationRequest, context: CallContext) -> m201.BootNotificationResponse:
+    async def on_boot_notification(self, request: m201.BootNotificationRequest, context: Any) -> m201.BootNotificationResponse:
         return m201.BootNotificationResponse(current_time=NOW, interval=60, status=e201.RegistrationStatusEnumType.Accepted)
 
-    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: CallContext) -> m201.HeartbeatResponse:
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: Any) -> m201.HeartbeatResponse:
         await asyncio.sleep(3600)  # hangs
         raise AssertionError
 
-    async def on_authorize(self, request: m201.AuthorizeRequest, context: CallContext) -> m201.AuthorizeResponse:
+    async def on_authorize(self, request: m201.AuthorizeRequest, context: Any) -> m201.AuthorizeResponse:
         raise KeyError("db row 42 with secret token")
 
 
@@ -41,7 +41,7 @@ async def booted(port: int, name: str, subprotocol: str = "ocpp2.0.1") -> object
 
 
 def test_hanging_handler_is_cut_off_and_raising_handler_answers_internal_error(caplog: pytest.LogCaptureFixture) -> None:
-    server = CsmsServer([(csms201.BINDING, Faulty())], handler_timeout=0.2)
+    csms = server((csms201.BINDING, Faulty()), handler_timeout=0.2)
 
     async def body(port: int) -> None:
         ws = await booted(port, "F1")
@@ -56,13 +56,13 @@ def test_hanging_handler_is_cut_off_and_raising_handler_answers_internal_error(c
         await ws.close()  # type: ignore[attr-defined]
 
     with caplog.at_level(logging.ERROR, logger="ocppgen"):
-        run(started(server, body))
+        run(started(csms, body))
     assert "the Authorize handler raised" in caplog.text and "KeyError" in caplog.text  # logged, with traceback
-    assert "did not finish within 0.2 s" in caplog.text
+    assert "did not answer within 0.2 s" in caplog.text
 
 
 def test_optional_limit_closes_after_n_bad_messages() -> None:
-    server = CsmsServer([(csms201.BINDING, Faulty())], max_bad_messages=3)
+    csms = server((csms201.BINDING, Faulty()), max_bad_messages=3)
 
     async def body(port: int) -> None:
         ws = await booted(port, "F2")
@@ -73,11 +73,11 @@ def test_optional_limit_closes_after_n_bad_messages() -> None:
                 await asyncio.wait_for(ws.recv(), 5)  # type: ignore[attr-defined]
         assert ws.close_code == 1008  # type: ignore[attr-defined]
 
-    run(started(server, body))
+    run(started(csms, body))
 
 
 def test_binary_frames_are_ignored_and_the_connection_stays_usable() -> None:
-    server = CsmsServer([(csms201.BINDING, Faulty())])
+    csms = server((csms201.BINDING, Faulty()))
 
     async def body(port: int) -> None:
         ws = await booted(port, "F3")
@@ -86,17 +86,17 @@ def test_binary_frames_are_ignored_and_the_connection_stays_usable() -> None:
         assert json.loads(await ws.recv())[:2] == [3, "b2"]  # type: ignore[attr-defined]  # the binary one got nothing
         await ws.close()  # type: ignore[attr-defined]
 
-    run(started(server, body))
+    run(started(csms, body))
 
 
 class Counting21(csms21.CsmsHandler):
     def __init__(self) -> None:
         self.handled = 0
 
-    async def on_boot_notification(self, request: m21.BootNotificationRequest, context: CallContext) -> m21.BootNotificationResponse:
+    async def on_boot_notification(self, request: m21.BootNotificationRequest, context: Any) -> m21.BootNotificationResponse:
         return m21.BootNotificationResponse(current_time=NOW, interval=60, status=e21.RegistrationStatusEnumType.Accepted)
 
-    async def on_transaction_event(self, request: m21.TransactionEventRequest, context: CallContext) -> m21.TransactionEventResponse:
+    async def on_transaction_event(self, request: m21.TransactionEventRequest, context: Any) -> m21.TransactionEventResponse:
         self.handled += 1
         return m21.TransactionEventResponse(total_cost=float(self.handled))
 
@@ -109,7 +109,7 @@ TX21 = (
 
 def test_2_1_retry_with_the_same_id_is_answered_from_cache_not_handled_twice() -> None:
     handler = Counting21()
-    server = CsmsServer([(csms21.BINDING, handler)])
+    csms = server((csms21.BINDING, handler))
 
     async def body(port: int) -> None:
         ws = await booted(port, "R1", "ocpp2.1")
@@ -124,7 +124,7 @@ def test_2_1_retry_with_the_same_id_is_answered_from_cache_not_handled_twice() -
         assert json.loads(await ws.recv())[2] == {"totalCost": 2.0}  # type: ignore[attr-defined]
         await ws.close()  # type: ignore[attr-defined]
 
-    run(started(server, body))
+    run(started(csms, body))
     assert handler.handled == 2
 
 
@@ -145,7 +145,7 @@ def random_frame(rng: random.Random) -> str | bytes:
 def test_random_frame_fuzzer_against_a_live_server() -> None:
     """A bounded fuzzer (seeded): every frame gets an answer or a documented drop, the
     connection stays open and usable, and the server keeps no state per bad frame."""
-    server = CsmsServer([(csms201.BINDING, Faulty())], handler_timeout=0.05)
+    csms = server((csms201.BINDING, Faulty()), handler_timeout=0.05)
 
     async def body(port: int) -> None:
         rng = random.Random(20261122)
@@ -159,15 +159,17 @@ def test_random_frame_fuzzer_against_a_live_server() -> None:
             if reply[1] == "last":
                 assert reply[0] == 3
                 break
-        connection = server.registry.get("FUZZ")
-        assert connection is not None and not connection.protocol._queue and len(connection.protocol._inbound) <= 6
+        session = csms.registry.session("FUZZ")
+        assert session is not None and session.link is not None
+        protocol = session.link.protocol  # type: ignore[attr-defined]
+        assert not protocol._queue and len(protocol._inbound) <= 6
         await ws.close()  # type: ignore[attr-defined]
 
-    run(started(server, body))
+    run(started(csms, body))
 
 
 def test_ten_thousand_levels_of_nesting_do_not_kill_the_connection() -> None:
-    server = CsmsServer([(csms201.BINDING, Faulty())])
+    csms = server((csms201.BINDING, Faulty()))
 
     async def body(port: int) -> None:
         ws = await booted(port, "DEEP")
@@ -179,11 +181,11 @@ def test_ten_thousand_levels_of_nesting_do_not_kill_the_connection() -> None:
         assert json.loads(await ws.recv())[:2] == [3, "ok"]  # type: ignore[attr-defined]
         await ws.close()  # type: ignore[attr-defined]
 
-    run(started(server, body))
+    run(started(csms, body))
 
 
 def test_text_frame_that_is_not_utf8_is_closed_with_1007() -> None:
-    server = CsmsServer([(csms201.BINDING, Faulty())])
+    csms = server((csms201.BINDING, Faulty()))
 
     async def body(port: int) -> None:
         ws = await booted(port, "UTF")
@@ -191,4 +193,4 @@ def test_text_frame_that_is_not_utf8_is_closed_with_1007() -> None:
         await asyncio.wait_for(ws.wait_closed(), 5)  # type: ignore[attr-defined]
         assert ws.close_code == 1007  # type: ignore[attr-defined]
 
-    run(started(server, body))
+    run(started(csms, body))

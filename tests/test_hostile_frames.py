@@ -15,7 +15,7 @@ import pytest
 
 from ocppgen.generated.runtime.events import CallReceived, Dropped, Rejected
 from tests.protocol_helpers import make
-from ocppgen.generated.runtime.routing import CallError, Role
+from ocppgen.generated.runtime.routing import Role
 
 F = "FormationViolation"  # 1.6 spelling
 O16 = "OccurenceConstraintViolation"  # 1.6 spelling
@@ -40,8 +40,15 @@ ROWS = [
     row('[true,"a","Heartbeat",{}]', ("err", F, "-1"), ("err", "RpcFrameworkError", "-1")),
     row('[2,17,"Heartbeat",{}]', ("err", F, "-1"), ("err", "RpcFrameworkError", "-1")),
     row('[2,null,"Heartbeat",{}]', ("err", F, "-1"), ("err", "RpcFrameworkError", "-1")),
-    row('[2,"","Heartbeat",{}]', ("err", F, ""), ("err", "RpcFrameworkError", "")),
-    row(f'[2,"{LONG_ID}","Heartbeat",{{}}]', ("err", F, LONG_ID), ("err", "RpcFrameworkError", LONG_ID)),
+    # string[36] sets no minimum: "" is an id (Part 4 4.1.4); a 37-character id is unusable, so
+    # the answer carries "-1" as for an unreadable one (echoing it would break string[36])
+    row('[2,"","Heartbeat",{}]', ("call",), ("call",)),
+    row(f'[2,"{LONG_ID}","Heartbeat",{{}}]', ("err", F, "-1"), ("err", "RpcFrameworkError", "-1")),
+    # a reply whose id cannot be read: never a CALLERROR (that answers a CALL, 4.2.3); 2.1
+    # answers a CALLRESULT it cannot process with CALLRESULTERROR (4.2.3), "-1" for the id
+    row('[3,17,{}]', ("drop", "invalid_reply"), ("drop", "invalid_reply"), ("rerr", "RpcFrameworkError", "-1")),
+    row(f'[3,"{LONG_ID}",{{}}]', ("drop", "invalid_reply"), ("drop", "invalid_reply"), ("rerr", "RpcFrameworkError", "-1")),
+    row('[4,null,"GenericError","",{}]', ("drop", "invalid_reply"), ("drop", "invalid_reply")),
     row('[2,"a"]', ("err", "ProtocolError", "a"), ("err", "ProtocolError", "a")),
     row('[2,"a","Heartbeat"]', ("err", "ProtocolError", "a"), ("err", "ProtocolError", "a")),
     row('[2,"a","Heartbeat",{},{}]', ("err", F, "a"), ("err", "ProtocolError", "a")),
@@ -98,6 +105,10 @@ def test_hostile_frame(version: str, frame: str, expected: dict[str, tuple[Any, 
         parsed = json.loads(answer)
         assert parsed[0] == 4 and parsed[1] == want[2] and parsed[2] == want[1], parsed
         assert len(parsed) == 5 and isinstance(parsed[3], str) and len(parsed[3]) <= 255 and parsed[4] == {}
+    elif want[0] == "rerr":
+        assert [(type(e), e.frame_type) for e in events] == [(Rejected, 5)], events  # type: ignore[attr-defined]
+        [answer] = sent
+        assert json.loads(answer)[:3] == [5, want[2], want[1]]
     elif want[0] == "drop":
         assert [(type(e), e.reason) for e in events] == [(Dropped, want[1])]
         assert sent == []
@@ -113,7 +124,7 @@ def test_the_connection_stays_usable_after_every_hostile_frame() -> None:
         for frame, _ in ROWS:
             for event in csms.receive(frame, 0):
                 if isinstance(event, CallReceived):  # answer valid CALLs, as a connection would
-                    csms.respond(event.message_id, CallError("GenericError", "test"))
+                    csms.respond_error(event.message_id, "GenericError", "test")
             csms.data_to_send()
         [event] = csms.receive('[2,"final","Heartbeat",{}]', 0)
         assert isinstance(event, CallReceived)

@@ -12,6 +12,7 @@ messages carries).
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -19,14 +20,14 @@ from ocpp.routing import on
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
-from ocppgen.generated.runtime.routing import CallContext
-from ocppgen.generated.runtime.transport import CsmsServer, StationClient
+from ocppgen.generated.runtime.client import StationClient
 from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, station as station16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import station as station201
 from ocppgen.generated.v21 import csms as csms21, datatypes as d21, enums as e21, messages as m21
 from ocppgen.generated.v21 import station as station21
-from tests.test_transport import NOW, run, started
+from tests.helpers import NOW, run, server, started
+from tests.helpers import station as make_station
 
 ISO = "2024-01-01T00:00:00Z"
 
@@ -42,18 +43,18 @@ def incumbent(version: str) -> Any:
 
 
 class Csms16(csms16.CsmsHandler):
-    async def on_boot_notification(self, request: m16.BootNotificationRequest, context: CallContext) -> m16.BootNotificationResponse:
+    async def on_boot_notification(self, request: m16.BootNotificationRequest, context: Any) -> m16.BootNotificationResponse:
         return m16.BootNotificationResponse(current_time=NOW, interval=30, status=e16.RegistrationStatus.Accepted)
 
-    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: CallContext) -> m16.HeartbeatResponse:
+    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: Any) -> m16.HeartbeatResponse:
         return m16.HeartbeatResponse(current_time=NOW)
 
-    async def on_authorize(self, request: m16.AuthorizeRequest, context: CallContext) -> m16.AuthorizeResponse:
+    async def on_authorize(self, request: m16.AuthorizeRequest, context: Any) -> m16.AuthorizeResponse:
         from ocppgen.generated.v16 import datatypes as d16
 
         return m16.AuthorizeResponse(id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Accepted))
 
-    async def on_data_transfer(self, request: m16.DataTransferRequest, context: CallContext) -> m16.DataTransferResponse:
+    async def on_data_transfer(self, request: m16.DataTransferRequest, context: Any) -> m16.DataTransferResponse:
         return m16.DataTransferResponse(status=e16.DataTransferStatus.Accepted, data=request.data)
 
 
@@ -63,16 +64,16 @@ class Csms2x:
     def __init__(self, m: Any, d: Any, e: Any) -> None:
         self.m, self.d, self.e = m, d, e
 
-    async def on_boot_notification(self, request: Any, context: CallContext) -> Any:
+    async def on_boot_notification(self, request: Any, context: Any) -> Any:
         return self.m.BootNotificationResponse(current_time=NOW, interval=30, status=self.e.RegistrationStatusEnumType.Accepted)
 
-    async def on_heartbeat(self, request: Any, context: CallContext) -> Any:
+    async def on_heartbeat(self, request: Any, context: Any) -> Any:
         return self.m.HeartbeatResponse(current_time=NOW)
 
-    async def on_authorize(self, request: Any, context: CallContext) -> Any:
+    async def on_authorize(self, request: Any, context: Any) -> Any:
         return self.m.AuthorizeResponse(id_token_info=self.d.IdTokenInfoType(status=self.e.AuthorizationStatusEnumType.Accepted))
 
-    async def on_data_transfer(self, request: Any, context: CallContext) -> Any:
+    async def on_data_transfer(self, request: Any, context: Any) -> Any:
         return self.m.DataTransferResponse(status=self.e.DataTransferStatusEnumType.Accepted, data=request.data)
 
 
@@ -114,7 +115,7 @@ def their_station(version: str, ws: Any) -> Any:
 def test_our_csms_with_their_station(version: str) -> None:
     handler = {"1.6": Csms16, "2.0.1": Csms201, "2.1": Csms21}[version]()
     binding = {"1.6": csms16, "2.0.1": csms201, "2.1": csms21}[version].BINDING
-    server = CsmsServer([(binding, handler)])
+    csms = server((binding, handler), unknown_registration="refuse")  # strict: SecurityError before a boot
     lib = incumbent(version)
 
     async def body(port: int) -> None:
@@ -136,7 +137,7 @@ def test_our_csms_with_their_station(version: str) -> None:
                 echo = await cp.call(lib.call.DataTransfer(vendor_id="com.acme", data="hello"))
                 assert echo.status == "Accepted" and echo.data == "hello"
 
-                station = server.registry.client("THEIRS")
+                station = csms.registry.client("THEIRS", binding)
                 if version == "1.6":
                     answer = await station.change_availability(m16.ChangeAvailabilityRequest(connector_id=1, type=e16.AvailabilityType.Operative))
                     assert answer.status is e16.AvailabilityStatus.Accepted
@@ -150,8 +151,22 @@ def test_our_csms_with_their_station(version: str) -> None:
                 assert (await station.data_transfer(dt)).data == data
             finally:
                 reader.cancel()
+        # their station reconnects without booting again (Part 4: it SHOULD NOT): its session,
+        # and with it the registration, is still there, even on a strict CSMS
+        async with connect(f"ws://127.0.0.1:{port}/ocpp/THEIRS", subprotocols=[binding.subprotocol]) as ws:  # type: ignore[list-item]
+            cp = their_station(version, ws)
+            reader = asyncio.ensure_future(cp.start())
+            try:
+                beat = await cp.call(lib.call.Heartbeat())
+                assert beat.current_time.startswith("2024-01-01")
+            finally:
+                reader.cancel()
+        # a station this CSMS never saw boot is refused (unknown_registration="refuse")
+        async with connect(f"ws://127.0.0.1:{port}/ocpp/STRANGER", subprotocols=[binding.subprotocol]) as ws:  # type: ignore[list-item]
+            await ws.send('[2,"h","Heartbeat",{}]')
+            assert json.loads(await ws.recv())[:3] == [4, "h", "SecurityError"]
 
-    run(started(server, body))
+    run(started(csms, body))
 
 
 # -- our station, their CSMS ----------------------------------------------------------------
@@ -180,7 +195,7 @@ def their_csms(version: str, ws: Any, seen: list[str]) -> Any:
 
 
 class Station16(station16.StationHandler):
-    async def on_change_availability(self, request: m16.ChangeAvailabilityRequest, context: CallContext) -> m16.ChangeAvailabilityResponse:
+    async def on_change_availability(self, request: m16.ChangeAvailabilityRequest, context: Any) -> m16.ChangeAvailabilityResponse:
         return m16.ChangeAvailabilityResponse(status=e16.AvailabilityStatus.Accepted)
 
 
@@ -188,7 +203,7 @@ class Station2x:
     def __init__(self, m: Any, e: Any) -> None:
         self.m, self.e = m, e
 
-    async def on_reset(self, request: Any, context: CallContext) -> Any:
+    async def on_reset(self, request: Any, context: Any) -> Any:
         return self.m.ResetResponse(status=self.e.ResetStatusEnumType.Scheduled)
 
 
@@ -227,9 +242,10 @@ def test_our_station_with_their_csms(version: str) -> None:
             port = next(iter(server.sockets)).getsockname()[1]
             binding = {"1.6": station16, "2.0.1": station201, "2.1": station21}[version].BINDING
             ours = {"1.6": Station16, "2.0.1": Station201, "2.1": Station21}[version]()
-            station = StationClient(f"ws://127.0.0.1:{port}/ocpp/OURS", [binding], ours)
-            async with station.running():
-                await station.connected()
+            client = make_station(f"ws://127.0.0.1:{port}/ocpp/OURS", binding, ours)
+            async with client.running():
+                await client.connected(timeout=5)
+                station = client
                 if version == "1.6":
                     boot = await station.csms.boot_notification(m16.BootNotificationRequest(charge_point_model="M", charge_point_vendor="V"))
                     assert boot.status is e16.RegistrationStatus.Accepted
@@ -252,3 +268,44 @@ def test_our_station_with_their_csms(version: str) -> None:
     run(main())
     assert seen == ["BootNotification", "Heartbeat"]
     assert len(results) == 1 and results[0].status == ("Accepted" if version == "1.6" else "Scheduled")
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_their_station_behind_a_half_open_path_reconnects_and_is_served_at_once(version: str) -> None:
+    """The incumbent's station loses its path half-open (our CSMS is not told) and connects
+    again: the new connection is served at once, without a new boot, while the old one's close
+    is still pending."""
+    from websockets.protocol import State
+
+    from tests.relay import Relay
+
+    handler = {"1.6": Csms16, "2.0.1": Csms201, "2.1": Csms21}[version]()
+    binding = {"1.6": csms16, "2.0.1": csms201, "2.1": csms21}[version].BINDING
+    csms = server((binding, handler), ping_interval=None, replaced_close_timeout=60, unknown_registration="refuse")
+    lib = incumbent(version)
+
+    async def body(port: int) -> None:
+        relay = Relay("127.0.0.1", port)
+        await relay.start()
+        url = f"ws://127.0.0.1:{relay.port}/ocpp/THEIRS"
+        first = await connect(url, subprotocols=[binding.subprotocol])  # type: ignore[list-item]
+        cp = their_station(version, first)
+        reader = asyncio.ensure_future(cp.start())
+        if version == "1.6":
+            await cp.call(lib.call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+        else:
+            await cp.call(lib.call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"))
+        old = csms.registry.session("THEIRS").link  # type: ignore[union-attr]
+        relay.half_open()
+        reader.cancel()
+        async with connect(url, subprotocols=[binding.subprotocol]) as ws:  # type: ignore[list-item]
+            cp = their_station(version, ws)
+            reader = asyncio.ensure_future(cp.start())
+            beat = await asyncio.wait_for(cp.call(lib.call.Heartbeat()), 5)
+            assert beat.current_time.startswith("2024-01-01")
+            assert old.websocket.state is not State.CLOSED  # type: ignore[union-attr]  # not waited for
+            reader.cancel()
+        first.transport.abort()
+        await relay.close()
+
+    run(started(csms, body))

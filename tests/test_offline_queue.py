@@ -13,14 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost
+import pytest
+
+from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost, QueueFull
 from ocppgen.generated.runtime.queue import DeadLetter, SqliteStore, TransactionSender, is_transaction_related
-from ocppgen.generated.runtime.routing import CallContext
-from ocppgen.generated.runtime.transport import CsmsServer
-from ocppgen.generated.v16 import messages as m16
+from ocppgen.generated.runtime.session import Session
+from ocppgen.generated.v16 import csms as csms16, datatypes as d16, enums as e16, messages as m16, routing as r16
 from ocppgen.generated.v201 import csms, datatypes as d, enums as e, messages as m, routing
+from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21
 from tests.conftest import ROOT
-from tests.test_transport import NOW, run
+from tests.helpers import FAST, NOW, eventually, run, server, started, station
 
 UTC = datetime.timezone.utc
 
@@ -35,12 +37,16 @@ def event(seq: int) -> m.TransactionEventRequest:
 class FakeConnection:
     """Answers calls from a script: an exception to raise, or None for success."""
 
+    closed = False
+
     def __init__(self, script: list[Any]) -> None:
         self.script = script
         self.seen: list[tuple[int, bool]] = []
+        self.ids: list[str | None] = []
 
-    async def call(self, route: Any, request: Any, timeout: Any) -> Any:
+    async def call(self, route: Any, request: Any, timeout: Any, *, message_id: str | None = None) -> Any:
         self.seen.append((request.seq_no, request.offline))
+        self.ids.append(message_id)
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:
             raise outcome
@@ -73,7 +79,7 @@ def test_in_order_retry_interval_times_attempts_and_dead_letter(tmp_path: Path) 
         sleeps.append(seconds)
 
     async def main() -> None:
-        sender = TransactionSender(store, routing.ROUTES, lambda: conn, max_attempts=3, interval=10, sleep=fake_sleep, on_dead_letter=dead.append)
+        sender = TransactionSender(store, routing.ROUTES, lambda: conn, max_attempts=3, interval=10, sleep=fake_sleep, on_dead_letter=dead.append)  # type: ignore[arg-type, return-value]
         for seq in range(3):
             sender.submit(routing.TRANSACTION_EVENT, event(seq))
         task = asyncio.ensure_future(sender.run())
@@ -109,17 +115,17 @@ def test_connection_loss_is_not_an_attempt_and_offline_events_are_flagged(tmp_pa
     assert store.counts() == {"queue": 0, "sent": 2, "dead": 0}
 
 
-class Recording(csms.CsmsHandler):
-    """A CSMS that checks seqNo continuity and handles each (transaction, seqNo) once."""
+class Seen:
+    """Checks seqNo continuity and counts each (transaction, seqNo) once."""
 
     def __init__(self) -> None:
         self.handled: list[int] = []
         self.duplicates = 0
 
-    async def on_boot_notification(self, request: m.BootNotificationRequest, context: CallContext) -> m.BootNotificationResponse:
+    async def on_boot_notification(self, request: m.BootNotificationRequest, context: Any) -> m.BootNotificationResponse:
         return m.BootNotificationResponse(current_time=NOW, interval=60, status=e.RegistrationStatusEnumType.Accepted)
 
-    async def on_transaction_event(self, request: m.TransactionEventRequest, context: CallContext) -> m.TransactionEventResponse:
+    async def on_transaction_event(self, request: m.TransactionEventRequest, context: Any) -> m.TransactionEventResponse:
         if request.seq_no in self.handled:
             self.duplicates += 1  # a redelivery after a crash: acknowledged, not handled twice
         else:
@@ -128,53 +134,178 @@ class Recording(csms.CsmsHandler):
         return m.TransactionEventResponse()
 
 
-def test_sigkill_at_random_points_loses_nothing_and_handles_nothing_twice(tmp_path: Path) -> None:
-    handler = Recording()
-    server = CsmsServer([(csms.BINDING, handler)])
-    total = 60
+def test_a_full_call_queue_or_an_unexpected_error_never_stops_the_sender(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "q.sqlite"))
+    conn = FakeConnection([QueueFull("100 CALLs already queued"), RuntimeError("a bug somewhere"), None])
+    sleeps: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def main() -> None:
+        sender = TransactionSender(store, routing.ROUTES, lambda: conn, max_attempts=1, sleep=fake_sleep)  # type: ignore[arg-type, return-value]
+        sender.submit(routing.TRANSACTION_EVENT, event(0))
+        task = asyncio.ensure_future(sender.run())
+        await drained(store)
+        assert not task.done()  # still running, waiting for more
+        task.cancel()
+
+    run(main())
+    assert [seq for seq, _ in conn.seen] == [0, 0, 0]  # neither the full queue nor the bug was an attempt
+    assert store.counts() == {"queue": 0, "sent": 1, "dead": 0}
+    assert sleeps == [0.2, 1.0]
+
+
+def test_2_1_attempts_reuse_the_stored_message_id_and_2_0_1_attempts_get_new_ones(tmp_path: Path) -> None:
+    """Part 4 2.1 section 4.1.4 lets a retry reuse its message id; 2.0.1 section 4.1.4 forbids it."""
+    err = CallErrorReceived("x", "TransactionEvent", "InternalError", "busy", {})
+
+    async def fake_sleep(seconds: float) -> None:
+        return None
+
+    async def attempts(reuse: bool, name: str) -> list[str | None]:
+        store = SqliteStore(str(tmp_path / name))
+        conn = FakeConnection([err, ConnectionLost("x", "TransactionEvent", "lost"), None])
+        sender = TransactionSender(store, routing.ROUTES, lambda: conn, reuse_ids=reuse, sleep=fake_sleep)  # type: ignore[arg-type, return-value]
+        sender.submit(routing.TRANSACTION_EVENT, event(0))
+        task = asyncio.ensure_future(sender.run())
+        await drained(store)
+        task.cancel()
+        return conn.ids
+
+    ids21 = run(attempts(True, "q21.sqlite"))
+    assert len(ids21) == 3 and len(set(ids21)) == 1 and ids21[0] is not None
+    assert run(attempts(False, "q201.sqlite")) == [None, None, None]  # None: the connection makes a new id
+
+
+def test_1_6_messages_queued_before_the_start_was_confirmed_carry_the_assigned_transaction_id(tmp_path: Path) -> None:
+    """OCPP 1.6 edition 2 sections 3.7, 4.8, 4.10: the transactionId comes from StartTransaction.conf."""
+    db = str(tmp_path / "q16.sqlite")
+    sent: list[tuple[str, int | None]] = []
+
+    class Csms16:
+        closed = False
+
+        async def call(self, route: Any, request: Any, timeout: Any, *, message_id: str | None = None) -> Any:
+            sent.append((route.action, getattr(request, "transaction_id", None)))
+            if route.action == "StartTransaction":
+                return m16.StartTransactionResponse(transaction_id=4711, id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Accepted))
+            return route.response()
+
+    start = m16.StartTransactionRequest(connector_id=1, id_tag="T", meter_start=0, timestamp=NOW)
+    meter = m16.MeterValuesRequest(connector_id=1, transaction_id=-1, meter_value=[
+        d16.MeterValue(timestamp=NOW, sampled_value=[d16.SampledValue(value="1")])])
+    stop = m16.StopTransactionRequest(transaction_id=-1, meter_stop=5, timestamp=NOW)
+    state: dict[str, Any] = {"conn": None}
+
+    async def main() -> None:
+        sender = TransactionSender(SqliteStore(db), r16.ROUTES, lambda: state["conn"])
+        ref = sender.submit(r16.START_TRANSACTION, start)  # all three queued while offline
+        sender.submit(r16.METER_VALUES, meter, start=ref)
+        with pytest.raises(Exception, match="names the StartTransaction"):
+            sender.submit(r16.HEARTBEAT, m16.HeartbeatRequest(), start=ref)
+        with pytest.raises(Exception, match="no queued or sent message #99"):
+            sender.submit(r16.STOP_TRANSACTION, stop, start=99)
+        # the process restarts: a new sender on the same file delivers with the assigned id
+        restarted = TransactionSender(SqliteStore(db), r16.ROUTES, lambda: state["conn"])
+        restarted.submit(r16.STOP_TRANSACTION, stop, start=ref)
+        state["conn"] = Csms16()
+        task = asyncio.ensure_future(restarted.run())
+        await drained(restarted.store)  # type: ignore[arg-type]
+        task.cancel()
+        assert restarted.store.transaction_id(ref) == 4711
+
+    run(main())
+    assert sent == [("StartTransaction", None), ("MeterValues", 4711), ("StopTransaction", 4711)]
+
+
+class Seen:
+    """Checks seqNo continuity and counts each (transaction, seqNo) once."""
+
+    def __init__(self) -> None:
+        self.handled: list[int] = []
+        self.duplicates = 0
+        self.boots = 0
+
+    def seen(self, seq: int) -> None:
+        if seq in self.handled:
+            self.duplicates += 1  # a redelivery after a crash: acknowledged, not handled twice
+        else:
+            assert seq == len(self.handled), f"gap: got {seq} after {self.handled[-1:]}"
+            self.handled.append(seq)
+
+
+class Recording(Seen, csms.CsmsHandler):
+    """A 2.0.1 CSMS that checks seqNo continuity and handles each (transaction, seqNo) once."""
+
+    async def on_boot_notification(self, request: Any, context: Any) -> Any:
+        self.boots += 1
+        return m.BootNotificationResponse(current_time=NOW, interval=60, status=e.RegistrationStatusEnumType.Accepted)
+
+    async def on_transaction_event(self, request: Any, context: Any) -> Any:
+        self.seen(request.seq_no)
+        return m.TransactionEventResponse()
+
+
+class Recording21(Seen, csms21.CsmsHandler):
+    async def on_boot_notification(self, request: Any, context: Any) -> Any:
+        self.boots += 1
+        return m21.BootNotificationResponse(current_time=NOW, interval=60, status=e21.RegistrationStatusEnumType.Accepted)
+
+    async def on_transaction_event(self, request: Any, context: Any) -> Any:
+        self.seen(request.seq_no)
+        return m21.TransactionEventResponse()
+
+
+class Recording16(Seen, csms16.CsmsHandler):
+    """Assigns transaction id 4242 (the same one for a redelivered StartTransaction)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[int] = set()
+
+    async def on_boot_notification(self, request: Any, context: Any) -> Any:
+        self.boots += 1
+        return m16.BootNotificationResponse(current_time=NOW, interval=60, status=e16.RegistrationStatus.Accepted)
+
+    async def on_start_transaction(self, request: Any, context: Any) -> Any:
+        self.seen(0)
+        return m16.StartTransactionResponse(transaction_id=4242, id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Accepted))
+
+    async def on_meter_values(self, request: Any, context: Any) -> Any:
+        self.ids.add(request.transaction_id)
+        self.seen(int(request.meter_value[0].sampled_value[0].value))
+        return m16.MeterValuesResponse()
+
+    async def on_stop_transaction(self, request: Any, context: Any) -> Any:
+        self.ids.add(request.transaction_id)
+        self.seen(request.meter_stop)
+        return m16.StopTransactionResponse()
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1", "1.6"])
+def test_sigkill_network_drops_and_a_csms_restart_lose_nothing_and_handle_nothing_twice(tmp_path: Path, version: str) -> None:
+    """The station process is killed with SIGKILL at random points and restarted; the CSMS
+    drops its connection at random points in between, and once goes down for a while and comes
+    back as a new server (its sessions in a SqliteSessionStore): every message arrives in order,
+    none is dead-lettered, the station boots once per process (never after a reconnect, also not
+    after the CSMS restart)."""
+    from ocppgen.generated.runtime.registry import SqliteSessionStore
+
+    binding = {"1.6": csms16, "2.0.1": csms, "2.1": csms21}[version].BINDING
+    handler = {"1.6": Recording16, "2.0.1": Recording, "2.1": Recording21}[version]()
+    sessions = str(tmp_path / "csms-sessions.sqlite")
+    current = {"server": server((binding, handler), ping_interval=None, session_store=SqliteSessionStore(sessions))}
+    total = 40
     db = tmp_path / "station.sqlite"
     rng = random.Random(7)
 
-    async def main() -> None:
-        async with server.serve("127.0.0.1", 0) as ws_server:
-            port = next(iter(ws_server.sockets)).getsockname()[1]
-            cmd = [sys.executable, "-m", "tests.killable_station", f"ws://127.0.0.1:{port}/ocpp/KILLME", str(db), str(total)]
-            kills = 0
-            for _ in range(5):
-                proc = subprocess.Popen(cmd, cwd=ROOT)
-                await asyncio.sleep(rng.uniform(0.4, 1.2))
-                if proc.poll() is None:
-                    os.kill(proc.pid, signal.SIGKILL)
-                    kills += 1
-                proc.wait()
-            proc = subprocess.Popen(cmd, cwd=ROOT)  # the last run finishes
-            for _ in range(600):
-                if proc.poll() is not None:
-                    break
-                await asyncio.sleep(0.05)
-            assert proc.returncode == 0
-            assert kills >= 3
-
-    asyncio.run(main())
-    assert handler.handled == list(range(total))  # every message, in order, once
-    counts = SqliteStore(str(db)).counts()
-    assert counts == {"queue": 0, "sent": total, "dead": 0}
-
-
-def test_station_client_queue_delivers_offline_events_after_connecting_and_booting(tmp_path: Path) -> None:
-    from ocppgen.generated.runtime.transport import BackOff, StationClient
-    from ocppgen.generated.v201 import station
-
-    handler = Recording()
-    seen_offline: list[bool] = []
-    original = handler.on_transaction_event
-
-    async def spy(request: m.TransactionEventRequest, context: CallContext) -> m.TransactionEventResponse:
-        seen_offline.append(bool(request.offline))
-        return await original(request, context)
-
-    handler.on_transaction_event = spy  # type: ignore[method-assign]
-    server = CsmsServer([(csms.BINDING, handler)])
+    async def drops() -> None:
+        while True:
+            await asyncio.sleep(rng.uniform(0.2, 0.5))
+            session = current["server"].registry.session("KILLME")
+            if session is not None and session.link is not None:
+                await session.link.close(1011, "network drop")  # type: ignore[attr-defined]
 
     async def main() -> None:
         import socket
@@ -182,26 +313,81 @@ def test_station_client_queue_delivers_offline_events_after_connecting_and_booti
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        client = StationClient(
-            f"ws://127.0.0.1:{port}/ocpp/Q1", [station.BINDING], station.StationHandler(),
-            backoff=BackOff(0.05, 0, 1), queue=SqliteStore(str(tmp_path / "q.sqlite")), queue_interval=0.05,
+        cmd = [sys.executable, "-m", "tests.killable_station", version, f"ws://127.0.0.1:{port}/ocpp/KILLME", str(db), str(total)]
+        kills = started = 0
+        dropping = asyncio.ensure_future(drops())
+        async with current["server"].serve("127.0.0.1", port):
+            for _ in range(3):  # killed with SIGKILL at random points, restarted
+                proc = subprocess.Popen(cmd, cwd=ROOT)
+                started += 1
+                await asyncio.sleep(rng.uniform(0.5, 1.2))
+                if proc.poll() is None:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    kills += 1
+                proc.wait()
+            survivor = subprocess.Popen(cmd, cwd=ROOT)  # one process lives through the CSMS restart
+            started += 1
+            await asyncio.sleep(0.6)
+        await asyncio.sleep(0.5)  # the outage: the station retries with its back-off
+        current["server"] = server((binding, handler), ping_interval=None, session_store=SqliteSessionStore(sessions))
+        async with current["server"].serve("127.0.0.1", port):
+            for _ in range(1200):
+                if survivor.poll() is not None:
+                    break
+                await asyncio.sleep(0.05)
+        dropping.cancel()
+        assert survivor.returncode == 0
+        assert kills >= 2
+        # at most one boot per process: neither a drop nor the CSMS restart made a station boot again
+        assert handler.boots <= started
+
+    asyncio.run(main())
+    assert handler.handled == list(range(total))  # every message, in order, once
+    counts = SqliteStore(str(db)).counts()
+    assert counts == {"queue": 0, "sent": total, "dead": 0}
+    if version == "2.1":
+        assert handler.duplicates == 0  # retries reuse their id and are answered from the cache
+    if version == "1.6":
+        assert handler.ids == {4242}  # never the placeholder -1
+
+
+def test_station_client_queue_delivers_offline_events_after_connecting_and_booting(tmp_path: Path) -> None:
+    handler = Recording()
+    seen_offline: list[bool] = []
+    original = handler.on_transaction_event
+
+    async def spy(request: m.TransactionEventRequest, context: Any) -> m.TransactionEventResponse:
+        seen_offline.append(bool(request.offline))
+        return await original(request, context)  # type: ignore[no-any-return]
+
+    handler.on_transaction_event = spy  # type: ignore[method-assign]
+    csms_server = server((csms.BINDING, handler))
+
+    async def main() -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        from ocppgen.generated.v201 import station as station201
+
+        client = station(
+            f"ws://127.0.0.1:{port}/ocpp/Q1", station201.BINDING, station201.StationHandler(),
+            queue=SqliteStore(str(tmp_path / "q.sqlite")), queue_interval=0.05,
         )
         async with client.running():
             for seq in range(3):
                 client.submit(routing.TRANSACTION_EVENT, event(seq))  # the CSMS is not up yet
             await asyncio.sleep(0.2)
-            async with server.serve("127.0.0.1", port):
-                await client.connected()
+            async with csms_server.serve("127.0.0.1", port):
+                await client.connected(timeout=5)
                 await asyncio.sleep(0.2)
-                assert handler.handled == []  # not registered yet: nothing delivered
+                assert handler.handled == []  # not registered yet: nothing delivered (B01.FR.08)
                 await client.csms.boot_notification(
                     m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="M", vendor_name="V"))
                 )
                 client.submit(routing.TRANSACTION_EVENT, event(3))  # online now
-                for _ in range(100):
-                    if len(handler.handled) == 4:
-                        break
-                    await asyncio.sleep(0.02)
+                await eventually(lambda: len(handler.handled) == 4, what="delivery")
 
     asyncio.run(main())
     assert handler.handled == [0, 1, 2, 3]

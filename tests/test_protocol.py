@@ -31,7 +31,7 @@ from ocppgen.generated.runtime.events import (
     ToleratedViolation,
 )
 from ocppgen.generated.runtime.protocol import Strictness, default_message_id
-from ocppgen.generated.runtime.routing import CallContext, CallError, Reply
+from ocppgen.generated.runtime.routing import CallContext
 from ocppgen.generated.v16 import csms as csms16, messages as m16, routing as r16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import routing as r201, station as station201
@@ -42,6 +42,11 @@ UTC = datetime.timezone.utc
 NOW = datetime.datetime(2024, 1, 1, tzinfo=UTC)
 
 
+def heartbeat_response(version: str) -> Any:
+    response = {"1.6": m16.HeartbeatResponse, "2.0.1": m201.HeartbeatResponse, "2.1": m21.HeartbeatResponse}[version]
+    return response(current_time=NOW)
+
+
 def heartbeat(version: str) -> tuple[Any, Any]:
     routes = {"1.6": r16, "2.0.1": r201, "2.1": r21}[version]
     request = {"1.6": m16.HeartbeatRequest, "2.0.1": m201.HeartbeatRequest, "2.1": m21.HeartbeatRequest}[version]()
@@ -49,15 +54,15 @@ def heartbeat(version: str) -> tuple[Any, Any]:
 
 
 class Csms201(csms201.CsmsHandler):
-    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: CallContext) -> m201.HeartbeatResponse:
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: Any) -> m201.HeartbeatResponse:
         return m201.HeartbeatResponse(current_time=NOW)
 
 
 class Csms16(csms16.CsmsHandler):
-    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: CallContext) -> m16.HeartbeatResponse:
+    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: Any) -> m16.HeartbeatResponse:
         return m16.HeartbeatResponse(current_time=NOW)
 
-    async def on_meter_values(self, request: m16.MeterValuesRequest, context: CallContext) -> m16.MeterValuesResponse:
+    async def on_meter_values(self, request: m16.MeterValuesRequest, context: Any) -> m16.MeterValuesResponse:
         return m16.MeterValuesResponse()
 
 
@@ -73,7 +78,7 @@ def test_call_and_result_round_trip_typed(version: str) -> None:
     assert json.loads(frame) == [2, mid, "Heartbeat", {}]
     [event] = csms.receive(frame, 0)
     assert isinstance(event, CallReceived) and event.request == request and event.handler_method == "on_heartbeat"
-    csms.respond(mid, Reply(b'{"currentTime":"2024-01-01T00:00:00Z"}'))
+    csms.respond(mid, heartbeat_response(version))
     [result] = deliver(csms, station)
     assert isinstance(result, CallCompleted) and result.message_id == mid
     assert result.response.current_time == NOW
@@ -112,8 +117,8 @@ def test_calls_from_both_sides_may_cross() -> None:
     [call_at_csms] = [e for f in to_csms for e in csms.receive(f, 0)]
     [call_at_station] = [e for f in to_station for e in station.receive(f, 0)]
     assert (call_at_csms.message_id, call_at_station.message_id) == (a, b)
-    csms.respond(a, Reply(b'{"currentTime":"2024-01-01T00:00:00Z"}'))
-    station.respond(b, Reply(b'{"status":"Accepted"}'))
+    csms.respond(a, m201.HeartbeatResponse(current_time=NOW))
+    station.respond(b, m201.ResetResponse(status=e201.ResetStatusEnumType.Accepted))
     assert isinstance(deliver(csms, station)[0], CallCompleted)
     assert isinstance(deliver(station, csms)[0], CallCompleted)
 
@@ -127,7 +132,7 @@ def test_send_goes_out_while_a_call_is_outstanding_and_is_never_answered() -> No
     assert [json.loads(f)[0] for f in frames] == [2, 6]
     events = [e for f in frames for e in csms.receive(f, 0)]
     assert isinstance(events[1], SendReceived) and events[1].message_id == sid and events[1].message == message
-    csms.respond(events[0].message_id, Reply(b'{"currentTime":"2024-01-01T00:00:00Z"}'))
+    csms.respond(events[0].message_id, m21.HeartbeatResponse(current_time=NOW))
     assert len(csms.data_to_send()) == 1  # only the CALLRESULT: the SEND got nothing
 
 
@@ -250,18 +255,27 @@ def test_wrong_direction_and_invalid_outbound_payloads_are_local_errors() -> Non
             ),
             now=0,
         )
-    with pytest.raises(InvalidMessage, match="needs a HeartbeatRequest"):
+    with pytest.raises(InvalidMessage, match=r"needs v201\.HeartbeatRequest, not v201\.ResetRequest"):
         station.call(r201.HEARTBEAT, m201.ResetRequest(type=e201.ResetEnumType.Immediate), now=0)
     assert station.data_to_send() == []
 
 
 def test_respond_checks_its_arguments() -> None:
     csms, _ = pair("2.0.1")
-    with pytest.raises(LocalError, match="no unanswered CALL"):
-        csms.respond("nope", Reply(b"{}"))
+    assert csms.respond("nope", m201.HeartbeatResponse(current_time=NOW)) == []  # no such CALL: nothing
+    assert csms.data_to_send() == []
     csms.receive('[2,"a","Heartbeat",{}]', 0)
     with pytest.raises(LocalError, match="not an OCPP 2.0.1 error code"):
-        csms.respond("a", CallError("FormationViolation", "1.6 spelling on a 2.0.1 link"))
+        csms.respond_error("a", "FormationViolation", "1.6 spelling on a 2.0.1 link")
+    [refused] = csms.respond("a", m201.ResetResponse(status=e201.ResetStatusEnumType.Accepted))  # wrong type
+    assert refused.reason.startswith("Heartbeat needs v201.HeartbeatResponse")  # type: ignore[attr-defined]
+    assert json.loads(csms.data_to_send()[0])[:3] == [4, "a", "InternalError"]
+
+
+def test_versions_with_equal_message_names_are_told_apart_in_errors() -> None:
+    _, station = pair("2.0.1")
+    with pytest.raises(InvalidMessage, match=r"Heartbeat needs v201\.HeartbeatRequest, not v16\.HeartbeatRequest"):
+        station.call(r201.HEARTBEAT, m16.HeartbeatRequest(), now=0)
 
 
 # -- replies: CALLERROR, invalid CALLRESULT, CALLRESULTERROR --------------------------------
@@ -356,7 +370,7 @@ def test_per_action_overrides() -> None:
 
 def test_handler_response_is_validated_strictly() -> None:
     class Bad(station201.StationHandler):
-        async def on_reset(self, request: m201.ResetRequest, context: CallContext) -> m201.ResetResponse:
+        async def on_reset(self, request: m201.ResetRequest, context: Any) -> m201.ResetResponse:
             return m201.ResetResponse(status=e201.ResetStatusEnumType.Accepted, status_info=d201.StatusInfoType(reason_code="x" * 21))
 
     _, station = pair("2.0.1")
@@ -369,7 +383,7 @@ def test_handler_response_is_validated_strictly() -> None:
 def test_error_description_is_limited_to_255_characters() -> None:
     csms, _ = pair("2.0.1")
     csms.receive('[2,"a","Heartbeat",{}]', 0)
-    csms.respond("a", CallError("GenericError", "x" * 1000))
+    csms.respond_error("a", "GenericError", "x" * 1000)
     assert len(json.loads(csms.data_to_send()[0])[3]) == 255
 
 

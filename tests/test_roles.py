@@ -12,13 +12,14 @@ import pytest
 
 from ocppgen.directions import BOTH, CS, CSMS, DIRECTIONS
 from ocppgen.generated.runtime.routing import CallContext, CallError, NotSupportedError, Reply, Route
+from tests.protocol_helpers import context
 from ocppgen.generated.v16 import csms as csms16, messages as m16, station as station16
 from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201, routing as r201
 from ocppgen.generated.v201 import station as station201
 from ocppgen.generated.v21 import csms as csms21, messages as m21, routing as r21, station as station21
 
 MODULES = {"1.6": (csms16, station16), "2.0.1": (csms201, station201), "2.1": (csms21, station21)}
-CTX = CallContext(station_id="CS-1", ocpp_version="2.0.1", message_id="m-1")
+CTX = context()
 
 
 def run(coro: Any) -> Any:
@@ -37,9 +38,12 @@ def test_each_role_surface_is_exactly_its_directions(version: str) -> None:
     table = DIRECTIONS[version]
     from_station = {field_name(a) for a, r in table.items() if r.initiator in (CS, BOTH)}
     from_csms = {field_name(a) for a, r in table.items() if r.initiator in (CSMS, BOTH)}
-    assert methods(csms.CsmsHandler) == {f"on_{m}" for m in from_station}
+    assert methods(csms.CsmsHandler, "on_") == {f"on_{m}" for m in from_station}
     assert methods(csms.ChargingStationClient) == from_csms
-    assert methods(station.StationHandler) == {f"on_{m}" for m in from_csms}
+    assert methods(station.StationHandler, "on_") == {f"on_{m}" for m in from_csms}
+    lifecycle = {"connected", "registered", "disconnected"}
+    assert methods(csms.CsmsHandler) - methods(csms.CsmsHandler, "on_") == lifecycle
+    assert methods(station.StationHandler) - methods(station.StationHandler, "on_") == lifecycle
     assert methods(station.CsmsClient) == from_station
     assert set(csms.HANDLED) == {a for a, r in table.items() if r.initiator in (CS, BOTH)}
 
@@ -57,7 +61,7 @@ def test_routes_carry_types_initiators_and_cached_codecs() -> None:
 
 class Csms(csms201.CsmsHandler):
     def __init__(self) -> None:
-        self.seen: list[tuple[str, CallContext]] = []
+        self.seen: list[tuple[str, Any]] = []
 
     async def on_boot_notification(
         self, request: m201.BootNotificationRequest, context: CallContext
@@ -69,10 +73,10 @@ class Csms(csms201.CsmsHandler):
             status=e201.RegistrationStatusEnumType.Accepted,
         )
 
-    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: CallContext) -> m201.HeartbeatResponse:
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: Any) -> m201.HeartbeatResponse:
         raise RuntimeError("database is down: password=hunter2")
 
-    async def on_status_notification(self, request: Any, context: CallContext) -> Any:
+    async def on_status_notification(self, request: Any, context: Any) -> Any:
         return "not a response"
 
 
@@ -156,7 +160,7 @@ def test_send_handler_returns_nothing() -> None:
     class H(csms21.CsmsHandler):
         got: list[int] = []
 
-        async def on_notify_periodic_event_stream(self, message: m21.NotifyPeriodicEventStream, context: CallContext) -> None:
+        async def on_notify_periodic_event_stream(self, message: m21.NotifyPeriodicEventStream, context: Any) -> None:
             self.got.append(message.id)
 
     raw = b'{"id":3,"pending":0,"basetime":"2024-01-01T00:00:00Z","data":[{"t":0.5,"v":"1"}]}'
@@ -177,3 +181,29 @@ def test_not_supported_error_carries_the_action() -> None:
     with pytest.raises(NotSupportedError) as exc:
         run(station16.StationHandler().on_reset(m16.ResetRequest(type="Hard"), CTX))  # type: ignore[arg-type]
     assert exc.value.action == "Reset"
+
+
+def test_a_handler_method_for_an_action_the_role_never_receives_is_refused_at_class_definition() -> None:
+    with pytest.raises(TypeError, match=r"Typo\.on_boot_notificaton handles no action the CSMS receives in OCPP 2\.0\.1"):
+
+        class Typo(csms201.CsmsHandler):
+            async def on_boot_notificaton(self, request: Any, context: Any) -> Any: ...
+
+    with pytest.raises(TypeError, match="the CSMS sends that action, it never receives it"):
+
+        class WrongDirection(csms201.CsmsHandler):
+            async def on_reset(self, request: Any, context: Any) -> Any: ...
+
+    with pytest.raises(TypeError, match="lifecycle methods are named connected, registered and disconnected"):
+
+        class Hook(station16.StationHandler):
+            async def on_connect(self, session: Any, client: Any) -> None: ...
+
+    class Fine(csms201.CsmsHandler):  # its own actions, lifecycle methods and helpers are fine
+        async def on_heartbeat(self, request: Any, context: Any) -> Any: ...
+
+        async def connected(self, session: Any, client: Any) -> None: ...
+
+        def helper(self) -> None: ...
+
+    assert Fine.on_heartbeat is not csms201.CsmsHandler.on_heartbeat

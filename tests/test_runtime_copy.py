@@ -7,6 +7,7 @@ import ast
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from ocppgen.render import runtime_files
@@ -44,10 +45,13 @@ def test_a_vendored_build_copies_the_runtime_verbatim(tmp_path: Path) -> None:
 
 def test_generated_package_imports_only_stdlib_msgspec_and_itself() -> None:
     allowed = set(sys.stdlib_module_names) | {"msgspec", "ocppgen"}
-    # the asyncio modules may add websockets; nothing else leaves the standard library
+    # the asyncio modules may add websockets; signing.py imports the optional cryptography
+    # package inside the functions that sign or verify; nothing else leaves the standard library
     with_websockets = {"connection.py", "server.py", "client.py", "transport.py"}
     for path in (ROOT / "generated").rglob("*.py"):
         allowed_here = allowed | {"websockets"} if path.name in with_websockets else allowed
+        if path.name == "signing.py":
+            allowed_here = allowed | {"cryptography"}
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 roots = {a.name.split(".")[0] for a in node.names}
@@ -58,6 +62,36 @@ def test_generated_package_imports_only_stdlib_msgspec_and_itself() -> None:
             assert roots <= allowed_here, f"{path}: imports {roots - allowed_here}"
             if "ocppgen" in roots and isinstance(node, ast.ImportFrom):
                 assert (node.module or "").startswith("ocppgen.generated"), path
+
+
+def test_signing_imports_cryptography_only_lazily() -> None:
+    """The runtime imports with only the standard library and msgspec: cryptography is loaded
+    by signing.py's functions when they run, never at import time."""
+    def imported_at_import_time(node: ast.AST) -> Iterator[str]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue  # runs later, when called
+            if isinstance(child, ast.Import):
+                yield from (a.name for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                yield child.module or ""
+            yield from imported_at_import_time(child)
+
+    tree = ast.parse((ROOT / "runtime" / "signing.py").read_text())
+    eager = {name.split(".")[0] for name in imported_at_import_time(tree)}
+    assert "msgspec" in eager and "cryptography" not in eager
+    lazy = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert "cryptography.hazmat.primitives" in lazy  # the walk above does see function bodies
+    code = (
+        "import sys; sys.modules['cryptography'] = None\n"
+        "import ocppgen.generated.runtime.signing as s\n"
+        "assert 'cryptography' not in [m.split('.')[0] for m in sys.modules if sys.modules[m] is not None]\n"
+        "try:\n    s.SigningKey(b'-----BEGIN PRIVATE KEY-----', None)\n"
+        "except s.SigningUnavailable as e:\n    assert isinstance(e, ImportError) and 'cryptography' in str(e)\n"
+        "else:\n    raise SystemExit('no SigningUnavailable')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_generated_package_ships_py_typed_and_the_oca_notice() -> None:

@@ -17,101 +17,12 @@ from cryptography.x509.oid import NameOID
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
-from ocppgen.generated.runtime.errors import CallErrorReceived
-from ocppgen.generated.runtime.routing import CallContext
-from ocppgen.generated.runtime.security import StaticPasswords, redact
-from ocppgen.generated.runtime.transport import CsmsServer, StationClient
+from ocppgen.generated.runtime.errors import ConnectFailed
+from ocppgen.generated.runtime.security import CertificateAuthenticator, StaticPasswords, redact
 from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, station as station16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import station as station201
-from tests.test_transport import NOW, boot201, run, started
-
-
-class PendingCsms(csms201.CsmsHandler):
-    status = e201.RegistrationStatusEnumType.Pending
-
-    async def on_boot_notification(self, request: m201.BootNotificationRequest, context: CallContext) -> m201.BootNotificationResponse:
-        return m201.BootNotificationResponse(current_time=NOW, interval=60, status=self.status)
-
-    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: CallContext) -> m201.HeartbeatResponse:
-        return m201.HeartbeatResponse(current_time=NOW)
-
-
-class TriggerableStation(station201.StationHandler):
-    async def on_trigger_message(self, request: m201.TriggerMessageRequest, context: CallContext) -> m201.TriggerMessageResponse:
-        return m201.TriggerMessageResponse(status=e201.TriggerMessageStatusEnumType.Accepted)
-
-
-def test_registration_gate_2_0_1() -> None:
-    handler = PendingCsms()
-    server = CsmsServer([(csms201.BINDING, handler)])
-
-    async def body(port: int) -> None:
-        station = StationClient(f"ws://127.0.0.1:{port}/ocpp/G1", [station201.BINDING], TriggerableStation())
-        async with station.running():
-            await station.connected()
-            with pytest.raises(CallErrorReceived) as exc:  # before any BootNotification
-                await station.csms.heartbeat(m201.HeartbeatRequest())
-            assert exc.value.code == "SecurityError"
-            assert (await station.csms.boot_notification(boot201())).status is e201.RegistrationStatusEnumType.Pending
-            with pytest.raises(CallErrorReceived):  # Pending does not open the gate on 2.x (B02.FR.09)
-                await station.csms.heartbeat(m201.HeartbeatRequest())
-            trigger = m201.TriggerMessageRequest(requested_message=e201.MessageTriggerEnumType.Heartbeat)
-            await server.registry.client("G1").trigger_message(trigger)
-            assert (await station.csms.heartbeat(m201.HeartbeatRequest())).current_time == NOW  # asked for
-            with pytest.raises(CallErrorReceived):
-                await station.csms.status_notification(
-                    m201.StatusNotificationRequest(timestamp=NOW, connector_status=e201.ConnectorStatusEnumType.Available, evse_id=1, connector_id=1)
-                )
-            handler.status = e201.RegistrationStatusEnumType.Accepted
-            await station.csms.boot_notification(boot201())
-            assert (await station.csms.heartbeat(m201.HeartbeatRequest())).current_time == NOW
-
-    run(started(server, body))
-
-
-def test_registration_gate_can_be_switched_off() -> None:
-    server = CsmsServer([(csms201.BINDING, PendingCsms())], registration_gate=False)
-
-    async def body(port: int) -> None:
-        station = StationClient(f"ws://127.0.0.1:{port}/ocpp/G2", [station201.BINDING], TriggerableStation())
-        async with station.running():
-            await station.connected()
-            assert (await station.csms.heartbeat(m201.HeartbeatRequest())).current_time == NOW
-
-    run(started(server, body))
-
-
-class Csms16(csms16.CsmsHandler):
-    status = e16.RegistrationStatus.Pending
-
-    async def on_boot_notification(self, request: m16.BootNotificationRequest, context: CallContext) -> m16.BootNotificationResponse:
-        return m16.BootNotificationResponse(current_time=NOW, interval=60, status=self.status)
-
-    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: CallContext) -> m16.HeartbeatResponse:
-        return m16.HeartbeatResponse(current_time=NOW)
-
-
-@pytest.mark.parametrize(("status", "open_after"), [(e16.RegistrationStatus.Pending, True), (e16.RegistrationStatus.Rejected, False)])
-def test_registration_gate_follows_the_1_6_text(status: e16.RegistrationStatus, open_after: bool) -> None:
-    handler = Csms16()
-    handler.status = status
-    server = CsmsServer([(csms16.BINDING, handler)])
-
-    async def body(port: int) -> None:
-        station = StationClient(f"ws://127.0.0.1:{port}/ocpp/G16", [station16.BINDING], station16.StationHandler())
-        async with station.running():
-            await station.connected()
-            with pytest.raises(CallErrorReceived):
-                await station.csms.heartbeat(m16.HeartbeatRequest())
-            await station.csms.boot_notification(m16.BootNotificationRequest(charge_point_model="M", charge_point_vendor="V"))
-            if open_after:
-                assert (await station.csms.heartbeat(m16.HeartbeatRequest())).current_time == NOW
-            else:
-                with pytest.raises(CallErrorReceived):
-                    await station.csms.heartbeat(m16.HeartbeatRequest())
-
-    run(started(server, body))
+from tests.helpers import NOW, boot201, run, server, started, station
 
 
 # -- security profiles ------------------------------------------------------------------------
@@ -176,7 +87,7 @@ class Pki:
 
 
 class AcceptingCsms(csms201.CsmsHandler):
-    async def on_boot_notification(self, request: m201.BootNotificationRequest, context: CallContext) -> m201.BootNotificationResponse:
+    async def on_boot_notification(self, request: m201.BootNotificationRequest, context: Any) -> m201.BootNotificationResponse:
         return m201.BootNotificationResponse(current_time=NOW, interval=60, status=e201.RegistrationStatusEnumType.Accepted)
 
 
@@ -197,37 +108,47 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 def test_security_profile_1_basic_auth() -> None:
-    server = CsmsServer([(csms201.BINDING, AcceptingCsms())], authenticator=StaticPasswords({"CS-A": "s3cret-Passw0rd"}))
+    csms = server((csms201.BINDING, AcceptingCsms()), authenticator=StaticPasswords({"CS-A": "s3cret-Passw0rd"}))
 
     async def body(port: int) -> None:
         url = f"ws://127.0.0.1:{port}/ocpp/CS-A"
-        station = StationClient(url, [station201.BINDING], station201.StationHandler(), basic_auth=("CS-A", "s3cret-Passw0rd"))
-        async with station.running():
-            await station.connected()
-            assert (await station.csms.boot_notification(boot201())).interval == 60
+        client = station(url, station201.BINDING, station201.StationHandler(), basic_auth=("CS-A", "s3cret-Passw0rd"))
+        async with client.running():
+            await client.connected(timeout=5)
+            assert (await client.csms.boot_notification(boot201())).interval == 60
         assert await refused(url, additional_headers=basic("CS-A", "wrong")) == 401
         assert await refused(url) == 401
         assert await refused(url, additional_headers=basic("CS-B", "s3cret-Passw0rd")) == 401  # user must be the identity
         assert await refused(f"ws://127.0.0.1:{port}/ocpp/CS-UNKNOWN", additional_headers=basic("CS-UNKNOWN", "x")) == 401
+        # identities are case-insensitive (identifierString): the same station, the same password
+        assert await refused(f"ws://127.0.0.1:{port}/ocpp/cs-a", additional_headers=basic("cs-a", "s3cret-Passw0rd")) == 101
+        wrong = station(url, station201.BINDING, station201.StationHandler(), basic_auth=("CS-A", "bad"))
+        async with wrong.running():
+            with pytest.raises(ConnectFailed, match=r"HTTP 401 \(unauthorized\)"):
+                await wrong.connected(timeout=0.5)
 
-    run(started(server, body))
+    run(started(csms, body))
 
 
 def test_security_profile_2_tls_and_basic_auth(tmp_path: Path) -> None:
     pki = Pki(tmp_path)
-    server = CsmsServer([(csms201.BINDING, AcceptingCsms())], authenticator=StaticPasswords({"CS-T": "pw-pw-pw-pw-pw-pw"}))
+    csms = server((csms201.BINDING, AcceptingCsms()), authenticator=StaticPasswords({"CS-T": "pw-pw-pw-pw-pw-pw"}))
 
     async def body(port: int) -> None:
         url = f"wss://127.0.0.1:{port}/ocpp/CS-T"
-        station = StationClient(url, [station201.BINDING], station201.StationHandler(), basic_auth=("CS-T", "pw-pw-pw-pw-pw-pw"), ssl=pki.client_context())
-        async with station.running():
-            await station.connected()
-            assert (await station.csms.boot_notification(boot201())).interval == 60
+        client = station(url, station201.BINDING, station201.StationHandler(), basic_auth=("CS-T", "pw-pw-pw-pw-pw-pw"), ssl=pki.client_context())
+        async with client.running():
+            await client.connected(timeout=5)
+            assert (await client.csms.boot_notification(boot201())).interval == 60
         assert await refused(url, ssl=pki.client_context(), additional_headers=basic("CS-T", "nope")) == 401
         assert await refused(url, ssl=ssl.create_default_context()) == -1  # an untrusted server certificate
+        untrusting = station(url, station201.BINDING, station201.StationHandler(), basic_auth=("CS-T", "pw-pw-pw-pw-pw-pw"), ssl=ssl.create_default_context())
+        async with untrusting.running():
+            with pytest.raises(ConnectFailed, match="TLS: certificate verification failed"):
+                await untrusting.connected(timeout=0.5)
 
     async def with_tls() -> None:
-        async with server.serve("127.0.0.1", 0, ssl=pki.server_context(require_client_cert=False)) as ws_server:
+        async with csms.serve("127.0.0.1", 0, ssl=pki.server_context(require_client_cert=False)) as ws_server:
             await body(next(iter(ws_server.sockets)).getsockname()[1])
 
     run(with_tls())
@@ -236,24 +157,23 @@ def test_security_profile_2_tls_and_basic_auth(tmp_path: Path) -> None:
 def test_security_profile_3_client_certificate_bound_to_identity(tmp_path: Path) -> None:
     pki = Pki(tmp_path)
 
-    async def certificate_only(credentials: Any) -> bool:
-        return bool(credentials.certificate_cn == credentials.station_id)
-
-    server = CsmsServer([(csms201.BINDING, AcceptingCsms())], authenticator=certificate_only)
+    csms = server(
+        (csms201.BINDING, AcceptingCsms()), authenticator=CertificateAuthenticator(binding="identity"), certificate_binding="identity"
+    )
 
     async def body(port: int) -> None:
         url_a = f"wss://127.0.0.1:{port}/ocpp/CS-A"
-        station = StationClient(url_a, [station201.BINDING], station201.StationHandler(), ssl=pki.client_context("CS-A"))
-        async with station.running():
-            await station.connected()
-            assert (await station.csms.boot_notification(boot201())).interval == 60
+        client = station(url_a, station201.BINDING, station201.StationHandler(), ssl=pki.client_context("CS-A"))
+        async with client.running():
+            await client.connected(timeout=5)
+            assert (await client.csms.boot_notification(boot201())).interval == 60
         # another station's valid certificate is refused for this identity
         assert await refused(url_a, ssl=pki.client_context("CS-B")) == 401
         # no client certificate at all fails the TLS handshake
         assert await refused(url_a, ssl=pki.client_context()) == -1
 
     async def with_mtls() -> None:
-        async with server.serve("127.0.0.1", 0, ssl=pki.server_context(require_client_cert=True)) as ws_server:
+        async with csms.serve("127.0.0.1", 0, ssl=pki.server_context(require_client_cert=True)) as ws_server:
             await body(next(iter(ws_server.sockets)).getsockname()[1])
 
     run(with_mtls())
@@ -277,10 +197,10 @@ def test_redact_removes_secrets_from_frames() -> None:
 
 
 def test_frame_log_and_auth_failures_never_contain_secrets(caplog: pytest.LogCaptureFixture) -> None:
-    server = CsmsServer([(csms201.BINDING, AcceptingCsms())], authenticator=StaticPasswords({"CS-L": "very-secret-pw-1"}), log_frames=True)
+    csms = server((csms201.BINDING, AcceptingCsms()), authenticator=StaticPasswords({"CS-L": "very-secret-pw-1"}), log_frames=True)
 
     class Station(station201.StationHandler):
-        async def on_set_variables(self, request: m201.SetVariablesRequest, context: CallContext) -> m201.SetVariablesResponse:
+        async def on_set_variables(self, request: m201.SetVariablesRequest, context: Any) -> m201.SetVariablesResponse:
             item = request.set_variable_data[0]
             return m201.SetVariablesResponse(set_variable_result=[d201.SetVariableResultType(
                 attribute_status=e201.SetVariableStatusEnumType.Accepted, component=item.component, variable=item.variable)])
@@ -288,17 +208,24 @@ def test_frame_log_and_auth_failures_never_contain_secrets(caplog: pytest.LogCap
     async def body(port: int) -> None:
         url = f"ws://127.0.0.1:{port}/ocpp/CS-L"
         await refused(url, additional_headers=basic("CS-L", "wrong-secret-pw-2"))
-        station = StationClient(url, [station201.BINDING], Station(), basic_auth=("CS-L", "very-secret-pw-1"))
-        async with station.running():
-            await station.connected()
-            await station.csms.boot_notification(boot201())
-            await server.registry.client("CS-L").set_variables(m201.SetVariablesRequest(set_variable_data=[
+        client = station(url, station201.BINDING, Station(), basic_auth=("CS-L", "very-secret-pw-1"), log_frames=True)
+        async with client.running():
+            await client.connected(timeout=5)
+            await client.csms.boot_notification(boot201())
+            await csms.registry.client("CS-L", csms201.BINDING).set_variables(m201.SetVariablesRequest(set_variable_data=[
                 d201.SetVariableDataType(attribute_value="new-secret-pw-3", component=d201.ComponentType(name="SecurityCtrlr"),
                                          variable=d201.VariableType(name="BasicAuthPassword"))]))
 
-    with caplog.at_level(logging.DEBUG, logger="ocppgen"):
-        run(started(server, body))
-    text = caplog.text
+    with caplog.at_level(logging.DEBUG):  # every logger, websockets' handshake lines included
+        run(started(csms, body))
+    # every record but those of the test's own raw websockets client (``refused``), which is not ocppgen
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name != "websockets.client")
     assert "SetVariables" in text and "authentication failed" in text  # the logs were written
+    frames = [r for r in caplog.records if r.name == "ocppgen.frames"]
+    assert {r.getMessage().split(" ")[1] for r in frames} == {"<", ">"} and all(r.ocpp_station == "CS-L" for r in frames)  # type: ignore[attr-defined]
+    import base64 as b64
+
+    assert "Authorization: ***" in text  # websockets' own header log, redacted
     for secret in ("very-secret-pw-1", "wrong-secret-pw-2", "new-secret-pw-3"):
         assert secret not in text
+        assert b64.b64encode(f"CS-L:{secret}".encode()).decode() not in text

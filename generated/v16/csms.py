@@ -5,27 +5,34 @@
 
 """The CSMS side of OCPP 1.6.
 
-``CsmsHandler`` has one method per action the CSMS receives (and only those);
-subclass it and override what you support: a method left as is answers NotSupported.
+``CsmsHandler`` has one method per action the CSMS receives (and only those),
+plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
+override what you support: an action method left as is answers NotSupported.
 ``ChargingStationClient`` has one method per action the CSMS may send to the
-charging station, returning the typed response.
+charging station, returning the typed response. ``Context`` is what a handler method gets
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
+from ocppgen.generated.runtime.protocol import dispatch as _dispatch
 from ocppgen.generated.runtime.routing import (
     CallContext,
     Caller,
+    Handler,
     NotSupportedError,
     Outcome,
     Role,
     RoleBinding,
 )
-from ocppgen.generated.runtime.routing import dispatch as _dispatch
+from ocppgen.generated.runtime.routing import CallError16 as CallError
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v16 import routing
 from ocppgen.generated.v16.messages import (
     AuthorizeRequest,
@@ -108,112 +115,15 @@ from ocppgen.generated.v16.messages import (
     UpdateFirmwareResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "ChargingStationClient", "CsmsHandler", "dispatch"]
-
-
-class CsmsHandler:
-    """What the CSMS receives in OCPP 1.6; override what you support."""
-
-    ocpp_version: ClassVar[str] = "1.6"
-
-    async def on_authorize(
-        self, request: AuthorizeRequest, context: CallContext
-    ) -> AuthorizeResponse:
-        """Authorize, sent by the charging station. OCPP 1.6 §6.1 Authorize.req (transcribed
-        'Authorization.req'): sent by the Charge Point to the Central System."""
-        raise NotSupportedError("Authorize")
-
-    async def on_boot_notification(
-        self, request: BootNotificationRequest, context: CallContext
-    ) -> BootNotificationResponse:
-        """BootNotification, sent by the charging station. OCPP 1.6 §6.3 BootNotification.req: sent by
-        the Charge Point to the Central System."""
-        raise NotSupportedError("BootNotification")
-
-    async def on_data_transfer(
-        self, request: DataTransferRequest, context: CallContext
-    ) -> DataTransferResponse:
-        """DataTransfer, sent by either side. OCPP 1.6 §6.15 DataTransfer.req: sent by the Central
-        System to the Charge Point or vice versa."""
-        raise NotSupportedError("DataTransfer")
-
-    async def on_diagnostics_status_notification(
-        self, request: DiagnosticsStatusNotificationRequest, context: CallContext
-    ) -> DiagnosticsStatusNotificationResponse:
-        """DiagnosticsStatusNotification, sent by the charging station. OCPP 1.6 §6.17
-        DiagnosticsStatusNotification.req: sent by the Charge Point to the Central System."""
-        raise NotSupportedError("DiagnosticsStatusNotification")
-
-    async def on_firmware_status_notification(
-        self, request: FirmwareStatusNotificationRequest, context: CallContext
-    ) -> FirmwareStatusNotificationResponse:
-        """FirmwareStatusNotification, sent by the charging station. OCPP 1.6 §6.19
-        FirmwareStatusNotification.req: sent by the Charge Point to the Central System."""
-        raise NotSupportedError("FirmwareStatusNotification")
-
-    async def on_heartbeat(
-        self, request: HeartbeatRequest, context: CallContext
-    ) -> HeartbeatResponse:
-        """Heartbeat, sent by the charging station. OCPP 1.6 §6.29 Heartbeat.req: sent by the Charge
-        Point to the Central System."""
-        raise NotSupportedError("Heartbeat")
-
-    async def on_log_status_notification(
-        self, request: LogStatusNotificationRequest, context: CallContext
-    ) -> LogStatusNotificationResponse:
-        """LogStatusNotification, sent by the charging station. OCPP 1.6 Security Whitepaper §5.13
-        LogStatusNotification.req: sent by the Charge Point to the Central System."""
-        raise NotSupportedError("LogStatusNotification")
-
-    async def on_meter_values(
-        self, request: MeterValuesRequest, context: CallContext
-    ) -> MeterValuesResponse:
-        """MeterValues, sent by the charging station. OCPP 1.6 §6.31 MeterValues.req: sent by the
-        Charge Point to the Central System."""
-        raise NotSupportedError("MeterValues")
-
-    async def on_security_event_notification(
-        self, request: SecurityEventNotificationRequest, context: CallContext
-    ) -> SecurityEventNotificationResponse:
-        """SecurityEventNotification, sent by the charging station. OCPP 1.6 Security Whitepaper §5.15
-        SecurityEventNotification.req: sent by the Charge Point to the Central System."""
-        raise NotSupportedError("SecurityEventNotification")
-
-    async def on_sign_certificate(
-        self, request: SignCertificateRequest, context: CallContext
-    ) -> SignCertificateResponse:
-        """SignCertificate, sent by the charging station. OCPP 1.6 Security Whitepaper §5.17
-        SignCertificate.req: sent by the Charge Point to the Central System."""
-        raise NotSupportedError("SignCertificate")
-
-    async def on_signed_firmware_status_notification(
-        self, request: SignedFirmwareStatusNotificationRequest, context: CallContext
-    ) -> SignedFirmwareStatusNotificationResponse:
-        """SignedFirmwareStatusNotification, sent by the charging station. OCPP 1.6 Security Whitepaper
-        §5.19 Signed FirmwareStatusNotification.req: sent by the Charge Point to the Central System.
-        """
-        raise NotSupportedError("SignedFirmwareStatusNotification")
-
-    async def on_start_transaction(
-        self, request: StartTransactionRequest, context: CallContext
-    ) -> StartTransactionResponse:
-        """StartTransaction, sent by the charging station. OCPP 1.6 §6.45 StartTransaction.req: sent by
-        the Charge Point to the Central System."""
-        raise NotSupportedError("StartTransaction")
-
-    async def on_status_notification(
-        self, request: StatusNotificationRequest, context: CallContext
-    ) -> StatusNotificationResponse:
-        """StatusNotification, sent by the charging station. OCPP 1.6 §6.47 StatusNotification.req:
-        sent by the Charge Point to the Central System."""
-        raise NotSupportedError("StatusNotification")
-
-    async def on_stop_transaction(
-        self, request: StopTransactionRequest, context: CallContext
-    ) -> StopTransactionResponse:
-        """StopTransaction, sent by the charging station. OCPP 1.6 §6.49 StopTransaction.req: sent by
-        the Charge Point to the Central System."""
-        raise NotSupportedError("StopTransaction")
+__all__ = [
+    "BINDING",
+    "HANDLED",
+    "CallError",
+    "Context",
+    "ChargingStationClient",
+    "CsmsHandler",
+    "dispatch",
+]
 
 
 class ChargingStationClient:
@@ -409,6 +319,172 @@ class ChargingStationClient:
         return await self._caller.call(routing.UPDATE_FIRMWARE, request, timeout)
 
 
+Context: TypeAlias = CallContext[ChargingStationClient]
+"""What a CSMS handler method knows besides the request: the session, the typed client
+of the charging station, the message id, and ``after_response``."""
+
+
+class CsmsHandler(Handler):
+    """What the CSMS receives in OCPP 1.6; override what you support."""
+
+    ocpp_version: ClassVar[str] = "1.6"
+    _ocpp_role: ClassVar[str] = "CSMS"
+    _ocpp_receives: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_authorize",
+            "on_boot_notification",
+            "on_data_transfer",
+            "on_diagnostics_status_notification",
+            "on_firmware_status_notification",
+            "on_heartbeat",
+            "on_log_status_notification",
+            "on_meter_values",
+            "on_security_event_notification",
+            "on_sign_certificate",
+            "on_signed_firmware_status_notification",
+            "on_start_transaction",
+            "on_status_notification",
+            "on_stop_transaction",
+        }
+    )
+    _ocpp_sends: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_cancel_reservation",
+            "on_certificate_signed",
+            "on_change_availability",
+            "on_change_configuration",
+            "on_clear_cache",
+            "on_clear_charging_profile",
+            "on_data_transfer",
+            "on_delete_certificate",
+            "on_extended_trigger_message",
+            "on_get_composite_schedule",
+            "on_get_configuration",
+            "on_get_diagnostics",
+            "on_get_installed_certificate_ids",
+            "on_get_local_list_version",
+            "on_get_log",
+            "on_install_certificate",
+            "on_remote_start_transaction",
+            "on_remote_stop_transaction",
+            "on_reserve_now",
+            "on_reset",
+            "on_send_local_list",
+            "on_set_charging_profile",
+            "on_signed_update_firmware",
+            "on_trigger_message",
+            "on_unlock_connector",
+            "on_update_firmware",
+        }
+    )
+
+    async def connected(self, session: Session, client: ChargingStationClient) -> None:
+        """A connection to the charging station is up (also after a reconnect). Lifecycle
+        methods of one station run one after the other, in the order things happened."""
+
+    async def registered(self, session: Session, client: ChargingStationClient) -> None:
+        """The station's BootNotification was Accepted (called when the registration changes to
+        Accepted; not again when an Accepted station reconnects without booting)."""
+
+    async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
+        """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
+
+    async def on_authorize(self, request: AuthorizeRequest, context: Context) -> AuthorizeResponse:
+        """Authorize, sent by the charging station. OCPP 1.6 §6.1 Authorize.req (transcribed
+        'Authorization.req'): sent by the Charge Point to the Central System."""
+        raise NotSupportedError("Authorize")
+
+    async def on_boot_notification(
+        self, request: BootNotificationRequest, context: Context
+    ) -> BootNotificationResponse:
+        """BootNotification, sent by the charging station. OCPP 1.6 §6.3 BootNotification.req: sent by
+        the Charge Point to the Central System."""
+        raise NotSupportedError("BootNotification")
+
+    async def on_data_transfer(
+        self, request: DataTransferRequest, context: Context
+    ) -> DataTransferResponse:
+        """DataTransfer, sent by either side. OCPP 1.6 §6.15 DataTransfer.req: sent by the Central
+        System to the Charge Point or vice versa."""
+        raise NotSupportedError("DataTransfer")
+
+    async def on_diagnostics_status_notification(
+        self, request: DiagnosticsStatusNotificationRequest, context: Context
+    ) -> DiagnosticsStatusNotificationResponse:
+        """DiagnosticsStatusNotification, sent by the charging station. OCPP 1.6 §6.17
+        DiagnosticsStatusNotification.req: sent by the Charge Point to the Central System."""
+        raise NotSupportedError("DiagnosticsStatusNotification")
+
+    async def on_firmware_status_notification(
+        self, request: FirmwareStatusNotificationRequest, context: Context
+    ) -> FirmwareStatusNotificationResponse:
+        """FirmwareStatusNotification, sent by the charging station. OCPP 1.6 §6.19
+        FirmwareStatusNotification.req: sent by the Charge Point to the Central System."""
+        raise NotSupportedError("FirmwareStatusNotification")
+
+    async def on_heartbeat(self, request: HeartbeatRequest, context: Context) -> HeartbeatResponse:
+        """Heartbeat, sent by the charging station. OCPP 1.6 §6.29 Heartbeat.req: sent by the Charge
+        Point to the Central System."""
+        raise NotSupportedError("Heartbeat")
+
+    async def on_log_status_notification(
+        self, request: LogStatusNotificationRequest, context: Context
+    ) -> LogStatusNotificationResponse:
+        """LogStatusNotification, sent by the charging station. OCPP 1.6 Security Whitepaper §5.13
+        LogStatusNotification.req: sent by the Charge Point to the Central System."""
+        raise NotSupportedError("LogStatusNotification")
+
+    async def on_meter_values(
+        self, request: MeterValuesRequest, context: Context
+    ) -> MeterValuesResponse:
+        """MeterValues, sent by the charging station. OCPP 1.6 §6.31 MeterValues.req: sent by the
+        Charge Point to the Central System."""
+        raise NotSupportedError("MeterValues")
+
+    async def on_security_event_notification(
+        self, request: SecurityEventNotificationRequest, context: Context
+    ) -> SecurityEventNotificationResponse:
+        """SecurityEventNotification, sent by the charging station. OCPP 1.6 Security Whitepaper §5.15
+        SecurityEventNotification.req: sent by the Charge Point to the Central System."""
+        raise NotSupportedError("SecurityEventNotification")
+
+    async def on_sign_certificate(
+        self, request: SignCertificateRequest, context: Context
+    ) -> SignCertificateResponse:
+        """SignCertificate, sent by the charging station. OCPP 1.6 Security Whitepaper §5.17
+        SignCertificate.req: sent by the Charge Point to the Central System."""
+        raise NotSupportedError("SignCertificate")
+
+    async def on_signed_firmware_status_notification(
+        self, request: SignedFirmwareStatusNotificationRequest, context: Context
+    ) -> SignedFirmwareStatusNotificationResponse:
+        """SignedFirmwareStatusNotification, sent by the charging station. OCPP 1.6 Security Whitepaper
+        §5.19 Signed FirmwareStatusNotification.req: sent by the Charge Point to the Central System.
+        """
+        raise NotSupportedError("SignedFirmwareStatusNotification")
+
+    async def on_start_transaction(
+        self, request: StartTransactionRequest, context: Context
+    ) -> StartTransactionResponse:
+        """StartTransaction, sent by the charging station. OCPP 1.6 §6.45 StartTransaction.req: sent by
+        the Charge Point to the Central System."""
+        raise NotSupportedError("StartTransaction")
+
+    async def on_status_notification(
+        self, request: StatusNotificationRequest, context: Context
+    ) -> StatusNotificationResponse:
+        """StatusNotification, sent by the charging station. OCPP 1.6 §6.47 StatusNotification.req:
+        sent by the Charge Point to the Central System."""
+        raise NotSupportedError("StatusNotification")
+
+    async def on_stop_transaction(
+        self, request: StopTransactionRequest, context: Context
+    ) -> StopTransactionResponse:
+        """StopTransaction, sent by the charging station. OCPP 1.6 §6.49 StopTransaction.req: sent by
+        the Charge Point to the Central System."""
+        raise NotSupportedError("StopTransaction")
+
+
 HANDLED: Final[Mapping[str, str]] = MappingProxyType(
     {
         "Authorize": "on_authorize",
@@ -430,19 +506,19 @@ HANDLED: Final[Mapping[str, str]] = MappingProxyType(
 """The actions the CSMS receives, and the handler method of each."""
 
 
-async def dispatch(
-    handler: CsmsHandler, action: str, payload: bytes, context: CallContext
-) -> Outcome:
-    """Decode an inbound CALL or SEND for the CSMS and run its handler method."""
-    return await _dispatch("1.6", routing.ROUTES, HANDLED, handler, action, payload, context)
+async def dispatch(handler: CsmsHandler, action: str, payload: bytes, context: Context) -> Outcome:
+    """Decode an inbound CALL or SEND for the CSMS and run its handler method, over
+    any transport (the protocol core's own inbound path, without framing)."""
+    return await _dispatch(BINDING, handler, action, payload, context)
 
 
-BINDING: Final = RoleBinding(
+BINDING: Final[RoleBinding[CsmsHandler, ChargingStationClient]] = RoleBinding(
     version="1.6",
     subprotocol="ocpp1.6",
     role=Role.CSMS,
     routes=routing.ROUTES,
     handled=HANDLED,
+    handler_type=CsmsHandler,
     peer_client=ChargingStationClient,
 )
 """What a connection needs to speak OCPP 1.6 as the CSMS."""

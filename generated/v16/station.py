@@ -5,27 +5,34 @@
 
 """The charging station side of OCPP 1.6.
 
-``StationHandler`` has one method per action the charging station receives (and only those);
-subclass it and override what you support: a method left as is answers NotSupported.
+``StationHandler`` has one method per action the charging station receives (and only those),
+plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
+override what you support: an action method left as is answers NotSupported.
 ``CsmsClient`` has one method per action the charging station may send to the
-CSMS, returning the typed response.
+CSMS, returning the typed response. ``Context`` is what a handler method gets
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
+from ocppgen.generated.runtime.protocol import dispatch as _dispatch
 from ocppgen.generated.runtime.routing import (
     CallContext,
     Caller,
+    Handler,
     NotSupportedError,
     Outcome,
     Role,
     RoleBinding,
 )
-from ocppgen.generated.runtime.routing import dispatch as _dispatch
+from ocppgen.generated.runtime.routing import CallError16 as CallError
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v16 import routing
 from ocppgen.generated.v16.messages import (
     AuthorizeRequest,
@@ -108,194 +115,7 @@ from ocppgen.generated.v16.messages import (
     UpdateFirmwareResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "CsmsClient", "StationHandler", "dispatch"]
-
-
-class StationHandler:
-    """What the charging station receives in OCPP 1.6; override what you support."""
-
-    ocpp_version: ClassVar[str] = "1.6"
-
-    async def on_cancel_reservation(
-        self, request: CancelReservationRequest, context: CallContext
-    ) -> CancelReservationResponse:
-        """CancelReservation, sent by the CSMS. OCPP 1.6 §6.5 CancelReservation.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("CancelReservation")
-
-    async def on_certificate_signed(
-        self, request: CertificateSignedRequest, context: CallContext
-    ) -> CertificateSignedResponse:
-        """CertificateSigned, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.1
-        CertificateSigned.req: sent by the Central System to the Charge Point."""
-        raise NotSupportedError("CertificateSigned")
-
-    async def on_change_availability(
-        self, request: ChangeAvailabilityRequest, context: CallContext
-    ) -> ChangeAvailabilityResponse:
-        """ChangeAvailability, sent by the CSMS. OCPP 1.6 §6.7 ChangeAvailability.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("ChangeAvailability")
-
-    async def on_change_configuration(
-        self, request: ChangeConfigurationRequest, context: CallContext
-    ) -> ChangeConfigurationResponse:
-        """ChangeConfiguration, sent by the CSMS. OCPP 1.6 §6.9 ChangeConfiguration.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("ChangeConfiguration")
-
-    async def on_clear_cache(
-        self, request: ClearCacheRequest, context: CallContext
-    ) -> ClearCacheResponse:
-        """ClearCache, sent by the CSMS. OCPP 1.6 §6.11 ClearCache.req: sent by the Central System to
-        the Charge Point."""
-        raise NotSupportedError("ClearCache")
-
-    async def on_clear_charging_profile(
-        self, request: ClearChargingProfileRequest, context: CallContext
-    ) -> ClearChargingProfileResponse:
-        """ClearChargingProfile, sent by the CSMS. OCPP 1.6 §6.13 ClearChargingProfile.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("ClearChargingProfile")
-
-    async def on_data_transfer(
-        self, request: DataTransferRequest, context: CallContext
-    ) -> DataTransferResponse:
-        """DataTransfer, sent by either side. OCPP 1.6 §6.15 DataTransfer.req: sent by the Central
-        System to the Charge Point or vice versa."""
-        raise NotSupportedError("DataTransfer")
-
-    async def on_delete_certificate(
-        self, request: DeleteCertificateRequest, context: CallContext
-    ) -> DeleteCertificateResponse:
-        """DeleteCertificate, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.3
-        DeleteCertificate.req: 'Used by the Central System to request deletion of an installed
-        certifi'."""
-        raise NotSupportedError("DeleteCertificate")
-
-    async def on_extended_trigger_message(
-        self, request: ExtendedTriggerMessageRequest, context: CallContext
-    ) -> ExtendedTriggerMessageResponse:
-        """ExtendedTriggerMessage, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.5
-        ExtendedTriggerMessage.req: sent by the Central System to the Charge Point."""
-        raise NotSupportedError("ExtendedTriggerMessage")
-
-    async def on_get_composite_schedule(
-        self, request: GetCompositeScheduleRequest, context: CallContext
-    ) -> GetCompositeScheduleResponse:
-        """GetCompositeSchedule, sent by the CSMS. OCPP 1.6 §6.21 GetCompositeSchedule.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("GetCompositeSchedule")
-
-    async def on_get_configuration(
-        self, request: GetConfigurationRequest, context: CallContext
-    ) -> GetConfigurationResponse:
-        """GetConfiguration, sent by the CSMS. OCPP 1.6 §6.23 GetConfiguration.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("GetConfiguration")
-
-    async def on_get_diagnostics(
-        self, request: GetDiagnosticsRequest, context: CallContext
-    ) -> GetDiagnosticsResponse:
-        """GetDiagnostics, sent by the CSMS. OCPP 1.6 §6.25 GetDiagnostics.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("GetDiagnostics")
-
-    async def on_get_installed_certificate_ids(
-        self, request: GetInstalledCertificateIdsRequest, context: CallContext
-    ) -> GetInstalledCertificateIdsResponse:
-        """GetInstalledCertificateIds, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.7
-        GetInstalledCertificateIds.req; use case M03: the Central System requests the Charge Point
-        to send a list of installed certificates."""
-        raise NotSupportedError("GetInstalledCertificateIds")
-
-    async def on_get_local_list_version(
-        self, request: GetLocalListVersionRequest, context: CallContext
-    ) -> GetLocalListVersionResponse:
-        """GetLocalListVersion, sent by the CSMS. OCPP 1.6 §6.27 GetLocalListVersion.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("GetLocalListVersion")
-
-    async def on_get_log(self, request: GetLogRequest, context: CallContext) -> GetLogResponse:
-        """GetLog, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.9 GetLog.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("GetLog")
-
-    async def on_install_certificate(
-        self, request: InstallCertificateRequest, context: CallContext
-    ) -> InstallCertificateResponse:
-        """InstallCertificate, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.11
-        InstallCertificate.req: 'Used by the Central System to request installation of a certificate
-        on'."""
-        raise NotSupportedError("InstallCertificate")
-
-    async def on_remote_start_transaction(
-        self, request: RemoteStartTransactionRequest, context: CallContext
-    ) -> RemoteStartTransactionResponse:
-        """RemoteStartTransaction, sent by the CSMS. OCPP 1.6 §6.33 RemoteStartTransaction.req: 'sent
-        to Charge Point by Central System'."""
-        raise NotSupportedError("RemoteStartTransaction")
-
-    async def on_remote_stop_transaction(
-        self, request: RemoteStopTransactionRequest, context: CallContext
-    ) -> RemoteStopTransactionResponse:
-        """RemoteStopTransaction, sent by the CSMS. OCPP 1.6 §6.35 RemoteStopTransaction.req: 'sent to
-        Charge Point by Central System'."""
-        raise NotSupportedError("RemoteStopTransaction")
-
-    async def on_reserve_now(
-        self, request: ReserveNowRequest, context: CallContext
-    ) -> ReserveNowResponse:
-        """ReserveNow, sent by the CSMS. OCPP 1.6 §6.37 ReserveNow.req: sent by the Central System to
-        the Charge Point."""
-        raise NotSupportedError("ReserveNow")
-
-    async def on_reset(self, request: ResetRequest, context: CallContext) -> ResetResponse:
-        """Reset, sent by the CSMS. OCPP 1.6 §6.39 Reset.req: sent by the Central System to the Charge
-        Point."""
-        raise NotSupportedError("Reset")
-
-    async def on_send_local_list(
-        self, request: SendLocalListRequest, context: CallContext
-    ) -> SendLocalListResponse:
-        """SendLocalList, sent by the CSMS. OCPP 1.6 §6.41 SendLocalList.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("SendLocalList")
-
-    async def on_set_charging_profile(
-        self, request: SetChargingProfileRequest, context: CallContext
-    ) -> SetChargingProfileResponse:
-        """SetChargingProfile, sent by the CSMS. OCPP 1.6 §6.43 SetChargingProfile.req: sent by the
-        Central System to the Charge Point."""
-        raise NotSupportedError("SetChargingProfile")
-
-    async def on_signed_update_firmware(
-        self, request: SignedUpdateFirmwareRequest, context: CallContext
-    ) -> SignedUpdateFirmwareResponse:
-        """SignedUpdateFirmware, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.21
-        SignedUpdateFirmware.req: sent by the Central System to the Charge Point."""
-        raise NotSupportedError("SignedUpdateFirmware")
-
-    async def on_trigger_message(
-        self, request: TriggerMessageRequest, context: CallContext
-    ) -> TriggerMessageResponse:
-        """TriggerMessage, sent by the CSMS. OCPP 1.6 §6.51 TriggerMessage.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("TriggerMessage")
-
-    async def on_unlock_connector(
-        self, request: UnlockConnectorRequest, context: CallContext
-    ) -> UnlockConnectorResponse:
-        """UnlockConnector, sent by the CSMS. OCPP 1.6 §6.53 UnlockConnector.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("UnlockConnector")
-
-    async def on_update_firmware(
-        self, request: UpdateFirmwareRequest, context: CallContext
-    ) -> UpdateFirmwareResponse:
-        """UpdateFirmware, sent by the CSMS. OCPP 1.6 §6.55 UpdateFirmware.req: sent by the Central
-        System to the Charge Point."""
-        raise NotSupportedError("UpdateFirmware")
+__all__ = ["BINDING", "HANDLED", "CallError", "Context", "CsmsClient", "StationHandler", "dispatch"]
 
 
 class CsmsClient:
@@ -409,6 +229,258 @@ class CsmsClient:
         return await self._caller.call(routing.STOP_TRANSACTION, request, timeout)
 
 
+Context: TypeAlias = CallContext[CsmsClient]
+"""What a charging station handler method knows besides the request: the session, the typed client
+of the CSMS, the message id, and ``after_response``."""
+
+
+class StationHandler(Handler):
+    """What the charging station receives in OCPP 1.6; override what you support."""
+
+    ocpp_version: ClassVar[str] = "1.6"
+    _ocpp_role: ClassVar[str] = "charging station"
+    _ocpp_receives: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_cancel_reservation",
+            "on_certificate_signed",
+            "on_change_availability",
+            "on_change_configuration",
+            "on_clear_cache",
+            "on_clear_charging_profile",
+            "on_data_transfer",
+            "on_delete_certificate",
+            "on_extended_trigger_message",
+            "on_get_composite_schedule",
+            "on_get_configuration",
+            "on_get_diagnostics",
+            "on_get_installed_certificate_ids",
+            "on_get_local_list_version",
+            "on_get_log",
+            "on_install_certificate",
+            "on_remote_start_transaction",
+            "on_remote_stop_transaction",
+            "on_reserve_now",
+            "on_reset",
+            "on_send_local_list",
+            "on_set_charging_profile",
+            "on_signed_update_firmware",
+            "on_trigger_message",
+            "on_unlock_connector",
+            "on_update_firmware",
+        }
+    )
+    _ocpp_sends: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_authorize",
+            "on_boot_notification",
+            "on_data_transfer",
+            "on_diagnostics_status_notification",
+            "on_firmware_status_notification",
+            "on_heartbeat",
+            "on_log_status_notification",
+            "on_meter_values",
+            "on_security_event_notification",
+            "on_sign_certificate",
+            "on_signed_firmware_status_notification",
+            "on_start_transaction",
+            "on_status_notification",
+            "on_stop_transaction",
+        }
+    )
+
+    async def connected(self, session: Session, client: CsmsClient) -> None:
+        """A connection to the CSMS is up (also after a reconnect). Lifecycle
+        methods of one station run one after the other, in the order things happened."""
+
+    async def registered(self, session: Session, client: CsmsClient) -> None:
+        """The station's BootNotification was Accepted (called when the registration changes to
+        Accepted; not again when an Accepted station reconnects without booting)."""
+
+    async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
+        """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
+
+    async def on_cancel_reservation(
+        self, request: CancelReservationRequest, context: Context
+    ) -> CancelReservationResponse:
+        """CancelReservation, sent by the CSMS. OCPP 1.6 §6.5 CancelReservation.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("CancelReservation")
+
+    async def on_certificate_signed(
+        self, request: CertificateSignedRequest, context: Context
+    ) -> CertificateSignedResponse:
+        """CertificateSigned, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.1
+        CertificateSigned.req: sent by the Central System to the Charge Point."""
+        raise NotSupportedError("CertificateSigned")
+
+    async def on_change_availability(
+        self, request: ChangeAvailabilityRequest, context: Context
+    ) -> ChangeAvailabilityResponse:
+        """ChangeAvailability, sent by the CSMS. OCPP 1.6 §6.7 ChangeAvailability.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("ChangeAvailability")
+
+    async def on_change_configuration(
+        self, request: ChangeConfigurationRequest, context: Context
+    ) -> ChangeConfigurationResponse:
+        """ChangeConfiguration, sent by the CSMS. OCPP 1.6 §6.9 ChangeConfiguration.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("ChangeConfiguration")
+
+    async def on_clear_cache(
+        self, request: ClearCacheRequest, context: Context
+    ) -> ClearCacheResponse:
+        """ClearCache, sent by the CSMS. OCPP 1.6 §6.11 ClearCache.req: sent by the Central System to
+        the Charge Point."""
+        raise NotSupportedError("ClearCache")
+
+    async def on_clear_charging_profile(
+        self, request: ClearChargingProfileRequest, context: Context
+    ) -> ClearChargingProfileResponse:
+        """ClearChargingProfile, sent by the CSMS. OCPP 1.6 §6.13 ClearChargingProfile.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("ClearChargingProfile")
+
+    async def on_data_transfer(
+        self, request: DataTransferRequest, context: Context
+    ) -> DataTransferResponse:
+        """DataTransfer, sent by either side. OCPP 1.6 §6.15 DataTransfer.req: sent by the Central
+        System to the Charge Point or vice versa."""
+        raise NotSupportedError("DataTransfer")
+
+    async def on_delete_certificate(
+        self, request: DeleteCertificateRequest, context: Context
+    ) -> DeleteCertificateResponse:
+        """DeleteCertificate, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.3
+        DeleteCertificate.req: 'Used by the Central System to request deletion of an installed
+        certifi'."""
+        raise NotSupportedError("DeleteCertificate")
+
+    async def on_extended_trigger_message(
+        self, request: ExtendedTriggerMessageRequest, context: Context
+    ) -> ExtendedTriggerMessageResponse:
+        """ExtendedTriggerMessage, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.5
+        ExtendedTriggerMessage.req: sent by the Central System to the Charge Point."""
+        raise NotSupportedError("ExtendedTriggerMessage")
+
+    async def on_get_composite_schedule(
+        self, request: GetCompositeScheduleRequest, context: Context
+    ) -> GetCompositeScheduleResponse:
+        """GetCompositeSchedule, sent by the CSMS. OCPP 1.6 §6.21 GetCompositeSchedule.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("GetCompositeSchedule")
+
+    async def on_get_configuration(
+        self, request: GetConfigurationRequest, context: Context
+    ) -> GetConfigurationResponse:
+        """GetConfiguration, sent by the CSMS. OCPP 1.6 §6.23 GetConfiguration.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("GetConfiguration")
+
+    async def on_get_diagnostics(
+        self, request: GetDiagnosticsRequest, context: Context
+    ) -> GetDiagnosticsResponse:
+        """GetDiagnostics, sent by the CSMS. OCPP 1.6 §6.25 GetDiagnostics.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("GetDiagnostics")
+
+    async def on_get_installed_certificate_ids(
+        self, request: GetInstalledCertificateIdsRequest, context: Context
+    ) -> GetInstalledCertificateIdsResponse:
+        """GetInstalledCertificateIds, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.7
+        GetInstalledCertificateIds.req; use case M03: the Central System requests the Charge Point
+        to send a list of installed certificates."""
+        raise NotSupportedError("GetInstalledCertificateIds")
+
+    async def on_get_local_list_version(
+        self, request: GetLocalListVersionRequest, context: Context
+    ) -> GetLocalListVersionResponse:
+        """GetLocalListVersion, sent by the CSMS. OCPP 1.6 §6.27 GetLocalListVersion.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("GetLocalListVersion")
+
+    async def on_get_log(self, request: GetLogRequest, context: Context) -> GetLogResponse:
+        """GetLog, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.9 GetLog.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("GetLog")
+
+    async def on_install_certificate(
+        self, request: InstallCertificateRequest, context: Context
+    ) -> InstallCertificateResponse:
+        """InstallCertificate, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.11
+        InstallCertificate.req: 'Used by the Central System to request installation of a certificate
+        on'."""
+        raise NotSupportedError("InstallCertificate")
+
+    async def on_remote_start_transaction(
+        self, request: RemoteStartTransactionRequest, context: Context
+    ) -> RemoteStartTransactionResponse:
+        """RemoteStartTransaction, sent by the CSMS. OCPP 1.6 §6.33 RemoteStartTransaction.req: 'sent
+        to Charge Point by Central System'."""
+        raise NotSupportedError("RemoteStartTransaction")
+
+    async def on_remote_stop_transaction(
+        self, request: RemoteStopTransactionRequest, context: Context
+    ) -> RemoteStopTransactionResponse:
+        """RemoteStopTransaction, sent by the CSMS. OCPP 1.6 §6.35 RemoteStopTransaction.req: 'sent to
+        Charge Point by Central System'."""
+        raise NotSupportedError("RemoteStopTransaction")
+
+    async def on_reserve_now(
+        self, request: ReserveNowRequest, context: Context
+    ) -> ReserveNowResponse:
+        """ReserveNow, sent by the CSMS. OCPP 1.6 §6.37 ReserveNow.req: sent by the Central System to
+        the Charge Point."""
+        raise NotSupportedError("ReserveNow")
+
+    async def on_reset(self, request: ResetRequest, context: Context) -> ResetResponse:
+        """Reset, sent by the CSMS. OCPP 1.6 §6.39 Reset.req: sent by the Central System to the Charge
+        Point."""
+        raise NotSupportedError("Reset")
+
+    async def on_send_local_list(
+        self, request: SendLocalListRequest, context: Context
+    ) -> SendLocalListResponse:
+        """SendLocalList, sent by the CSMS. OCPP 1.6 §6.41 SendLocalList.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("SendLocalList")
+
+    async def on_set_charging_profile(
+        self, request: SetChargingProfileRequest, context: Context
+    ) -> SetChargingProfileResponse:
+        """SetChargingProfile, sent by the CSMS. OCPP 1.6 §6.43 SetChargingProfile.req: sent by the
+        Central System to the Charge Point."""
+        raise NotSupportedError("SetChargingProfile")
+
+    async def on_signed_update_firmware(
+        self, request: SignedUpdateFirmwareRequest, context: Context
+    ) -> SignedUpdateFirmwareResponse:
+        """SignedUpdateFirmware, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.21
+        SignedUpdateFirmware.req: sent by the Central System to the Charge Point."""
+        raise NotSupportedError("SignedUpdateFirmware")
+
+    async def on_trigger_message(
+        self, request: TriggerMessageRequest, context: Context
+    ) -> TriggerMessageResponse:
+        """TriggerMessage, sent by the CSMS. OCPP 1.6 §6.51 TriggerMessage.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("TriggerMessage")
+
+    async def on_unlock_connector(
+        self, request: UnlockConnectorRequest, context: Context
+    ) -> UnlockConnectorResponse:
+        """UnlockConnector, sent by the CSMS. OCPP 1.6 §6.53 UnlockConnector.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("UnlockConnector")
+
+    async def on_update_firmware(
+        self, request: UpdateFirmwareRequest, context: Context
+    ) -> UpdateFirmwareResponse:
+        """UpdateFirmware, sent by the CSMS. OCPP 1.6 §6.55 UpdateFirmware.req: sent by the Central
+        System to the Charge Point."""
+        raise NotSupportedError("UpdateFirmware")
+
+
 HANDLED: Final[Mapping[str, str]] = MappingProxyType(
     {
         "CancelReservation": "on_cancel_reservation",
@@ -443,18 +515,20 @@ HANDLED: Final[Mapping[str, str]] = MappingProxyType(
 
 
 async def dispatch(
-    handler: StationHandler, action: str, payload: bytes, context: CallContext
+    handler: StationHandler, action: str, payload: bytes, context: Context
 ) -> Outcome:
-    """Decode an inbound CALL or SEND for the charging station and run its handler method."""
-    return await _dispatch("1.6", routing.ROUTES, HANDLED, handler, action, payload, context)
+    """Decode an inbound CALL or SEND for the charging station and run its handler method, over
+    any transport (the protocol core's own inbound path, without framing)."""
+    return await _dispatch(BINDING, handler, action, payload, context)
 
 
-BINDING: Final = RoleBinding(
+BINDING: Final[RoleBinding[StationHandler, CsmsClient]] = RoleBinding(
     version="1.6",
     subprotocol="ocpp1.6",
     role=Role.CHARGING_STATION,
     routes=routing.ROUTES,
     handled=HANDLED,
+    handler_type=StationHandler,
     peer_client=CsmsClient,
 )
 """What a connection needs to speak OCPP 1.6 as the charging station."""

@@ -5,27 +5,34 @@
 
 """The CSMS side of OCPP 2.0.1.
 
-``CsmsHandler`` has one method per action the CSMS receives (and only those);
-subclass it and override what you support: a method left as is answers NotSupported.
+``CsmsHandler`` has one method per action the CSMS receives (and only those),
+plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
+override what you support: an action method left as is answers NotSupported.
 ``ChargingStationClient`` has one method per action the CSMS may send to the
-charging station, returning the typed response.
+charging station, returning the typed response. ``Context`` is what a handler method gets
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
+from ocppgen.generated.runtime.protocol import dispatch as _dispatch
 from ocppgen.generated.runtime.routing import (
     CallContext,
     Caller,
+    Handler,
     NotSupportedError,
     Outcome,
     Role,
     RoleBinding,
 )
-from ocppgen.generated.runtime.routing import dispatch as _dispatch
+from ocppgen.generated.runtime.routing import CallError2x as CallError
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v201 import routing
 from ocppgen.generated.v201.messages import (
     AuthorizeRequest,
@@ -158,192 +165,15 @@ from ocppgen.generated.v201.messages import (
     UpdateFirmwareResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "ChargingStationClient", "CsmsHandler", "dispatch"]
-
-
-class CsmsHandler:
-    """What the CSMS receives in OCPP 2.0.1; override what you support."""
-
-    ocpp_version: ClassVar[str] = "2.0.1"
-
-    async def on_authorize(
-        self, request: AuthorizeRequest, context: CallContext
-    ) -> AuthorizeResponse:
-        """Authorize, sent by the charging station. OCPP 2.0.1 Part 2 §1.1.1 authorizeRequest: sent by
-        the Charging Station to the CSMS."""
-        raise NotSupportedError("Authorize")
-
-    async def on_boot_notification(
-        self, request: BootNotificationRequest, context: CallContext
-    ) -> BootNotificationResponse:
-        """BootNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.2.1
-        BootNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("BootNotification")
-
-    async def on_cleared_charging_limit(
-        self, request: ClearedChargingLimitRequest, context: CallContext
-    ) -> ClearedChargingLimitResponse:
-        """ClearedChargingLimit, sent by the charging station. OCPP 2.0.1 Part 2 §1.9.1
-        ClearedChargingLimitRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("ClearedChargingLimit")
-
-    async def on_data_transfer(
-        self, request: DataTransferRequest, context: CallContext
-    ) -> DataTransferResponse:
-        """DataTransfer, sent by either side. OCPP 2.0.1 Part 2 §1.13.1 DataTransferRequest: sent by
-        the CSMS to the Charging Station or vice versa."""
-        raise NotSupportedError("DataTransfer")
-
-    async def on_firmware_status_notification(
-        self, request: FirmwareStatusNotificationRequest, context: CallContext
-    ) -> FirmwareStatusNotificationResponse:
-        """FirmwareStatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.15.1
-        FirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("FirmwareStatusNotification")
-
-    async def on_get15118_ev_certificate(
-        self, request: Get15118EVCertificateRequest, context: CallContext
-    ) -> Get15118EVCertificateResponse:
-        """Get15118EVCertificate, sent by the charging station. OCPP 2.0.1 Part 2 §1.16.1
-        Get15118EVCertificateRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("Get15118EVCertificate")
-
-    async def on_get_certificate_status(
-        self, request: GetCertificateStatusRequest, context: CallContext
-    ) -> GetCertificateStatusResponse:
-        """GetCertificateStatus, sent by the charging station. OCPP 2.0.1 Part 2 §1.18.1
-        GetCertificateStatusRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("GetCertificateStatus")
-
-    async def on_heartbeat(
-        self, request: HeartbeatRequest, context: CallContext
-    ) -> HeartbeatResponse:
-        """Heartbeat, sent by the charging station. OCPP 2.0.1 Part 2 §1.29.1 HeartbeatRequest: sent by
-        the Charging Station to the CSMS."""
-        raise NotSupportedError("Heartbeat")
-
-    async def on_log_status_notification(
-        self, request: LogStatusNotificationRequest, context: CallContext
-    ) -> LogStatusNotificationResponse:
-        """LogStatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.31.1
-        LogStatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("LogStatusNotification")
-
-    async def on_meter_values(
-        self, request: MeterValuesRequest, context: CallContext
-    ) -> MeterValuesResponse:
-        """MeterValues, sent by the charging station. OCPP 2.0.1 Part 2 §1.32.1 MeterValuesRequest:
-        sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("MeterValues")
-
-    async def on_notify_charging_limit(
-        self, request: NotifyChargingLimitRequest, context: CallContext
-    ) -> NotifyChargingLimitResponse:
-        """NotifyChargingLimit, sent by the charging station. OCPP 2.0.1 Part 2 §1.33.1
-        NotifyChargingLimitRequest; use case K12 Set / Update External Charging Limit Without
-        Ongoing Transaction."""
-        raise NotSupportedError("NotifyChargingLimit")
-
-    async def on_notify_customer_information(
-        self, request: NotifyCustomerInformationRequest, context: CallContext
-    ) -> NotifyCustomerInformationResponse:
-        """NotifyCustomerInformation, sent by the charging station. OCPP 2.0.1 Part 2 §1.34.1
-        NotifyCustomerInformationRequest; use case N09 Get Customer Information."""
-        raise NotSupportedError("NotifyCustomerInformation")
-
-    async def on_notify_display_messages(
-        self, request: NotifyDisplayMessagesRequest, context: CallContext
-    ) -> NotifyDisplayMessagesResponse:
-        """NotifyDisplayMessages, sent by the charging station. OCPP 2.0.1 Part 2 §1.35.1
-        NotifyDisplayMessagesRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyDisplayMessages")
-
-    async def on_notify_ev_charging_needs(
-        self, request: NotifyEVChargingNeedsRequest, context: CallContext
-    ) -> NotifyEVChargingNeedsResponse:
-        """NotifyEVChargingNeeds, sent by the charging station. OCPP 2.0.1 Part 2 §1.36.1
-        NotifyEVChargingNeedsRequest: 'The Charging Station uses this message to communicate the
-        charging nee'."""
-        raise NotSupportedError("NotifyEVChargingNeeds")
-
-    async def on_notify_ev_charging_schedule(
-        self, request: NotifyEVChargingScheduleRequest, context: CallContext
-    ) -> NotifyEVChargingScheduleResponse:
-        """NotifyEVChargingSchedule, sent by the charging station. OCPP 2.0.1 Part 2 §1.37.1
-        NotifyEVChargingScheduleRequest: 'The Charging Station uses this message to communicate the
-        charging sch'."""
-        raise NotSupportedError("NotifyEVChargingSchedule")
-
-    async def on_notify_event(
-        self, request: NotifyEventRequest, context: CallContext
-    ) -> NotifyEventResponse:
-        """NotifyEvent, sent by the charging station. OCPP 2.0.1 Part 2 §1.38.1 NotifyEventRequest:
-        sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyEvent")
-
-    async def on_notify_monitoring_report(
-        self, request: NotifyMonitoringReportRequest, context: CallContext
-    ) -> NotifyMonitoringReportResponse:
-        """NotifyMonitoringReport, sent by the charging station. OCPP 2.0.1 Part 2 §1.39.1
-        NotifyMonitoringReportRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyMonitoringReport")
-
-    async def on_notify_report(
-        self, request: NotifyReportRequest, context: CallContext
-    ) -> NotifyReportResponse:
-        """NotifyReport, sent by the charging station. OCPP 2.0.1 Part 2 §1.40.1 NotifyReportRequest:
-        sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyReport")
-
-    async def on_publish_firmware_status_notification(
-        self, request: PublishFirmwareStatusNotificationRequest, context: CallContext
-    ) -> PublishFirmwareStatusNotificationResponse:
-        """PublishFirmwareStatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.42.1
-        PublishFirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("PublishFirmwareStatusNotification")
-
-    async def on_report_charging_profiles(
-        self, request: ReportChargingProfilesRequest, context: CallContext
-    ) -> ReportChargingProfilesResponse:
-        """ReportChargingProfiles, sent by the charging station. OCPP 2.0.1 Part 2 §1.43.1
-        ReportChargingProfilesRequest; use case K09 Get Charging Profiles (answers the CSMS's
-        GetChargingProfilesRequest)."""
-        raise NotSupportedError("ReportChargingProfiles")
-
-    async def on_reservation_status_update(
-        self, request: ReservationStatusUpdateRequest, context: CallContext
-    ) -> ReservationStatusUpdateResponse:
-        """ReservationStatusUpdate, sent by the charging station. OCPP 2.0.1 Part 2 §1.46.1
-        ReservationStatusUpdateRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("ReservationStatusUpdate")
-
-    async def on_security_event_notification(
-        self, request: SecurityEventNotificationRequest, context: CallContext
-    ) -> SecurityEventNotificationResponse:
-        """SecurityEventNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.49.1
-        SecurityEventNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("SecurityEventNotification")
-
-    async def on_sign_certificate(
-        self, request: SignCertificateRequest, context: CallContext
-    ) -> SignCertificateResponse:
-        """SignCertificate, sent by the charging station. OCPP 2.0.1 Part 2 §1.58.1
-        SignCertificateRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("SignCertificate")
-
-    async def on_status_notification(
-        self, request: StatusNotificationRequest, context: CallContext
-    ) -> StatusNotificationResponse:
-        """StatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.59.1
-        StatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("StatusNotification")
-
-    async def on_transaction_event(
-        self, request: TransactionEventRequest, context: CallContext
-    ) -> TransactionEventResponse:
-        """TransactionEvent, sent by the charging station. OCPP 2.0.1 Part 2 §1.60.1
-        TransactionEventRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("TransactionEvent")
+__all__ = [
+    "BINDING",
+    "HANDLED",
+    "CallError",
+    "Context",
+    "ChargingStationClient",
+    "CsmsHandler",
+    "dispatch",
+]
 
 
 class ChargingStationClient:
@@ -636,6 +466,277 @@ class ChargingStationClient:
         return await self._caller.call(routing.UPDATE_FIRMWARE, request, timeout)
 
 
+Context: TypeAlias = CallContext[ChargingStationClient]
+"""What a CSMS handler method knows besides the request: the session, the typed client
+of the charging station, the message id, and ``after_response``."""
+
+
+class CsmsHandler(Handler):
+    """What the CSMS receives in OCPP 2.0.1; override what you support."""
+
+    ocpp_version: ClassVar[str] = "2.0.1"
+    _ocpp_role: ClassVar[str] = "CSMS"
+    _ocpp_receives: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_authorize",
+            "on_boot_notification",
+            "on_cleared_charging_limit",
+            "on_data_transfer",
+            "on_firmware_status_notification",
+            "on_get15118_ev_certificate",
+            "on_get_certificate_status",
+            "on_heartbeat",
+            "on_log_status_notification",
+            "on_meter_values",
+            "on_notify_charging_limit",
+            "on_notify_customer_information",
+            "on_notify_display_messages",
+            "on_notify_ev_charging_needs",
+            "on_notify_ev_charging_schedule",
+            "on_notify_event",
+            "on_notify_monitoring_report",
+            "on_notify_report",
+            "on_publish_firmware_status_notification",
+            "on_report_charging_profiles",
+            "on_reservation_status_update",
+            "on_security_event_notification",
+            "on_sign_certificate",
+            "on_status_notification",
+            "on_transaction_event",
+        }
+    )
+    _ocpp_sends: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_cancel_reservation",
+            "on_certificate_signed",
+            "on_change_availability",
+            "on_clear_cache",
+            "on_clear_charging_profile",
+            "on_clear_display_message",
+            "on_clear_variable_monitoring",
+            "on_cost_updated",
+            "on_customer_information",
+            "on_data_transfer",
+            "on_delete_certificate",
+            "on_get_base_report",
+            "on_get_charging_profiles",
+            "on_get_composite_schedule",
+            "on_get_display_messages",
+            "on_get_installed_certificate_ids",
+            "on_get_local_list_version",
+            "on_get_log",
+            "on_get_monitoring_report",
+            "on_get_report",
+            "on_get_transaction_status",
+            "on_get_variables",
+            "on_install_certificate",
+            "on_publish_firmware",
+            "on_request_start_transaction",
+            "on_request_stop_transaction",
+            "on_reserve_now",
+            "on_reset",
+            "on_send_local_list",
+            "on_set_charging_profile",
+            "on_set_display_message",
+            "on_set_monitoring_base",
+            "on_set_monitoring_level",
+            "on_set_network_profile",
+            "on_set_variable_monitoring",
+            "on_set_variables",
+            "on_trigger_message",
+            "on_unlock_connector",
+            "on_unpublish_firmware",
+            "on_update_firmware",
+        }
+    )
+
+    async def connected(self, session: Session, client: ChargingStationClient) -> None:
+        """A connection to the charging station is up (also after a reconnect). Lifecycle
+        methods of one station run one after the other, in the order things happened."""
+
+    async def registered(self, session: Session, client: ChargingStationClient) -> None:
+        """The station's BootNotification was Accepted (called when the registration changes to
+        Accepted; not again when an Accepted station reconnects without booting)."""
+
+    async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
+        """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
+
+    async def on_authorize(self, request: AuthorizeRequest, context: Context) -> AuthorizeResponse:
+        """Authorize, sent by the charging station. OCPP 2.0.1 Part 2 §1.1.1 authorizeRequest: sent by
+        the Charging Station to the CSMS."""
+        raise NotSupportedError("Authorize")
+
+    async def on_boot_notification(
+        self, request: BootNotificationRequest, context: Context
+    ) -> BootNotificationResponse:
+        """BootNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.2.1
+        BootNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("BootNotification")
+
+    async def on_cleared_charging_limit(
+        self, request: ClearedChargingLimitRequest, context: Context
+    ) -> ClearedChargingLimitResponse:
+        """ClearedChargingLimit, sent by the charging station. OCPP 2.0.1 Part 2 §1.9.1
+        ClearedChargingLimitRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("ClearedChargingLimit")
+
+    async def on_data_transfer(
+        self, request: DataTransferRequest, context: Context
+    ) -> DataTransferResponse:
+        """DataTransfer, sent by either side. OCPP 2.0.1 Part 2 §1.13.1 DataTransferRequest: sent by
+        the CSMS to the Charging Station or vice versa."""
+        raise NotSupportedError("DataTransfer")
+
+    async def on_firmware_status_notification(
+        self, request: FirmwareStatusNotificationRequest, context: Context
+    ) -> FirmwareStatusNotificationResponse:
+        """FirmwareStatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.15.1
+        FirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("FirmwareStatusNotification")
+
+    async def on_get15118_ev_certificate(
+        self, request: Get15118EVCertificateRequest, context: Context
+    ) -> Get15118EVCertificateResponse:
+        """Get15118EVCertificate, sent by the charging station. OCPP 2.0.1 Part 2 §1.16.1
+        Get15118EVCertificateRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("Get15118EVCertificate")
+
+    async def on_get_certificate_status(
+        self, request: GetCertificateStatusRequest, context: Context
+    ) -> GetCertificateStatusResponse:
+        """GetCertificateStatus, sent by the charging station. OCPP 2.0.1 Part 2 §1.18.1
+        GetCertificateStatusRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("GetCertificateStatus")
+
+    async def on_heartbeat(self, request: HeartbeatRequest, context: Context) -> HeartbeatResponse:
+        """Heartbeat, sent by the charging station. OCPP 2.0.1 Part 2 §1.29.1 HeartbeatRequest: sent by
+        the Charging Station to the CSMS."""
+        raise NotSupportedError("Heartbeat")
+
+    async def on_log_status_notification(
+        self, request: LogStatusNotificationRequest, context: Context
+    ) -> LogStatusNotificationResponse:
+        """LogStatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.31.1
+        LogStatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("LogStatusNotification")
+
+    async def on_meter_values(
+        self, request: MeterValuesRequest, context: Context
+    ) -> MeterValuesResponse:
+        """MeterValues, sent by the charging station. OCPP 2.0.1 Part 2 §1.32.1 MeterValuesRequest:
+        sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("MeterValues")
+
+    async def on_notify_charging_limit(
+        self, request: NotifyChargingLimitRequest, context: Context
+    ) -> NotifyChargingLimitResponse:
+        """NotifyChargingLimit, sent by the charging station. OCPP 2.0.1 Part 2 §1.33.1
+        NotifyChargingLimitRequest; use case K12 Set / Update External Charging Limit Without
+        Ongoing Transaction."""
+        raise NotSupportedError("NotifyChargingLimit")
+
+    async def on_notify_customer_information(
+        self, request: NotifyCustomerInformationRequest, context: Context
+    ) -> NotifyCustomerInformationResponse:
+        """NotifyCustomerInformation, sent by the charging station. OCPP 2.0.1 Part 2 §1.34.1
+        NotifyCustomerInformationRequest; use case N09 Get Customer Information."""
+        raise NotSupportedError("NotifyCustomerInformation")
+
+    async def on_notify_display_messages(
+        self, request: NotifyDisplayMessagesRequest, context: Context
+    ) -> NotifyDisplayMessagesResponse:
+        """NotifyDisplayMessages, sent by the charging station. OCPP 2.0.1 Part 2 §1.35.1
+        NotifyDisplayMessagesRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyDisplayMessages")
+
+    async def on_notify_ev_charging_needs(
+        self, request: NotifyEVChargingNeedsRequest, context: Context
+    ) -> NotifyEVChargingNeedsResponse:
+        """NotifyEVChargingNeeds, sent by the charging station. OCPP 2.0.1 Part 2 §1.36.1
+        NotifyEVChargingNeedsRequest: 'The Charging Station uses this message to communicate the
+        charging nee'."""
+        raise NotSupportedError("NotifyEVChargingNeeds")
+
+    async def on_notify_ev_charging_schedule(
+        self, request: NotifyEVChargingScheduleRequest, context: Context
+    ) -> NotifyEVChargingScheduleResponse:
+        """NotifyEVChargingSchedule, sent by the charging station. OCPP 2.0.1 Part 2 §1.37.1
+        NotifyEVChargingScheduleRequest: 'The Charging Station uses this message to communicate the
+        charging sch'."""
+        raise NotSupportedError("NotifyEVChargingSchedule")
+
+    async def on_notify_event(
+        self, request: NotifyEventRequest, context: Context
+    ) -> NotifyEventResponse:
+        """NotifyEvent, sent by the charging station. OCPP 2.0.1 Part 2 §1.38.1 NotifyEventRequest:
+        sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyEvent")
+
+    async def on_notify_monitoring_report(
+        self, request: NotifyMonitoringReportRequest, context: Context
+    ) -> NotifyMonitoringReportResponse:
+        """NotifyMonitoringReport, sent by the charging station. OCPP 2.0.1 Part 2 §1.39.1
+        NotifyMonitoringReportRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyMonitoringReport")
+
+    async def on_notify_report(
+        self, request: NotifyReportRequest, context: Context
+    ) -> NotifyReportResponse:
+        """NotifyReport, sent by the charging station. OCPP 2.0.1 Part 2 §1.40.1 NotifyReportRequest:
+        sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyReport")
+
+    async def on_publish_firmware_status_notification(
+        self, request: PublishFirmwareStatusNotificationRequest, context: Context
+    ) -> PublishFirmwareStatusNotificationResponse:
+        """PublishFirmwareStatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.42.1
+        PublishFirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("PublishFirmwareStatusNotification")
+
+    async def on_report_charging_profiles(
+        self, request: ReportChargingProfilesRequest, context: Context
+    ) -> ReportChargingProfilesResponse:
+        """ReportChargingProfiles, sent by the charging station. OCPP 2.0.1 Part 2 §1.43.1
+        ReportChargingProfilesRequest; use case K09 Get Charging Profiles (answers the CSMS's
+        GetChargingProfilesRequest)."""
+        raise NotSupportedError("ReportChargingProfiles")
+
+    async def on_reservation_status_update(
+        self, request: ReservationStatusUpdateRequest, context: Context
+    ) -> ReservationStatusUpdateResponse:
+        """ReservationStatusUpdate, sent by the charging station. OCPP 2.0.1 Part 2 §1.46.1
+        ReservationStatusUpdateRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("ReservationStatusUpdate")
+
+    async def on_security_event_notification(
+        self, request: SecurityEventNotificationRequest, context: Context
+    ) -> SecurityEventNotificationResponse:
+        """SecurityEventNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.49.1
+        SecurityEventNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("SecurityEventNotification")
+
+    async def on_sign_certificate(
+        self, request: SignCertificateRequest, context: Context
+    ) -> SignCertificateResponse:
+        """SignCertificate, sent by the charging station. OCPP 2.0.1 Part 2 §1.58.1
+        SignCertificateRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("SignCertificate")
+
+    async def on_status_notification(
+        self, request: StatusNotificationRequest, context: Context
+    ) -> StatusNotificationResponse:
+        """StatusNotification, sent by the charging station. OCPP 2.0.1 Part 2 §1.59.1
+        StatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("StatusNotification")
+
+    async def on_transaction_event(
+        self, request: TransactionEventRequest, context: Context
+    ) -> TransactionEventResponse:
+        """TransactionEvent, sent by the charging station. OCPP 2.0.1 Part 2 §1.60.1
+        TransactionEventRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("TransactionEvent")
+
+
 HANDLED: Final[Mapping[str, str]] = MappingProxyType(
     {
         "Authorize": "on_authorize",
@@ -668,19 +769,19 @@ HANDLED: Final[Mapping[str, str]] = MappingProxyType(
 """The actions the CSMS receives, and the handler method of each."""
 
 
-async def dispatch(
-    handler: CsmsHandler, action: str, payload: bytes, context: CallContext
-) -> Outcome:
-    """Decode an inbound CALL or SEND for the CSMS and run its handler method."""
-    return await _dispatch("2.0.1", routing.ROUTES, HANDLED, handler, action, payload, context)
+async def dispatch(handler: CsmsHandler, action: str, payload: bytes, context: Context) -> Outcome:
+    """Decode an inbound CALL or SEND for the CSMS and run its handler method, over
+    any transport (the protocol core's own inbound path, without framing)."""
+    return await _dispatch(BINDING, handler, action, payload, context)
 
 
-BINDING: Final = RoleBinding(
+BINDING: Final[RoleBinding[CsmsHandler, ChargingStationClient]] = RoleBinding(
     version="2.0.1",
     subprotocol="ocpp2.0.1",
     role=Role.CSMS,
     routes=routing.ROUTES,
     handled=HANDLED,
+    handler_type=CsmsHandler,
     peer_client=ChargingStationClient,
 )
 """What a connection needs to speak OCPP 2.0.1 as the CSMS."""

@@ -5,27 +5,34 @@
 
 """The CSMS side of OCPP 2.1.
 
-``CsmsHandler`` has one method per action the CSMS receives (and only those);
-subclass it and override what you support: a method left as is answers NotSupported.
+``CsmsHandler`` has one method per action the CSMS receives (and only those),
+plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
+override what you support: an action method left as is answers NotSupported.
 ``ChargingStationClient`` has one method per action the CSMS may send to the
-charging station, returning the typed response.
+charging station, returning the typed response. ``Context`` is what a handler method gets
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
+from ocppgen.generated.runtime.protocol import dispatch as _dispatch
 from ocppgen.generated.runtime.routing import (
     CallContext,
     Caller,
+    Handler,
     NotSupportedError,
     Outcome,
     Role,
     RoleBinding,
 )
-from ocppgen.generated.runtime.routing import dispatch as _dispatch
+from ocppgen.generated.runtime.routing import CallError2x as CallError
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v21 import routing
 from ocppgen.generated.v21.messages import (
     AFRRSignalRequest,
@@ -211,281 +218,15 @@ from ocppgen.generated.v21.messages import (
     VatNumberValidationResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "ChargingStationClient", "CsmsHandler", "dispatch"]
-
-
-class CsmsHandler:
-    """What the CSMS receives in OCPP 2.1; override what you support."""
-
-    ocpp_version: ClassVar[str] = "2.1"
-
-    async def on_authorize(
-        self, request: AuthorizeRequest, context: CallContext
-    ) -> AuthorizeResponse:
-        """Authorize, sent by the charging station. OCPP 2.1 Part 2 §1.3.1 authorizeRequest: sent by
-        the Charging Station to the CSMS."""
-        raise NotSupportedError("Authorize")
-
-    async def on_battery_swap(
-        self, request: BatterySwapRequest, context: CallContext
-    ) -> BatterySwapResponse:
-        """BatterySwap, sent by the charging station. OCPP 2.1 Part 2 §1.4.1 BatterySwapRequest: sent
-        by the Charging Station."""
-        raise NotSupportedError("BatterySwap")
-
-    async def on_boot_notification(
-        self, request: BootNotificationRequest, context: CallContext
-    ) -> BootNotificationResponse:
-        """BootNotification, sent by the charging station. OCPP 2.1 Part 2 §1.5.1
-        BootNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("BootNotification")
-
-    async def on_cleared_charging_limit(
-        self, request: ClearedChargingLimitRequest, context: CallContext
-    ) -> ClearedChargingLimitResponse:
-        """ClearedChargingLimit, sent by the charging station. OCPP 2.1 Part 2 §1.14.1
-        ClearedChargingLimitRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("ClearedChargingLimit")
-
-    async def on_close_periodic_event_stream(
-        self, request: ClosePeriodicEventStreamRequest, context: CallContext
-    ) -> ClosePeriodicEventStreamResponse:
-        """ClosePeriodicEventStream, sent by the charging station. OCPP 2.1 Part 2 §1.17.1
-        ClosePeriodicEventStreamRequest; use case N13 Close Periodic Event Streams."""
-        raise NotSupportedError("ClosePeriodicEventStream")
-
-    async def on_data_transfer(
-        self, request: DataTransferRequest, context: CallContext
-    ) -> DataTransferResponse:
-        """DataTransfer, sent by either side. OCPP 2.1 Part 2 §1.20.1 DataTransferRequest: sent by the
-        CSMS to the Charging Station or vice versa."""
-        raise NotSupportedError("DataTransfer")
-
-    async def on_firmware_status_notification(
-        self, request: FirmwareStatusNotificationRequest, context: CallContext
-    ) -> FirmwareStatusNotificationResponse:
-        """FirmwareStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.22.1
-        FirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("FirmwareStatusNotification")
-
-    async def on_get15118_ev_certificate(
-        self, request: Get15118EVCertificateRequest, context: CallContext
-    ) -> Get15118EVCertificateResponse:
-        """Get15118EVCertificate, sent by the charging station. OCPP 2.1 Part 2 §1.23.1
-        Get15118EVCertificateRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("Get15118EVCertificate")
-
-    async def on_get_certificate_chain_status(
-        self, request: GetCertificateChainStatusRequest, context: CallContext
-    ) -> GetCertificateChainStatusResponse:
-        """GetCertificateChainStatus, sent by the charging station. OCPP 2.1 Part 2 §1.25.1
-        GetCertificateChainStatusRequest; use case M07 Get Vehicle Certificate Chain Revocation
-        Status."""
-        raise NotSupportedError("GetCertificateChainStatus")
-
-    async def on_get_certificate_status(
-        self, request: GetCertificateStatusRequest, context: CallContext
-    ) -> GetCertificateStatusResponse:
-        """GetCertificateStatus, sent by the charging station. OCPP 2.1 Part 2 §1.26.1
-        GetCertificateStatusRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("GetCertificateStatus")
-
-    async def on_heartbeat(
-        self, request: HeartbeatRequest, context: CallContext
-    ) -> HeartbeatResponse:
-        """Heartbeat, sent by the charging station. OCPP 2.1 Part 2 §1.40.1 HeartbeatRequest: sent by
-        the Charging Station to the CSMS."""
-        raise NotSupportedError("Heartbeat")
-
-    async def on_log_status_notification(
-        self, request: LogStatusNotificationRequest, context: CallContext
-    ) -> LogStatusNotificationResponse:
-        """LogStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.42.1
-        LogStatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("LogStatusNotification")
-
-    async def on_meter_values(
-        self, request: MeterValuesRequest, context: CallContext
-    ) -> MeterValuesResponse:
-        """MeterValues, sent by the charging station. OCPP 2.1 Part 2 §1.43.1 MeterValuesRequest: sent
-        by the Charging Station to the CSMS."""
-        raise NotSupportedError("MeterValues")
-
-    async def on_notify_charging_limit(
-        self, request: NotifyChargingLimitRequest, context: CallContext
-    ) -> NotifyChargingLimitResponse:
-        """NotifyChargingLimit, sent by the charging station. OCPP 2.1 Part 2 §1.45.1
-        NotifyChargingLimitRequest; use case K12 Set / Update External Charging Limit Without
-        Ongoing Transaction."""
-        raise NotSupportedError("NotifyChargingLimit")
-
-    async def on_notify_customer_information(
-        self, request: NotifyCustomerInformationRequest, context: CallContext
-    ) -> NotifyCustomerInformationResponse:
-        """NotifyCustomerInformation, sent by the charging station. OCPP 2.1 Part 2 §1.46.1
-        NotifyCustomerInformationRequest; use case N09 Get Customer Information."""
-        raise NotSupportedError("NotifyCustomerInformation")
-
-    async def on_notify_der_alarm(
-        self, request: NotifyDERAlarmRequest, context: CallContext
-    ) -> NotifyDERAlarmResponse:
-        """NotifyDERAlarm, sent by the charging station. OCPP 2.1 Part 2 §1.47.1 NotifyDERAlarmRequest;
-        use case R05 Charging station reporting a DER event."""
-        raise NotSupportedError("NotifyDERAlarm")
-
-    async def on_notify_der_start_stop(
-        self, request: NotifyDERStartStopRequest, context: CallContext
-    ) -> NotifyDERStartStopResponse:
-        """NotifyDERStartStop, sent by the charging station. OCPP 2.1 Part 2 §1.48.1
-        NotifyDERStartStopRequest; use case R04 Configure DER control settings at Charging Station.
-        """
-        raise NotSupportedError("NotifyDERStartStop")
-
-    async def on_notify_display_messages(
-        self, request: NotifyDisplayMessagesRequest, context: CallContext
-    ) -> NotifyDisplayMessagesResponse:
-        """NotifyDisplayMessages, sent by the charging station. OCPP 2.1 Part 2 §1.49.1
-        NotifyDisplayMessagesRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyDisplayMessages")
-
-    async def on_notify_ev_charging_needs(
-        self, request: NotifyEVChargingNeedsRequest, context: CallContext
-    ) -> NotifyEVChargingNeedsResponse:
-        """NotifyEVChargingNeeds, sent by the charging station. OCPP 2.1 Part 2 §1.50.1
-        NotifyEVChargingNeedsRequest: 'The Charging Station uses this message to communicate the
-        charging nee'."""
-        raise NotSupportedError("NotifyEVChargingNeeds")
-
-    async def on_notify_ev_charging_schedule(
-        self, request: NotifyEVChargingScheduleRequest, context: CallContext
-    ) -> NotifyEVChargingScheduleResponse:
-        """NotifyEVChargingSchedule, sent by the charging station. OCPP 2.1 Part 2 §1.51.1
-        NotifyEVChargingScheduleRequest: 'The Charging Station uses this message to communicate the
-        charging sch'."""
-        raise NotSupportedError("NotifyEVChargingSchedule")
-
-    async def on_notify_event(
-        self, request: NotifyEventRequest, context: CallContext
-    ) -> NotifyEventResponse:
-        """NotifyEvent, sent by the charging station. OCPP 2.1 Part 2 §1.52.1 NotifyEventRequest: sent
-        by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyEvent")
-
-    async def on_notify_monitoring_report(
-        self, request: NotifyMonitoringReportRequest, context: CallContext
-    ) -> NotifyMonitoringReportResponse:
-        """NotifyMonitoringReport, sent by the charging station. OCPP 2.1 Part 2 §1.53.1
-        NotifyMonitoringReportRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyMonitoringReport")
-
-    async def on_notify_periodic_event_stream(
-        self, message: NotifyPeriodicEventStream, context: CallContext
-    ) -> None:
-        """NotifyPeriodicEventStream (SEND, no response), sent by the charging station. OCPP 2.1 Part 2
-        §1.54 NotifyPeriodicEventStream: a message of messageType SEND, no response; use case N15
-        Periodic Event Streams (sent as message type SEND)."""
-        raise NotSupportedError("NotifyPeriodicEventStream")
-
-    async def on_notify_priority_charging(
-        self, request: NotifyPriorityChargingRequest, context: CallContext
-    ) -> NotifyPriorityChargingResponse:
-        """NotifyPriorityCharging, sent by the charging station. OCPP 2.1 Part 2 §1.55.1
-        NotifyPriorityChargingRequest: sent by the Charging Station."""
-        raise NotSupportedError("NotifyPriorityCharging")
-
-    async def on_notify_report(
-        self, request: NotifyReportRequest, context: CallContext
-    ) -> NotifyReportResponse:
-        """NotifyReport, sent by the charging station. OCPP 2.1 Part 2 §1.56.1 NotifyReportRequest:
-        sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("NotifyReport")
-
-    async def on_notify_settlement(
-        self, request: NotifySettlementRequest, context: CallContext
-    ) -> NotifySettlementResponse:
-        """NotifySettlement, sent by the charging station. OCPP 2.1 Part 2 §1.57.1
-        NotifySettlementRequest; use case C21 Settlement at end of transaction."""
-        raise NotSupportedError("NotifySettlement")
-
-    async def on_open_periodic_event_stream(
-        self, request: OpenPeriodicEventStreamRequest, context: CallContext
-    ) -> OpenPeriodicEventStreamResponse:
-        """OpenPeriodicEventStream, sent by the charging station. OCPP 2.1 Part 2 §1.59.1
-        OpenPeriodicEventStreamRequest; use case N11 Set Frequent Periodic Variable Monitoring."""
-        raise NotSupportedError("OpenPeriodicEventStream")
-
-    async def on_publish_firmware_status_notification(
-        self, request: PublishFirmwareStatusNotificationRequest, context: CallContext
-    ) -> PublishFirmwareStatusNotificationResponse:
-        """PublishFirmwareStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.61.1
-        PublishFirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("PublishFirmwareStatusNotification")
-
-    async def on_pull_dynamic_schedule_update(
-        self, request: PullDynamicScheduleUpdateRequest, context: CallContext
-    ) -> PullDynamicScheduleUpdateResponse:
-        """PullDynamicScheduleUpdate, sent by the charging station. OCPP 2.1 Part 2 §1.62.1
-        PullDynamicScheduleUpdateRequest: sent by the Charging Station."""
-        raise NotSupportedError("PullDynamicScheduleUpdate")
-
-    async def on_report_charging_profiles(
-        self, request: ReportChargingProfilesRequest, context: CallContext
-    ) -> ReportChargingProfilesResponse:
-        """ReportChargingProfiles, sent by the charging station. OCPP 2.1 Part 2 §1.63.1
-        ReportChargingProfilesRequest; use case K09 Get Charging Profiles (answers the CSMS's
-        GetChargingProfilesRequest)."""
-        raise NotSupportedError("ReportChargingProfiles")
-
-    async def on_report_der_control(
-        self, request: ReportDERControlRequest, context: CallContext
-    ) -> ReportDERControlResponse:
-        """ReportDERControl, sent by the charging station. OCPP 2.1 Part 2 §1.64.1
-        ReportDERControlRequest; use case R04 Configure DER control settings at Charging Station
-        (answers GetDERControlRequest)."""
-        raise NotSupportedError("ReportDERControl")
-
-    async def on_reservation_status_update(
-        self, request: ReservationStatusUpdateRequest, context: CallContext
-    ) -> ReservationStatusUpdateResponse:
-        """ReservationStatusUpdate, sent by the charging station. OCPP 2.1 Part 2 §1.68.1
-        ReservationStatusUpdateRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("ReservationStatusUpdate")
-
-    async def on_security_event_notification(
-        self, request: SecurityEventNotificationRequest, context: CallContext
-    ) -> SecurityEventNotificationResponse:
-        """SecurityEventNotification, sent by the charging station. OCPP 2.1 Part 2 §1.71.1
-        SecurityEventNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("SecurityEventNotification")
-
-    async def on_sign_certificate(
-        self, request: SignCertificateRequest, context: CallContext
-    ) -> SignCertificateResponse:
-        """SignCertificate, sent by the charging station. OCPP 2.1 Part 2 §1.82.1
-        SignCertificateRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("SignCertificate")
-
-    async def on_status_notification(
-        self, request: StatusNotificationRequest, context: CallContext
-    ) -> StatusNotificationResponse:
-        """StatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.83.1
-        StatusNotificationRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("StatusNotification")
-
-    async def on_transaction_event(
-        self, request: TransactionEventRequest, context: CallContext
-    ) -> TransactionEventResponse:
-        """TransactionEvent, sent by the charging station. OCPP 2.1 Part 2 §1.84.1
-        TransactionEventRequest: sent by the Charging Station to the CSMS."""
-        raise NotSupportedError("TransactionEvent")
-
-    async def on_vat_number_validation(
-        self, request: VatNumberValidationRequest, context: CallContext
-    ) -> VatNumberValidationResponse:
-        """VatNumberValidation, sent by the charging station. OCPP 2.1 Part 2 §1.91.1
-        VatNumberValidationRequest; use case C18 Authorization using locally connected payment
-        terminal."""
-        raise NotSupportedError("VatNumberValidation")
+__all__ = [
+    "BINDING",
+    "HANDLED",
+    "CallError",
+    "Context",
+    "ChargingStationClient",
+    "CsmsHandler",
+    "dispatch",
+]
 
 
 class ChargingStationClient:
@@ -883,6 +624,393 @@ class ChargingStationClient:
         return await self._caller.call(routing.USE_PRIORITY_CHARGING, request, timeout)
 
 
+Context: TypeAlias = CallContext[ChargingStationClient]
+"""What a CSMS handler method knows besides the request: the session, the typed client
+of the charging station, the message id, and ``after_response``."""
+
+
+class CsmsHandler(Handler):
+    """What the CSMS receives in OCPP 2.1; override what you support."""
+
+    ocpp_version: ClassVar[str] = "2.1"
+    _ocpp_role: ClassVar[str] = "CSMS"
+    _ocpp_receives: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_authorize",
+            "on_battery_swap",
+            "on_boot_notification",
+            "on_cleared_charging_limit",
+            "on_close_periodic_event_stream",
+            "on_data_transfer",
+            "on_firmware_status_notification",
+            "on_get15118_ev_certificate",
+            "on_get_certificate_chain_status",
+            "on_get_certificate_status",
+            "on_heartbeat",
+            "on_log_status_notification",
+            "on_meter_values",
+            "on_notify_charging_limit",
+            "on_notify_customer_information",
+            "on_notify_der_alarm",
+            "on_notify_der_start_stop",
+            "on_notify_display_messages",
+            "on_notify_ev_charging_needs",
+            "on_notify_ev_charging_schedule",
+            "on_notify_event",
+            "on_notify_monitoring_report",
+            "on_notify_periodic_event_stream",
+            "on_notify_priority_charging",
+            "on_notify_report",
+            "on_notify_settlement",
+            "on_open_periodic_event_stream",
+            "on_publish_firmware_status_notification",
+            "on_pull_dynamic_schedule_update",
+            "on_report_charging_profiles",
+            "on_report_der_control",
+            "on_reservation_status_update",
+            "on_security_event_notification",
+            "on_sign_certificate",
+            "on_status_notification",
+            "on_transaction_event",
+            "on_vat_number_validation",
+        }
+    )
+    _ocpp_sends: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_afrr_signal",
+            "on_adjust_periodic_event_stream",
+            "on_cancel_reservation",
+            "on_certificate_signed",
+            "on_change_availability",
+            "on_change_transaction_tariff",
+            "on_clear_cache",
+            "on_clear_charging_profile",
+            "on_clear_der_control",
+            "on_clear_display_message",
+            "on_clear_tariffs",
+            "on_clear_variable_monitoring",
+            "on_cost_updated",
+            "on_customer_information",
+            "on_data_transfer",
+            "on_delete_certificate",
+            "on_get_base_report",
+            "on_get_charging_profiles",
+            "on_get_composite_schedule",
+            "on_get_der_control",
+            "on_get_display_messages",
+            "on_get_installed_certificate_ids",
+            "on_get_local_list_version",
+            "on_get_log",
+            "on_get_monitoring_report",
+            "on_get_periodic_event_stream",
+            "on_get_report",
+            "on_get_tariffs",
+            "on_get_transaction_status",
+            "on_get_variables",
+            "on_install_certificate",
+            "on_notify_allowed_energy_transfer",
+            "on_notify_web_payment_started",
+            "on_publish_firmware",
+            "on_request_battery_swap",
+            "on_request_start_transaction",
+            "on_request_stop_transaction",
+            "on_reserve_now",
+            "on_reset",
+            "on_send_local_list",
+            "on_set_charging_profile",
+            "on_set_der_control",
+            "on_set_default_tariff",
+            "on_set_display_message",
+            "on_set_monitoring_base",
+            "on_set_monitoring_level",
+            "on_set_network_profile",
+            "on_set_variable_monitoring",
+            "on_set_variables",
+            "on_trigger_message",
+            "on_unlock_connector",
+            "on_unpublish_firmware",
+            "on_update_dynamic_schedule",
+            "on_update_firmware",
+            "on_use_priority_charging",
+        }
+    )
+
+    async def connected(self, session: Session, client: ChargingStationClient) -> None:
+        """A connection to the charging station is up (also after a reconnect). Lifecycle
+        methods of one station run one after the other, in the order things happened."""
+
+    async def registered(self, session: Session, client: ChargingStationClient) -> None:
+        """The station's BootNotification was Accepted (called when the registration changes to
+        Accepted; not again when an Accepted station reconnects without booting)."""
+
+    async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
+        """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
+
+    async def on_authorize(self, request: AuthorizeRequest, context: Context) -> AuthorizeResponse:
+        """Authorize, sent by the charging station. OCPP 2.1 Part 2 §1.3.1 authorizeRequest: sent by
+        the Charging Station to the CSMS."""
+        raise NotSupportedError("Authorize")
+
+    async def on_battery_swap(
+        self, request: BatterySwapRequest, context: Context
+    ) -> BatterySwapResponse:
+        """BatterySwap, sent by the charging station. OCPP 2.1 Part 2 §1.4.1 BatterySwapRequest: sent
+        by the Charging Station."""
+        raise NotSupportedError("BatterySwap")
+
+    async def on_boot_notification(
+        self, request: BootNotificationRequest, context: Context
+    ) -> BootNotificationResponse:
+        """BootNotification, sent by the charging station. OCPP 2.1 Part 2 §1.5.1
+        BootNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("BootNotification")
+
+    async def on_cleared_charging_limit(
+        self, request: ClearedChargingLimitRequest, context: Context
+    ) -> ClearedChargingLimitResponse:
+        """ClearedChargingLimit, sent by the charging station. OCPP 2.1 Part 2 §1.14.1
+        ClearedChargingLimitRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("ClearedChargingLimit")
+
+    async def on_close_periodic_event_stream(
+        self, request: ClosePeriodicEventStreamRequest, context: Context
+    ) -> ClosePeriodicEventStreamResponse:
+        """ClosePeriodicEventStream, sent by the charging station. OCPP 2.1 Part 2 §1.17.1
+        ClosePeriodicEventStreamRequest; use case N13 Close Periodic Event Streams."""
+        raise NotSupportedError("ClosePeriodicEventStream")
+
+    async def on_data_transfer(
+        self, request: DataTransferRequest, context: Context
+    ) -> DataTransferResponse:
+        """DataTransfer, sent by either side. OCPP 2.1 Part 2 §1.20.1 DataTransferRequest: sent by the
+        CSMS to the Charging Station or vice versa."""
+        raise NotSupportedError("DataTransfer")
+
+    async def on_firmware_status_notification(
+        self, request: FirmwareStatusNotificationRequest, context: Context
+    ) -> FirmwareStatusNotificationResponse:
+        """FirmwareStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.22.1
+        FirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("FirmwareStatusNotification")
+
+    async def on_get15118_ev_certificate(
+        self, request: Get15118EVCertificateRequest, context: Context
+    ) -> Get15118EVCertificateResponse:
+        """Get15118EVCertificate, sent by the charging station. OCPP 2.1 Part 2 §1.23.1
+        Get15118EVCertificateRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("Get15118EVCertificate")
+
+    async def on_get_certificate_chain_status(
+        self, request: GetCertificateChainStatusRequest, context: Context
+    ) -> GetCertificateChainStatusResponse:
+        """GetCertificateChainStatus, sent by the charging station. OCPP 2.1 Part 2 §1.25.1
+        GetCertificateChainStatusRequest; use case M07 Get Vehicle Certificate Chain Revocation
+        Status."""
+        raise NotSupportedError("GetCertificateChainStatus")
+
+    async def on_get_certificate_status(
+        self, request: GetCertificateStatusRequest, context: Context
+    ) -> GetCertificateStatusResponse:
+        """GetCertificateStatus, sent by the charging station. OCPP 2.1 Part 2 §1.26.1
+        GetCertificateStatusRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("GetCertificateStatus")
+
+    async def on_heartbeat(self, request: HeartbeatRequest, context: Context) -> HeartbeatResponse:
+        """Heartbeat, sent by the charging station. OCPP 2.1 Part 2 §1.40.1 HeartbeatRequest: sent by
+        the Charging Station to the CSMS."""
+        raise NotSupportedError("Heartbeat")
+
+    async def on_log_status_notification(
+        self, request: LogStatusNotificationRequest, context: Context
+    ) -> LogStatusNotificationResponse:
+        """LogStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.42.1
+        LogStatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("LogStatusNotification")
+
+    async def on_meter_values(
+        self, request: MeterValuesRequest, context: Context
+    ) -> MeterValuesResponse:
+        """MeterValues, sent by the charging station. OCPP 2.1 Part 2 §1.43.1 MeterValuesRequest: sent
+        by the Charging Station to the CSMS."""
+        raise NotSupportedError("MeterValues")
+
+    async def on_notify_charging_limit(
+        self, request: NotifyChargingLimitRequest, context: Context
+    ) -> NotifyChargingLimitResponse:
+        """NotifyChargingLimit, sent by the charging station. OCPP 2.1 Part 2 §1.45.1
+        NotifyChargingLimitRequest; use case K12 Set / Update External Charging Limit Without
+        Ongoing Transaction."""
+        raise NotSupportedError("NotifyChargingLimit")
+
+    async def on_notify_customer_information(
+        self, request: NotifyCustomerInformationRequest, context: Context
+    ) -> NotifyCustomerInformationResponse:
+        """NotifyCustomerInformation, sent by the charging station. OCPP 2.1 Part 2 §1.46.1
+        NotifyCustomerInformationRequest; use case N09 Get Customer Information."""
+        raise NotSupportedError("NotifyCustomerInformation")
+
+    async def on_notify_der_alarm(
+        self, request: NotifyDERAlarmRequest, context: Context
+    ) -> NotifyDERAlarmResponse:
+        """NotifyDERAlarm, sent by the charging station. OCPP 2.1 Part 2 §1.47.1 NotifyDERAlarmRequest;
+        use case R05 Charging station reporting a DER event."""
+        raise NotSupportedError("NotifyDERAlarm")
+
+    async def on_notify_der_start_stop(
+        self, request: NotifyDERStartStopRequest, context: Context
+    ) -> NotifyDERStartStopResponse:
+        """NotifyDERStartStop, sent by the charging station. OCPP 2.1 Part 2 §1.48.1
+        NotifyDERStartStopRequest; use case R04 Configure DER control settings at Charging Station.
+        """
+        raise NotSupportedError("NotifyDERStartStop")
+
+    async def on_notify_display_messages(
+        self, request: NotifyDisplayMessagesRequest, context: Context
+    ) -> NotifyDisplayMessagesResponse:
+        """NotifyDisplayMessages, sent by the charging station. OCPP 2.1 Part 2 §1.49.1
+        NotifyDisplayMessagesRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyDisplayMessages")
+
+    async def on_notify_ev_charging_needs(
+        self, request: NotifyEVChargingNeedsRequest, context: Context
+    ) -> NotifyEVChargingNeedsResponse:
+        """NotifyEVChargingNeeds, sent by the charging station. OCPP 2.1 Part 2 §1.50.1
+        NotifyEVChargingNeedsRequest: 'The Charging Station uses this message to communicate the
+        charging nee'."""
+        raise NotSupportedError("NotifyEVChargingNeeds")
+
+    async def on_notify_ev_charging_schedule(
+        self, request: NotifyEVChargingScheduleRequest, context: Context
+    ) -> NotifyEVChargingScheduleResponse:
+        """NotifyEVChargingSchedule, sent by the charging station. OCPP 2.1 Part 2 §1.51.1
+        NotifyEVChargingScheduleRequest: 'The Charging Station uses this message to communicate the
+        charging sch'."""
+        raise NotSupportedError("NotifyEVChargingSchedule")
+
+    async def on_notify_event(
+        self, request: NotifyEventRequest, context: Context
+    ) -> NotifyEventResponse:
+        """NotifyEvent, sent by the charging station. OCPP 2.1 Part 2 §1.52.1 NotifyEventRequest: sent
+        by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyEvent")
+
+    async def on_notify_monitoring_report(
+        self, request: NotifyMonitoringReportRequest, context: Context
+    ) -> NotifyMonitoringReportResponse:
+        """NotifyMonitoringReport, sent by the charging station. OCPP 2.1 Part 2 §1.53.1
+        NotifyMonitoringReportRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyMonitoringReport")
+
+    async def on_notify_periodic_event_stream(
+        self, message: NotifyPeriodicEventStream, context: Context
+    ) -> None:
+        """NotifyPeriodicEventStream (SEND, no response), sent by the charging station. OCPP 2.1 Part 2
+        §1.54 NotifyPeriodicEventStream: a message of messageType SEND, no response; use case N15
+        Periodic Event Streams (sent as message type SEND)."""
+        raise NotSupportedError("NotifyPeriodicEventStream")
+
+    async def on_notify_priority_charging(
+        self, request: NotifyPriorityChargingRequest, context: Context
+    ) -> NotifyPriorityChargingResponse:
+        """NotifyPriorityCharging, sent by the charging station. OCPP 2.1 Part 2 §1.55.1
+        NotifyPriorityChargingRequest: sent by the Charging Station."""
+        raise NotSupportedError("NotifyPriorityCharging")
+
+    async def on_notify_report(
+        self, request: NotifyReportRequest, context: Context
+    ) -> NotifyReportResponse:
+        """NotifyReport, sent by the charging station. OCPP 2.1 Part 2 §1.56.1 NotifyReportRequest:
+        sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("NotifyReport")
+
+    async def on_notify_settlement(
+        self, request: NotifySettlementRequest, context: Context
+    ) -> NotifySettlementResponse:
+        """NotifySettlement, sent by the charging station. OCPP 2.1 Part 2 §1.57.1
+        NotifySettlementRequest; use case C21 Settlement at end of transaction."""
+        raise NotSupportedError("NotifySettlement")
+
+    async def on_open_periodic_event_stream(
+        self, request: OpenPeriodicEventStreamRequest, context: Context
+    ) -> OpenPeriodicEventStreamResponse:
+        """OpenPeriodicEventStream, sent by the charging station. OCPP 2.1 Part 2 §1.59.1
+        OpenPeriodicEventStreamRequest; use case N11 Set Frequent Periodic Variable Monitoring."""
+        raise NotSupportedError("OpenPeriodicEventStream")
+
+    async def on_publish_firmware_status_notification(
+        self, request: PublishFirmwareStatusNotificationRequest, context: Context
+    ) -> PublishFirmwareStatusNotificationResponse:
+        """PublishFirmwareStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.61.1
+        PublishFirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("PublishFirmwareStatusNotification")
+
+    async def on_pull_dynamic_schedule_update(
+        self, request: PullDynamicScheduleUpdateRequest, context: Context
+    ) -> PullDynamicScheduleUpdateResponse:
+        """PullDynamicScheduleUpdate, sent by the charging station. OCPP 2.1 Part 2 §1.62.1
+        PullDynamicScheduleUpdateRequest: sent by the Charging Station."""
+        raise NotSupportedError("PullDynamicScheduleUpdate")
+
+    async def on_report_charging_profiles(
+        self, request: ReportChargingProfilesRequest, context: Context
+    ) -> ReportChargingProfilesResponse:
+        """ReportChargingProfiles, sent by the charging station. OCPP 2.1 Part 2 §1.63.1
+        ReportChargingProfilesRequest; use case K09 Get Charging Profiles (answers the CSMS's
+        GetChargingProfilesRequest)."""
+        raise NotSupportedError("ReportChargingProfiles")
+
+    async def on_report_der_control(
+        self, request: ReportDERControlRequest, context: Context
+    ) -> ReportDERControlResponse:
+        """ReportDERControl, sent by the charging station. OCPP 2.1 Part 2 §1.64.1
+        ReportDERControlRequest; use case R04 Configure DER control settings at Charging Station
+        (answers GetDERControlRequest)."""
+        raise NotSupportedError("ReportDERControl")
+
+    async def on_reservation_status_update(
+        self, request: ReservationStatusUpdateRequest, context: Context
+    ) -> ReservationStatusUpdateResponse:
+        """ReservationStatusUpdate, sent by the charging station. OCPP 2.1 Part 2 §1.68.1
+        ReservationStatusUpdateRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("ReservationStatusUpdate")
+
+    async def on_security_event_notification(
+        self, request: SecurityEventNotificationRequest, context: Context
+    ) -> SecurityEventNotificationResponse:
+        """SecurityEventNotification, sent by the charging station. OCPP 2.1 Part 2 §1.71.1
+        SecurityEventNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("SecurityEventNotification")
+
+    async def on_sign_certificate(
+        self, request: SignCertificateRequest, context: Context
+    ) -> SignCertificateResponse:
+        """SignCertificate, sent by the charging station. OCPP 2.1 Part 2 §1.82.1
+        SignCertificateRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("SignCertificate")
+
+    async def on_status_notification(
+        self, request: StatusNotificationRequest, context: Context
+    ) -> StatusNotificationResponse:
+        """StatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.83.1
+        StatusNotificationRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("StatusNotification")
+
+    async def on_transaction_event(
+        self, request: TransactionEventRequest, context: Context
+    ) -> TransactionEventResponse:
+        """TransactionEvent, sent by the charging station. OCPP 2.1 Part 2 §1.84.1
+        TransactionEventRequest: sent by the Charging Station to the CSMS."""
+        raise NotSupportedError("TransactionEvent")
+
+    async def on_vat_number_validation(
+        self, request: VatNumberValidationRequest, context: Context
+    ) -> VatNumberValidationResponse:
+        """VatNumberValidation, sent by the charging station. OCPP 2.1 Part 2 §1.91.1
+        VatNumberValidationRequest; use case C18 Authorization using locally connected payment
+        terminal."""
+        raise NotSupportedError("VatNumberValidation")
+
+
 HANDLED: Final[Mapping[str, str]] = MappingProxyType(
     {
         "Authorize": "on_authorize",
@@ -927,19 +1055,19 @@ HANDLED: Final[Mapping[str, str]] = MappingProxyType(
 """The actions the CSMS receives, and the handler method of each."""
 
 
-async def dispatch(
-    handler: CsmsHandler, action: str, payload: bytes, context: CallContext
-) -> Outcome:
-    """Decode an inbound CALL or SEND for the CSMS and run its handler method."""
-    return await _dispatch("2.1", routing.ROUTES, HANDLED, handler, action, payload, context)
+async def dispatch(handler: CsmsHandler, action: str, payload: bytes, context: Context) -> Outcome:
+    """Decode an inbound CALL or SEND for the CSMS and run its handler method, over
+    any transport (the protocol core's own inbound path, without framing)."""
+    return await _dispatch(BINDING, handler, action, payload, context)
 
 
-BINDING: Final = RoleBinding(
+BINDING: Final[RoleBinding[CsmsHandler, ChargingStationClient]] = RoleBinding(
     version="2.1",
     subprotocol="ocpp2.1",
     role=Role.CSMS,
     routes=routing.ROUTES,
     handled=HANDLED,
+    handler_type=CsmsHandler,
     peer_client=ChargingStationClient,
 )
 """What a connection needs to speak OCPP 2.1 as the CSMS."""

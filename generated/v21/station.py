@@ -5,27 +5,34 @@
 
 """The charging station side of OCPP 2.1.
 
-``StationHandler`` has one method per action the charging station receives (and only those);
-subclass it and override what you support: a method left as is answers NotSupported.
+``StationHandler`` has one method per action the charging station receives (and only those),
+plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
+override what you support: an action method left as is answers NotSupported.
 ``CsmsClient`` has one method per action the charging station may send to the
-CSMS, returning the typed response.
+CSMS, returning the typed response. ``Context`` is what a handler method gets
+besides the request, ``BINDING`` ties them together for a server or client. A handler answers
+with a CALLERROR of its choosing by raising ``CallError(code, description, details)``, the code
+typed by this version's error-code set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeAlias
 
+from ocppgen.generated.runtime.protocol import dispatch as _dispatch
 from ocppgen.generated.runtime.routing import (
     CallContext,
     Caller,
+    Handler,
     NotSupportedError,
     Outcome,
     Role,
     RoleBinding,
 )
-from ocppgen.generated.runtime.routing import dispatch as _dispatch
+from ocppgen.generated.runtime.routing import CallError2x as CallError
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.v21 import routing
 from ocppgen.generated.v21.messages import (
     AFRRSignalRequest,
@@ -211,396 +218,7 @@ from ocppgen.generated.v21.messages import (
     VatNumberValidationResponse,
 )
 
-__all__ = ["BINDING", "HANDLED", "CsmsClient", "StationHandler", "dispatch"]
-
-
-class StationHandler:
-    """What the charging station receives in OCPP 2.1; override what you support."""
-
-    ocpp_version: ClassVar[str] = "2.1"
-
-    async def on_afrr_signal(
-        self, request: AFRRSignalRequest, context: CallContext
-    ) -> AFRRSignalResponse:
-        """AFRRSignal, sent by the CSMS. OCPP 2.1 Part 2 §1.2.1 AFRRSignalRequest; use case Q08 Local
-        V2X control for frequency support."""
-        raise NotSupportedError("AFRRSignal")
-
-    async def on_adjust_periodic_event_stream(
-        self, request: AdjustPeriodicEventStreamRequest, context: CallContext
-    ) -> AdjustPeriodicEventStreamResponse:
-        """AdjustPeriodicEventStream, sent by the CSMS. OCPP 2.1 Part 2 §1.1.1
-        AdjustPeriodicEventStreamRequest; use case N14 Adjust Periodic Event Streams."""
-        raise NotSupportedError("AdjustPeriodicEventStream")
-
-    async def on_cancel_reservation(
-        self, request: CancelReservationRequest, context: CallContext
-    ) -> CancelReservationResponse:
-        """CancelReservation, sent by the CSMS. OCPP 2.1 Part 2 §1.6.1 CancelReservationRequest: sent
-        by the CSMS to the Charging Station."""
-        raise NotSupportedError("CancelReservation")
-
-    async def on_certificate_signed(
-        self, request: CertificateSignedRequest, context: CallContext
-    ) -> CertificateSignedResponse:
-        """CertificateSigned, sent by the CSMS. OCPP 2.1 Part 2 §1.7.1 CertificateSignedRequest: sent
-        by the CSMS to the Charging Station."""
-        raise NotSupportedError("CertificateSigned")
-
-    async def on_change_availability(
-        self, request: ChangeAvailabilityRequest, context: CallContext
-    ) -> ChangeAvailabilityResponse:
-        """ChangeAvailability, sent by the CSMS. OCPP 2.1 Part 2 §1.8.1 ChangeAvailabilityRequest: sent
-        by the CSMS to the Charging Station."""
-        raise NotSupportedError("ChangeAvailability")
-
-    async def on_change_transaction_tariff(
-        self, request: ChangeTransactionTariffRequest, context: CallContext
-    ) -> ChangeTransactionTariffResponse:
-        """ChangeTransactionTariff, sent by the CSMS. OCPP 2.1 Part 2 §1.9.1
-        ChangeTransactionTariffRequest; use case I11 Local Cost Calculation - Change transaction
-        tariff."""
-        raise NotSupportedError("ChangeTransactionTariff")
-
-    async def on_clear_cache(
-        self, request: ClearCacheRequest, context: CallContext
-    ) -> ClearCacheResponse:
-        """ClearCache, sent by the CSMS. OCPP 2.1 Part 2 §1.10.1 ClearCacheRequest: sent by the CSMS to
-        the Charging Station."""
-        raise NotSupportedError("ClearCache")
-
-    async def on_clear_charging_profile(
-        self, request: ClearChargingProfileRequest, context: CallContext
-    ) -> ClearChargingProfileResponse:
-        """ClearChargingProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.11.1 ClearChargingProfileRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("ClearChargingProfile")
-
-    async def on_clear_der_control(
-        self, request: ClearDERControlRequest, context: CallContext
-    ) -> ClearDERControlResponse:
-        """ClearDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.12.1 ClearDERControlRequest; use case
-        R04 Configure DER control settings at Charging Station."""
-        raise NotSupportedError("ClearDERControl")
-
-    async def on_clear_display_message(
-        self, request: ClearDisplayMessageRequest, context: CallContext
-    ) -> ClearDisplayMessageResponse:
-        """ClearDisplayMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.13.1 ClearDisplayMessageRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("ClearDisplayMessage")
-
-    async def on_clear_tariffs(
-        self, request: ClearTariffsRequest, context: CallContext
-    ) -> ClearTariffsResponse:
-        """ClearTariffs, sent by the CSMS. OCPP 2.1 Part 2 §1.15.1 ClearTariffsRequest; use case I10
-        Local Cost Calculation - Clear Tariffs."""
-        raise NotSupportedError("ClearTariffs")
-
-    async def on_clear_variable_monitoring(
-        self, request: ClearVariableMonitoringRequest, context: CallContext
-    ) -> ClearVariableMonitoringResponse:
-        """ClearVariableMonitoring, sent by the CSMS. OCPP 2.1 Part 2 §1.16.1
-        ClearVariableMonitoringRequest: sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("ClearVariableMonitoring")
-
-    async def on_cost_updated(
-        self, request: CostUpdatedRequest, context: CallContext
-    ) -> CostUpdatedResponse:
-        """CostUpdated, sent by the CSMS. OCPP 2.1 Part 2 §1.18.1 CostUpdatedRequest: sent by the CSMS
-        to the Charging Station."""
-        raise NotSupportedError("CostUpdated")
-
-    async def on_customer_information(
-        self, request: CustomerInformationRequest, context: CallContext
-    ) -> CustomerInformationResponse:
-        """CustomerInformation, sent by the CSMS. OCPP 2.1 Part 2 §1.19.1 CustomerInformationRequest;
-        use case N09 Get Customer Information."""
-        raise NotSupportedError("CustomerInformation")
-
-    async def on_data_transfer(
-        self, request: DataTransferRequest, context: CallContext
-    ) -> DataTransferResponse:
-        """DataTransfer, sent by either side. OCPP 2.1 Part 2 §1.20.1 DataTransferRequest: sent by the
-        CSMS to the Charging Station or vice versa."""
-        raise NotSupportedError("DataTransfer")
-
-    async def on_delete_certificate(
-        self, request: DeleteCertificateRequest, context: CallContext
-    ) -> DeleteCertificateResponse:
-        """DeleteCertificate, sent by the CSMS. OCPP 2.1 Part 2 §1.21.1 DeleteCertificateRequest: 'Used
-        by the CSMS to request deletion of an installed certificate on a'."""
-        raise NotSupportedError("DeleteCertificate")
-
-    async def on_get_base_report(
-        self, request: GetBaseReportRequest, context: CallContext
-    ) -> GetBaseReportResponse:
-        """GetBaseReport, sent by the CSMS. OCPP 2.1 Part 2 §1.24.1 GetBaseReportRequest: sent by the
-        CSMS to the Charging Station."""
-        raise NotSupportedError("GetBaseReport")
-
-    async def on_get_charging_profiles(
-        self, request: GetChargingProfilesRequest, context: CallContext
-    ) -> GetChargingProfilesResponse:
-        """GetChargingProfiles, sent by the CSMS. OCPP 2.1 Part 2 §1.27.1 GetChargingProfilesRequest:
-        'can be used by the CSMS to request installed charging profiles from th'."""
-        raise NotSupportedError("GetChargingProfiles")
-
-    async def on_get_composite_schedule(
-        self, request: GetCompositeScheduleRequest, context: CallContext
-    ) -> GetCompositeScheduleResponse:
-        """GetCompositeSchedule, sent by the CSMS. OCPP 2.1 Part 2 §1.28.1 GetCompositeScheduleRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("GetCompositeSchedule")
-
-    async def on_get_der_control(
-        self, request: GetDERControlRequest, context: CallContext
-    ) -> GetDERControlResponse:
-        """GetDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.29.1 GetDERControlRequest; use case R04
-        Configure DER control settings at Charging Station."""
-        raise NotSupportedError("GetDERControl")
-
-    async def on_get_display_messages(
-        self, request: GetDisplayMessagesRequest, context: CallContext
-    ) -> GetDisplayMessagesResponse:
-        """GetDisplayMessages, sent by the CSMS. OCPP 2.1 Part 2 §1.30.1 GetDisplayMessagesRequest; use
-        case O03 Retrieve all DisplayMessages."""
-        raise NotSupportedError("GetDisplayMessages")
-
-    async def on_get_installed_certificate_ids(
-        self, request: GetInstalledCertificateIdsRequest, context: CallContext
-    ) -> GetInstalledCertificateIdsResponse:
-        """GetInstalledCertificateIds, sent by the CSMS. OCPP 2.1 Part 2 §1.31.1
-        GetInstalledCertificateIdsRequest; use case M03 Retrieve list of available certificates from
-        a Charging Station."""
-        raise NotSupportedError("GetInstalledCertificateIds")
-
-    async def on_get_local_list_version(
-        self, request: GetLocalListVersionRequest, context: CallContext
-    ) -> GetLocalListVersionResponse:
-        """GetLocalListVersion, sent by the CSMS. OCPP 2.1 Part 2 §1.32.1 GetLocalListVersionRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("GetLocalListVersion")
-
-    async def on_get_log(self, request: GetLogRequest, context: CallContext) -> GetLogResponse:
-        """GetLog, sent by the CSMS. OCPP 2.1 Part 2 §1.33.1 GetLogRequest: sent by the CSMS to the
-        Charging Station."""
-        raise NotSupportedError("GetLog")
-
-    async def on_get_monitoring_report(
-        self, request: GetMonitoringReportRequest, context: CallContext
-    ) -> GetMonitoringReportResponse:
-        """GetMonitoringReport, sent by the CSMS. OCPP 2.1 Part 2 §1.34.1 GetMonitoringReportRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("GetMonitoringReport")
-
-    async def on_get_periodic_event_stream(
-        self, request: GetPeriodicEventStreamRequest, context: CallContext
-    ) -> GetPeriodicEventStreamResponse:
-        """GetPeriodicEventStream, sent by the CSMS. OCPP 2.1 Part 2 §1.35.1
-        GetPeriodicEventStreamRequest; use case N12 Get Periodic Event Streams."""
-        raise NotSupportedError("GetPeriodicEventStream")
-
-    async def on_get_report(
-        self, request: GetReportRequest, context: CallContext
-    ) -> GetReportResponse:
-        """GetReport, sent by the CSMS. OCPP 2.1 Part 2 §1.36.1 GetReportRequest: sent by the CSMS to
-        the Charging Station."""
-        raise NotSupportedError("GetReport")
-
-    async def on_get_tariffs(
-        self, request: GetTariffsRequest, context: CallContext
-    ) -> GetTariffsResponse:
-        """GetTariffs, sent by the CSMS. OCPP 2.1 Part 2 §1.37.1 GetTariffsRequest; use case I06 Update
-        Tariff Information During Transaction."""
-        raise NotSupportedError("GetTariffs")
-
-    async def on_get_transaction_status(
-        self, request: GetTransactionStatusRequest, context: CallContext
-    ) -> GetTransactionStatusResponse:
-        """GetTransactionStatus, sent by the CSMS. OCPP 2.1 Part 2 §1.38.1 GetTransactionStatusRequest:
-        'With this message, the CSMS can ask the Charging Station whether it ha'."""
-        raise NotSupportedError("GetTransactionStatus")
-
-    async def on_get_variables(
-        self, request: GetVariablesRequest, context: CallContext
-    ) -> GetVariablesResponse:
-        """GetVariables, sent by the CSMS. OCPP 2.1 Part 2 §1.39.1 GetVariablesRequest: sent by the
-        CSMS to the Charging Station."""
-        raise NotSupportedError("GetVariables")
-
-    async def on_install_certificate(
-        self, request: InstallCertificateRequest, context: CallContext
-    ) -> InstallCertificateResponse:
-        """InstallCertificate, sent by the CSMS. OCPP 2.1 Part 2 §1.41.1 InstallCertificateRequest:
-        'Used by the CSMS to request installation of a certificate on a Chargin'."""
-        raise NotSupportedError("InstallCertificate")
-
-    async def on_notify_allowed_energy_transfer(
-        self, request: NotifyAllowedEnergyTransferRequest, context: CallContext
-    ) -> NotifyAllowedEnergyTransferResponse:
-        """NotifyAllowedEnergyTransfer, sent by the CSMS. OCPP 2.1 Part 2 §1.44.1
-        NotifyAllowedEnergyTransferRequest: sent by the CSMS; use case Q01 V2X Authorization."""
-        raise NotSupportedError("NotifyAllowedEnergyTransfer")
-
-    async def on_notify_web_payment_started(
-        self, request: NotifyWebPaymentStartedRequest, context: CallContext
-    ) -> NotifyWebPaymentStartedResponse:
-        """NotifyWebPaymentStarted, sent by the CSMS. OCPP 2.1 Part 2 §1.58.1
-        NotifyWebPaymentStartedRequest; use case C25 Ad hoc payment via a QR code."""
-        raise NotSupportedError("NotifyWebPaymentStarted")
-
-    async def on_publish_firmware(
-        self, request: PublishFirmwareRequest, context: CallContext
-    ) -> PublishFirmwareResponse:
-        """PublishFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.60.1 PublishFirmwareRequest: sent by
-        the CSMS to the Local Controller."""
-        raise NotSupportedError("PublishFirmware")
-
-    async def on_request_battery_swap(
-        self, request: RequestBatterySwapRequest, context: CallContext
-    ) -> RequestBatterySwapResponse:
-        """RequestBatterySwap, sent by the CSMS. OCPP 2.1 Part 2 §1.65.1 RequestBatterySwapRequest; use
-        case S02 Battery Swap Remote Start."""
-        raise NotSupportedError("RequestBatterySwap")
-
-    async def on_request_start_transaction(
-        self, request: RequestStartTransactionRequest, context: CallContext
-    ) -> RequestStartTransactionResponse:
-        """RequestStartTransaction, sent by the CSMS. OCPP 2.1 Part 2 §1.66.1
-        RequestStartTransactionRequest: 'sent to Charging Station by CSMS'."""
-        raise NotSupportedError("RequestStartTransaction")
-
-    async def on_request_stop_transaction(
-        self, request: RequestStopTransactionRequest, context: CallContext
-    ) -> RequestStopTransactionResponse:
-        """RequestStopTransaction, sent by the CSMS. OCPP 2.1 Part 2 §1.67.1
-        RequestStopTransactionRequest: 'sent to Charging Station by CSMS'."""
-        raise NotSupportedError("RequestStopTransaction")
-
-    async def on_reserve_now(
-        self, request: ReserveNowRequest, context: CallContext
-    ) -> ReserveNowResponse:
-        """ReserveNow, sent by the CSMS. OCPP 2.1 Part 2 §1.69.1 ReserveNowRequest: sent by the CSMS to
-        the Charging Station."""
-        raise NotSupportedError("ReserveNow")
-
-    async def on_reset(self, request: ResetRequest, context: CallContext) -> ResetResponse:
-        """Reset, sent by the CSMS. OCPP 2.1 Part 2 §1.70.1 ResetRequest: sent by the CSMS to the
-        Charging Station."""
-        raise NotSupportedError("Reset")
-
-    async def on_send_local_list(
-        self, request: SendLocalListRequest, context: CallContext
-    ) -> SendLocalListResponse:
-        """SendLocalList, sent by the CSMS. OCPP 2.1 Part 2 §1.72.1 SendLocalListRequest: sent by the
-        CSMS to the Charging Station."""
-        raise NotSupportedError("SendLocalList")
-
-    async def on_set_charging_profile(
-        self, request: SetChargingProfileRequest, context: CallContext
-    ) -> SetChargingProfileResponse:
-        """SetChargingProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.73.1 SetChargingProfileRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("SetChargingProfile")
-
-    async def on_set_der_control(
-        self, request: SetDERControlRequest, context: CallContext
-    ) -> SetDERControlResponse:
-        """SetDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.75.1 SetDERControlRequest; use case R04
-        Configure DER control settings at Charging Station."""
-        raise NotSupportedError("SetDERControl")
-
-    async def on_set_default_tariff(
-        self, request: SetDefaultTariffRequest, context: CallContext
-    ) -> SetDefaultTariffResponse:
-        """SetDefaultTariff, sent by the CSMS. OCPP 2.1 Part 2 §1.74.1 SetDefaultTariffRequest; use
-        case I06 Update Tariff Information During Transaction."""
-        raise NotSupportedError("SetDefaultTariff")
-
-    async def on_set_display_message(
-        self, request: SetDisplayMessageRequest, context: CallContext
-    ) -> SetDisplayMessageResponse:
-        """SetDisplayMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.76.1 SetDisplayMessageRequest: sent
-        by the CSMS to the Charging Station."""
-        raise NotSupportedError("SetDisplayMessage")
-
-    async def on_set_monitoring_base(
-        self, request: SetMonitoringBaseRequest, context: CallContext
-    ) -> SetMonitoringBaseResponse:
-        """SetMonitoringBase, sent by the CSMS. OCPP 2.1 Part 2 §1.77.1 SetMonitoringBaseRequest: sent
-        by the CSMS to the Charging Station."""
-        raise NotSupportedError("SetMonitoringBase")
-
-    async def on_set_monitoring_level(
-        self, request: SetMonitoringLevelRequest, context: CallContext
-    ) -> SetMonitoringLevelResponse:
-        """SetMonitoringLevel, sent by the CSMS. OCPP 2.1 Part 2 §1.78.1 SetMonitoringLevelRequest:
-        sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("SetMonitoringLevel")
-
-    async def on_set_network_profile(
-        self, request: SetNetworkProfileRequest, context: CallContext
-    ) -> SetNetworkProfileResponse:
-        """SetNetworkProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.79.1 SetNetworkProfileRequest: 'With
-        this message the CSMS gains the ability to configure the connecti'."""
-        raise NotSupportedError("SetNetworkProfile")
-
-    async def on_set_variable_monitoring(
-        self, request: SetVariableMonitoringRequest, context: CallContext
-    ) -> SetVariableMonitoringResponse:
-        """SetVariableMonitoring, sent by the CSMS. OCPP 2.1 Part 2 §1.80.1
-        SetVariableMonitoringRequest: sent by the CSMS to the Charging Station."""
-        raise NotSupportedError("SetVariableMonitoring")
-
-    async def on_set_variables(
-        self, request: SetVariablesRequest, context: CallContext
-    ) -> SetVariablesResponse:
-        """SetVariables, sent by the CSMS. OCPP 2.1 Part 2 §1.81.1 SetVariablesRequest: sent by the
-        CSMS to the Charging Station."""
-        raise NotSupportedError("SetVariables")
-
-    async def on_trigger_message(
-        self, request: TriggerMessageRequest, context: CallContext
-    ) -> TriggerMessageResponse:
-        """TriggerMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.85.1 TriggerMessageRequest: sent by the
-        CSMS to the Charging Station."""
-        raise NotSupportedError("TriggerMessage")
-
-    async def on_unlock_connector(
-        self, request: UnlockConnectorRequest, context: CallContext
-    ) -> UnlockConnectorResponse:
-        """UnlockConnector, sent by the CSMS. OCPP 2.1 Part 2 §1.86.1 UnlockConnectorRequest: sent by
-        the CSMS to the Charging Station."""
-        raise NotSupportedError("UnlockConnector")
-
-    async def on_unpublish_firmware(
-        self, request: UnpublishFirmwareRequest, context: CallContext
-    ) -> UnpublishFirmwareResponse:
-        """UnpublishFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.87.1 UnpublishFirmwareRequest: sent
-        by the CSMS to the Charging Station."""
-        raise NotSupportedError("UnpublishFirmware")
-
-    async def on_update_dynamic_schedule(
-        self, request: UpdateDynamicScheduleRequest, context: CallContext
-    ) -> UpdateDynamicScheduleResponse:
-        """UpdateDynamicSchedule, sent by the CSMS. OCPP 2.1 Part 2 §1.88.1
-        UpdateDynamicScheduleRequest; use case K28 Dynamic charging profiles from CSMS."""
-        raise NotSupportedError("UpdateDynamicSchedule")
-
-    async def on_update_firmware(
-        self, request: UpdateFirmwareRequest, context: CallContext
-    ) -> UpdateFirmwareResponse:
-        """UpdateFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.89.1 Update FirmwareRequest: sent by
-        the CSMS to the Charging Station."""
-        raise NotSupportedError("UpdateFirmware")
-
-    async def on_use_priority_charging(
-        self, request: UsePriorityChargingRequest, context: CallContext
-    ) -> UsePriorityChargingResponse:
-        """UsePriorityCharging, sent by the CSMS. OCPP 2.1 Part 2 §1.90.1 UsePriorityChargingRequest:
-        sent by the CSMS."""
-        raise NotSupportedError("UsePriorityCharging")
+__all__ = ["BINDING", "HANDLED", "CallError", "Context", "CsmsClient", "StationHandler", "dispatch"]
 
 
 class CsmsClient:
@@ -881,6 +499,510 @@ class CsmsClient:
         return await self._caller.call(routing.VAT_NUMBER_VALIDATION, request, timeout)
 
 
+Context: TypeAlias = CallContext[CsmsClient]
+"""What a charging station handler method knows besides the request: the session, the typed client
+of the CSMS, the message id, and ``after_response``."""
+
+
+class StationHandler(Handler):
+    """What the charging station receives in OCPP 2.1; override what you support."""
+
+    ocpp_version: ClassVar[str] = "2.1"
+    _ocpp_role: ClassVar[str] = "charging station"
+    _ocpp_receives: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_afrr_signal",
+            "on_adjust_periodic_event_stream",
+            "on_cancel_reservation",
+            "on_certificate_signed",
+            "on_change_availability",
+            "on_change_transaction_tariff",
+            "on_clear_cache",
+            "on_clear_charging_profile",
+            "on_clear_der_control",
+            "on_clear_display_message",
+            "on_clear_tariffs",
+            "on_clear_variable_monitoring",
+            "on_cost_updated",
+            "on_customer_information",
+            "on_data_transfer",
+            "on_delete_certificate",
+            "on_get_base_report",
+            "on_get_charging_profiles",
+            "on_get_composite_schedule",
+            "on_get_der_control",
+            "on_get_display_messages",
+            "on_get_installed_certificate_ids",
+            "on_get_local_list_version",
+            "on_get_log",
+            "on_get_monitoring_report",
+            "on_get_periodic_event_stream",
+            "on_get_report",
+            "on_get_tariffs",
+            "on_get_transaction_status",
+            "on_get_variables",
+            "on_install_certificate",
+            "on_notify_allowed_energy_transfer",
+            "on_notify_web_payment_started",
+            "on_publish_firmware",
+            "on_request_battery_swap",
+            "on_request_start_transaction",
+            "on_request_stop_transaction",
+            "on_reserve_now",
+            "on_reset",
+            "on_send_local_list",
+            "on_set_charging_profile",
+            "on_set_der_control",
+            "on_set_default_tariff",
+            "on_set_display_message",
+            "on_set_monitoring_base",
+            "on_set_monitoring_level",
+            "on_set_network_profile",
+            "on_set_variable_monitoring",
+            "on_set_variables",
+            "on_trigger_message",
+            "on_unlock_connector",
+            "on_unpublish_firmware",
+            "on_update_dynamic_schedule",
+            "on_update_firmware",
+            "on_use_priority_charging",
+        }
+    )
+    _ocpp_sends: ClassVar[frozenset[str]] = frozenset(
+        {
+            "on_authorize",
+            "on_battery_swap",
+            "on_boot_notification",
+            "on_cleared_charging_limit",
+            "on_close_periodic_event_stream",
+            "on_data_transfer",
+            "on_firmware_status_notification",
+            "on_get15118_ev_certificate",
+            "on_get_certificate_chain_status",
+            "on_get_certificate_status",
+            "on_heartbeat",
+            "on_log_status_notification",
+            "on_meter_values",
+            "on_notify_charging_limit",
+            "on_notify_customer_information",
+            "on_notify_der_alarm",
+            "on_notify_der_start_stop",
+            "on_notify_display_messages",
+            "on_notify_ev_charging_needs",
+            "on_notify_ev_charging_schedule",
+            "on_notify_event",
+            "on_notify_monitoring_report",
+            "on_notify_periodic_event_stream",
+            "on_notify_priority_charging",
+            "on_notify_report",
+            "on_notify_settlement",
+            "on_open_periodic_event_stream",
+            "on_publish_firmware_status_notification",
+            "on_pull_dynamic_schedule_update",
+            "on_report_charging_profiles",
+            "on_report_der_control",
+            "on_reservation_status_update",
+            "on_security_event_notification",
+            "on_sign_certificate",
+            "on_status_notification",
+            "on_transaction_event",
+            "on_vat_number_validation",
+        }
+    )
+
+    async def connected(self, session: Session, client: CsmsClient) -> None:
+        """A connection to the CSMS is up (also after a reconnect). Lifecycle
+        methods of one station run one after the other, in the order things happened."""
+
+    async def registered(self, session: Session, client: CsmsClient) -> None:
+        """The station's BootNotification was Accepted (called when the registration changes to
+        Accepted; not again when an Accepted station reconnects without booting)."""
+
+    async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
+        """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
+
+    async def on_afrr_signal(
+        self, request: AFRRSignalRequest, context: Context
+    ) -> AFRRSignalResponse:
+        """AFRRSignal, sent by the CSMS. OCPP 2.1 Part 2 §1.2.1 AFRRSignalRequest; use case Q08 Local
+        V2X control for frequency support."""
+        raise NotSupportedError("AFRRSignal")
+
+    async def on_adjust_periodic_event_stream(
+        self, request: AdjustPeriodicEventStreamRequest, context: Context
+    ) -> AdjustPeriodicEventStreamResponse:
+        """AdjustPeriodicEventStream, sent by the CSMS. OCPP 2.1 Part 2 §1.1.1
+        AdjustPeriodicEventStreamRequest; use case N14 Adjust Periodic Event Streams."""
+        raise NotSupportedError("AdjustPeriodicEventStream")
+
+    async def on_cancel_reservation(
+        self, request: CancelReservationRequest, context: Context
+    ) -> CancelReservationResponse:
+        """CancelReservation, sent by the CSMS. OCPP 2.1 Part 2 §1.6.1 CancelReservationRequest: sent
+        by the CSMS to the Charging Station."""
+        raise NotSupportedError("CancelReservation")
+
+    async def on_certificate_signed(
+        self, request: CertificateSignedRequest, context: Context
+    ) -> CertificateSignedResponse:
+        """CertificateSigned, sent by the CSMS. OCPP 2.1 Part 2 §1.7.1 CertificateSignedRequest: sent
+        by the CSMS to the Charging Station."""
+        raise NotSupportedError("CertificateSigned")
+
+    async def on_change_availability(
+        self, request: ChangeAvailabilityRequest, context: Context
+    ) -> ChangeAvailabilityResponse:
+        """ChangeAvailability, sent by the CSMS. OCPP 2.1 Part 2 §1.8.1 ChangeAvailabilityRequest: sent
+        by the CSMS to the Charging Station."""
+        raise NotSupportedError("ChangeAvailability")
+
+    async def on_change_transaction_tariff(
+        self, request: ChangeTransactionTariffRequest, context: Context
+    ) -> ChangeTransactionTariffResponse:
+        """ChangeTransactionTariff, sent by the CSMS. OCPP 2.1 Part 2 §1.9.1
+        ChangeTransactionTariffRequest; use case I11 Local Cost Calculation - Change transaction
+        tariff."""
+        raise NotSupportedError("ChangeTransactionTariff")
+
+    async def on_clear_cache(
+        self, request: ClearCacheRequest, context: Context
+    ) -> ClearCacheResponse:
+        """ClearCache, sent by the CSMS. OCPP 2.1 Part 2 §1.10.1 ClearCacheRequest: sent by the CSMS to
+        the Charging Station."""
+        raise NotSupportedError("ClearCache")
+
+    async def on_clear_charging_profile(
+        self, request: ClearChargingProfileRequest, context: Context
+    ) -> ClearChargingProfileResponse:
+        """ClearChargingProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.11.1 ClearChargingProfileRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("ClearChargingProfile")
+
+    async def on_clear_der_control(
+        self, request: ClearDERControlRequest, context: Context
+    ) -> ClearDERControlResponse:
+        """ClearDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.12.1 ClearDERControlRequest; use case
+        R04 Configure DER control settings at Charging Station."""
+        raise NotSupportedError("ClearDERControl")
+
+    async def on_clear_display_message(
+        self, request: ClearDisplayMessageRequest, context: Context
+    ) -> ClearDisplayMessageResponse:
+        """ClearDisplayMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.13.1 ClearDisplayMessageRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("ClearDisplayMessage")
+
+    async def on_clear_tariffs(
+        self, request: ClearTariffsRequest, context: Context
+    ) -> ClearTariffsResponse:
+        """ClearTariffs, sent by the CSMS. OCPP 2.1 Part 2 §1.15.1 ClearTariffsRequest; use case I10
+        Local Cost Calculation - Clear Tariffs."""
+        raise NotSupportedError("ClearTariffs")
+
+    async def on_clear_variable_monitoring(
+        self, request: ClearVariableMonitoringRequest, context: Context
+    ) -> ClearVariableMonitoringResponse:
+        """ClearVariableMonitoring, sent by the CSMS. OCPP 2.1 Part 2 §1.16.1
+        ClearVariableMonitoringRequest: sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("ClearVariableMonitoring")
+
+    async def on_cost_updated(
+        self, request: CostUpdatedRequest, context: Context
+    ) -> CostUpdatedResponse:
+        """CostUpdated, sent by the CSMS. OCPP 2.1 Part 2 §1.18.1 CostUpdatedRequest: sent by the CSMS
+        to the Charging Station."""
+        raise NotSupportedError("CostUpdated")
+
+    async def on_customer_information(
+        self, request: CustomerInformationRequest, context: Context
+    ) -> CustomerInformationResponse:
+        """CustomerInformation, sent by the CSMS. OCPP 2.1 Part 2 §1.19.1 CustomerInformationRequest;
+        use case N09 Get Customer Information."""
+        raise NotSupportedError("CustomerInformation")
+
+    async def on_data_transfer(
+        self, request: DataTransferRequest, context: Context
+    ) -> DataTransferResponse:
+        """DataTransfer, sent by either side. OCPP 2.1 Part 2 §1.20.1 DataTransferRequest: sent by the
+        CSMS to the Charging Station or vice versa."""
+        raise NotSupportedError("DataTransfer")
+
+    async def on_delete_certificate(
+        self, request: DeleteCertificateRequest, context: Context
+    ) -> DeleteCertificateResponse:
+        """DeleteCertificate, sent by the CSMS. OCPP 2.1 Part 2 §1.21.1 DeleteCertificateRequest: 'Used
+        by the CSMS to request deletion of an installed certificate on a'."""
+        raise NotSupportedError("DeleteCertificate")
+
+    async def on_get_base_report(
+        self, request: GetBaseReportRequest, context: Context
+    ) -> GetBaseReportResponse:
+        """GetBaseReport, sent by the CSMS. OCPP 2.1 Part 2 §1.24.1 GetBaseReportRequest: sent by the
+        CSMS to the Charging Station."""
+        raise NotSupportedError("GetBaseReport")
+
+    async def on_get_charging_profiles(
+        self, request: GetChargingProfilesRequest, context: Context
+    ) -> GetChargingProfilesResponse:
+        """GetChargingProfiles, sent by the CSMS. OCPP 2.1 Part 2 §1.27.1 GetChargingProfilesRequest:
+        'can be used by the CSMS to request installed charging profiles from th'."""
+        raise NotSupportedError("GetChargingProfiles")
+
+    async def on_get_composite_schedule(
+        self, request: GetCompositeScheduleRequest, context: Context
+    ) -> GetCompositeScheduleResponse:
+        """GetCompositeSchedule, sent by the CSMS. OCPP 2.1 Part 2 §1.28.1 GetCompositeScheduleRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("GetCompositeSchedule")
+
+    async def on_get_der_control(
+        self, request: GetDERControlRequest, context: Context
+    ) -> GetDERControlResponse:
+        """GetDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.29.1 GetDERControlRequest; use case R04
+        Configure DER control settings at Charging Station."""
+        raise NotSupportedError("GetDERControl")
+
+    async def on_get_display_messages(
+        self, request: GetDisplayMessagesRequest, context: Context
+    ) -> GetDisplayMessagesResponse:
+        """GetDisplayMessages, sent by the CSMS. OCPP 2.1 Part 2 §1.30.1 GetDisplayMessagesRequest; use
+        case O03 Retrieve all DisplayMessages."""
+        raise NotSupportedError("GetDisplayMessages")
+
+    async def on_get_installed_certificate_ids(
+        self, request: GetInstalledCertificateIdsRequest, context: Context
+    ) -> GetInstalledCertificateIdsResponse:
+        """GetInstalledCertificateIds, sent by the CSMS. OCPP 2.1 Part 2 §1.31.1
+        GetInstalledCertificateIdsRequest; use case M03 Retrieve list of available certificates from
+        a Charging Station."""
+        raise NotSupportedError("GetInstalledCertificateIds")
+
+    async def on_get_local_list_version(
+        self, request: GetLocalListVersionRequest, context: Context
+    ) -> GetLocalListVersionResponse:
+        """GetLocalListVersion, sent by the CSMS. OCPP 2.1 Part 2 §1.32.1 GetLocalListVersionRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("GetLocalListVersion")
+
+    async def on_get_log(self, request: GetLogRequest, context: Context) -> GetLogResponse:
+        """GetLog, sent by the CSMS. OCPP 2.1 Part 2 §1.33.1 GetLogRequest: sent by the CSMS to the
+        Charging Station."""
+        raise NotSupportedError("GetLog")
+
+    async def on_get_monitoring_report(
+        self, request: GetMonitoringReportRequest, context: Context
+    ) -> GetMonitoringReportResponse:
+        """GetMonitoringReport, sent by the CSMS. OCPP 2.1 Part 2 §1.34.1 GetMonitoringReportRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("GetMonitoringReport")
+
+    async def on_get_periodic_event_stream(
+        self, request: GetPeriodicEventStreamRequest, context: Context
+    ) -> GetPeriodicEventStreamResponse:
+        """GetPeriodicEventStream, sent by the CSMS. OCPP 2.1 Part 2 §1.35.1
+        GetPeriodicEventStreamRequest; use case N12 Get Periodic Event Streams."""
+        raise NotSupportedError("GetPeriodicEventStream")
+
+    async def on_get_report(self, request: GetReportRequest, context: Context) -> GetReportResponse:
+        """GetReport, sent by the CSMS. OCPP 2.1 Part 2 §1.36.1 GetReportRequest: sent by the CSMS to
+        the Charging Station."""
+        raise NotSupportedError("GetReport")
+
+    async def on_get_tariffs(
+        self, request: GetTariffsRequest, context: Context
+    ) -> GetTariffsResponse:
+        """GetTariffs, sent by the CSMS. OCPP 2.1 Part 2 §1.37.1 GetTariffsRequest; use case I06 Update
+        Tariff Information During Transaction."""
+        raise NotSupportedError("GetTariffs")
+
+    async def on_get_transaction_status(
+        self, request: GetTransactionStatusRequest, context: Context
+    ) -> GetTransactionStatusResponse:
+        """GetTransactionStatus, sent by the CSMS. OCPP 2.1 Part 2 §1.38.1 GetTransactionStatusRequest:
+        'With this message, the CSMS can ask the Charging Station whether it ha'."""
+        raise NotSupportedError("GetTransactionStatus")
+
+    async def on_get_variables(
+        self, request: GetVariablesRequest, context: Context
+    ) -> GetVariablesResponse:
+        """GetVariables, sent by the CSMS. OCPP 2.1 Part 2 §1.39.1 GetVariablesRequest: sent by the
+        CSMS to the Charging Station."""
+        raise NotSupportedError("GetVariables")
+
+    async def on_install_certificate(
+        self, request: InstallCertificateRequest, context: Context
+    ) -> InstallCertificateResponse:
+        """InstallCertificate, sent by the CSMS. OCPP 2.1 Part 2 §1.41.1 InstallCertificateRequest:
+        'Used by the CSMS to request installation of a certificate on a Chargin'."""
+        raise NotSupportedError("InstallCertificate")
+
+    async def on_notify_allowed_energy_transfer(
+        self, request: NotifyAllowedEnergyTransferRequest, context: Context
+    ) -> NotifyAllowedEnergyTransferResponse:
+        """NotifyAllowedEnergyTransfer, sent by the CSMS. OCPP 2.1 Part 2 §1.44.1
+        NotifyAllowedEnergyTransferRequest: sent by the CSMS; use case Q01 V2X Authorization."""
+        raise NotSupportedError("NotifyAllowedEnergyTransfer")
+
+    async def on_notify_web_payment_started(
+        self, request: NotifyWebPaymentStartedRequest, context: Context
+    ) -> NotifyWebPaymentStartedResponse:
+        """NotifyWebPaymentStarted, sent by the CSMS. OCPP 2.1 Part 2 §1.58.1
+        NotifyWebPaymentStartedRequest; use case C25 Ad hoc payment via a QR code."""
+        raise NotSupportedError("NotifyWebPaymentStarted")
+
+    async def on_publish_firmware(
+        self, request: PublishFirmwareRequest, context: Context
+    ) -> PublishFirmwareResponse:
+        """PublishFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.60.1 PublishFirmwareRequest: sent by
+        the CSMS to the Local Controller."""
+        raise NotSupportedError("PublishFirmware")
+
+    async def on_request_battery_swap(
+        self, request: RequestBatterySwapRequest, context: Context
+    ) -> RequestBatterySwapResponse:
+        """RequestBatterySwap, sent by the CSMS. OCPP 2.1 Part 2 §1.65.1 RequestBatterySwapRequest; use
+        case S02 Battery Swap Remote Start."""
+        raise NotSupportedError("RequestBatterySwap")
+
+    async def on_request_start_transaction(
+        self, request: RequestStartTransactionRequest, context: Context
+    ) -> RequestStartTransactionResponse:
+        """RequestStartTransaction, sent by the CSMS. OCPP 2.1 Part 2 §1.66.1
+        RequestStartTransactionRequest: 'sent to Charging Station by CSMS'."""
+        raise NotSupportedError("RequestStartTransaction")
+
+    async def on_request_stop_transaction(
+        self, request: RequestStopTransactionRequest, context: Context
+    ) -> RequestStopTransactionResponse:
+        """RequestStopTransaction, sent by the CSMS. OCPP 2.1 Part 2 §1.67.1
+        RequestStopTransactionRequest: 'sent to Charging Station by CSMS'."""
+        raise NotSupportedError("RequestStopTransaction")
+
+    async def on_reserve_now(
+        self, request: ReserveNowRequest, context: Context
+    ) -> ReserveNowResponse:
+        """ReserveNow, sent by the CSMS. OCPP 2.1 Part 2 §1.69.1 ReserveNowRequest: sent by the CSMS to
+        the Charging Station."""
+        raise NotSupportedError("ReserveNow")
+
+    async def on_reset(self, request: ResetRequest, context: Context) -> ResetResponse:
+        """Reset, sent by the CSMS. OCPP 2.1 Part 2 §1.70.1 ResetRequest: sent by the CSMS to the
+        Charging Station."""
+        raise NotSupportedError("Reset")
+
+    async def on_send_local_list(
+        self, request: SendLocalListRequest, context: Context
+    ) -> SendLocalListResponse:
+        """SendLocalList, sent by the CSMS. OCPP 2.1 Part 2 §1.72.1 SendLocalListRequest: sent by the
+        CSMS to the Charging Station."""
+        raise NotSupportedError("SendLocalList")
+
+    async def on_set_charging_profile(
+        self, request: SetChargingProfileRequest, context: Context
+    ) -> SetChargingProfileResponse:
+        """SetChargingProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.73.1 SetChargingProfileRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("SetChargingProfile")
+
+    async def on_set_der_control(
+        self, request: SetDERControlRequest, context: Context
+    ) -> SetDERControlResponse:
+        """SetDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.75.1 SetDERControlRequest; use case R04
+        Configure DER control settings at Charging Station."""
+        raise NotSupportedError("SetDERControl")
+
+    async def on_set_default_tariff(
+        self, request: SetDefaultTariffRequest, context: Context
+    ) -> SetDefaultTariffResponse:
+        """SetDefaultTariff, sent by the CSMS. OCPP 2.1 Part 2 §1.74.1 SetDefaultTariffRequest; use
+        case I06 Update Tariff Information During Transaction."""
+        raise NotSupportedError("SetDefaultTariff")
+
+    async def on_set_display_message(
+        self, request: SetDisplayMessageRequest, context: Context
+    ) -> SetDisplayMessageResponse:
+        """SetDisplayMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.76.1 SetDisplayMessageRequest: sent
+        by the CSMS to the Charging Station."""
+        raise NotSupportedError("SetDisplayMessage")
+
+    async def on_set_monitoring_base(
+        self, request: SetMonitoringBaseRequest, context: Context
+    ) -> SetMonitoringBaseResponse:
+        """SetMonitoringBase, sent by the CSMS. OCPP 2.1 Part 2 §1.77.1 SetMonitoringBaseRequest: sent
+        by the CSMS to the Charging Station."""
+        raise NotSupportedError("SetMonitoringBase")
+
+    async def on_set_monitoring_level(
+        self, request: SetMonitoringLevelRequest, context: Context
+    ) -> SetMonitoringLevelResponse:
+        """SetMonitoringLevel, sent by the CSMS. OCPP 2.1 Part 2 §1.78.1 SetMonitoringLevelRequest:
+        sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("SetMonitoringLevel")
+
+    async def on_set_network_profile(
+        self, request: SetNetworkProfileRequest, context: Context
+    ) -> SetNetworkProfileResponse:
+        """SetNetworkProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.79.1 SetNetworkProfileRequest: 'With
+        this message the CSMS gains the ability to configure the connecti'."""
+        raise NotSupportedError("SetNetworkProfile")
+
+    async def on_set_variable_monitoring(
+        self, request: SetVariableMonitoringRequest, context: Context
+    ) -> SetVariableMonitoringResponse:
+        """SetVariableMonitoring, sent by the CSMS. OCPP 2.1 Part 2 §1.80.1
+        SetVariableMonitoringRequest: sent by the CSMS to the Charging Station."""
+        raise NotSupportedError("SetVariableMonitoring")
+
+    async def on_set_variables(
+        self, request: SetVariablesRequest, context: Context
+    ) -> SetVariablesResponse:
+        """SetVariables, sent by the CSMS. OCPP 2.1 Part 2 §1.81.1 SetVariablesRequest: sent by the
+        CSMS to the Charging Station."""
+        raise NotSupportedError("SetVariables")
+
+    async def on_trigger_message(
+        self, request: TriggerMessageRequest, context: Context
+    ) -> TriggerMessageResponse:
+        """TriggerMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.85.1 TriggerMessageRequest: sent by the
+        CSMS to the Charging Station."""
+        raise NotSupportedError("TriggerMessage")
+
+    async def on_unlock_connector(
+        self, request: UnlockConnectorRequest, context: Context
+    ) -> UnlockConnectorResponse:
+        """UnlockConnector, sent by the CSMS. OCPP 2.1 Part 2 §1.86.1 UnlockConnectorRequest: sent by
+        the CSMS to the Charging Station."""
+        raise NotSupportedError("UnlockConnector")
+
+    async def on_unpublish_firmware(
+        self, request: UnpublishFirmwareRequest, context: Context
+    ) -> UnpublishFirmwareResponse:
+        """UnpublishFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.87.1 UnpublishFirmwareRequest: sent
+        by the CSMS to the Charging Station."""
+        raise NotSupportedError("UnpublishFirmware")
+
+    async def on_update_dynamic_schedule(
+        self, request: UpdateDynamicScheduleRequest, context: Context
+    ) -> UpdateDynamicScheduleResponse:
+        """UpdateDynamicSchedule, sent by the CSMS. OCPP 2.1 Part 2 §1.88.1
+        UpdateDynamicScheduleRequest; use case K28 Dynamic charging profiles from CSMS."""
+        raise NotSupportedError("UpdateDynamicSchedule")
+
+    async def on_update_firmware(
+        self, request: UpdateFirmwareRequest, context: Context
+    ) -> UpdateFirmwareResponse:
+        """UpdateFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.89.1 Update FirmwareRequest: sent by
+        the CSMS to the Charging Station."""
+        raise NotSupportedError("UpdateFirmware")
+
+    async def on_use_priority_charging(
+        self, request: UsePriorityChargingRequest, context: Context
+    ) -> UsePriorityChargingResponse:
+        """UsePriorityCharging, sent by the CSMS. OCPP 2.1 Part 2 §1.90.1 UsePriorityChargingRequest:
+        sent by the CSMS."""
+        raise NotSupportedError("UsePriorityCharging")
+
+
 HANDLED: Final[Mapping[str, str]] = MappingProxyType(
     {
         "AFRRSignal": "on_afrr_signal",
@@ -944,18 +1066,20 @@ HANDLED: Final[Mapping[str, str]] = MappingProxyType(
 
 
 async def dispatch(
-    handler: StationHandler, action: str, payload: bytes, context: CallContext
+    handler: StationHandler, action: str, payload: bytes, context: Context
 ) -> Outcome:
-    """Decode an inbound CALL or SEND for the charging station and run its handler method."""
-    return await _dispatch("2.1", routing.ROUTES, HANDLED, handler, action, payload, context)
+    """Decode an inbound CALL or SEND for the charging station and run its handler method, over
+    any transport (the protocol core's own inbound path, without framing)."""
+    return await _dispatch(BINDING, handler, action, payload, context)
 
 
-BINDING: Final = RoleBinding(
+BINDING: Final[RoleBinding[StationHandler, CsmsClient]] = RoleBinding(
     version="2.1",
     subprotocol="ocpp2.1",
     role=Role.CHARGING_STATION,
     routes=routing.ROUTES,
     handled=HANDLED,
+    handler_type=StationHandler,
     peer_client=CsmsClient,
 )
 """What a connection needs to speak OCPP 2.1 as the charging station."""

@@ -14,7 +14,7 @@ wrong: m201.ResetResponse = codec(m201.ResetRequest, True).decode(b"{}")  # E: a
 n: int = m201.HeartbeatResponse.current_time  # E: assignment
 
 # --- roles ---
-from ocppgen.generated.runtime.routing import CallContext, Caller
+from ocppgen.generated.runtime.routing import Caller
 from ocppgen.generated.v201 import csms as csms201, station as station201
 from ocppgen.generated.v21 import csms as csms21
 
@@ -30,10 +30,58 @@ async def misuse(caller: Caller) -> None:
 
 
 class WrongReturn(csms201.CsmsHandler):
-    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: CallContext) -> m201.ResetResponse:  # E: override
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.ResetResponse:  # E: override
         raise NotImplementedError
 
 
 class WrongRequest(csms201.CsmsHandler):
-    async def on_heartbeat(self, request: m201.ResetRequest, context: CallContext) -> m201.HeartbeatResponse:  # E: override
+    async def on_heartbeat(self, request: m201.ResetRequest, context: csms201.Context) -> m201.HeartbeatResponse:  # E: override
         raise NotImplementedError
+
+
+# --- sessions, registry, server and station client ---
+from ocppgen.generated.runtime.client import StationClient
+from ocppgen.generated.runtime.server import CsmsServer
+from ocppgen.generated.runtime.session import Session
+from ocppgen.generated.v16 import csms as csms16, routing as routing16
+from ocppgen.generated.v201 import routing as routing201
+
+
+class Csms201(csms201.CsmsHandler):
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.HeartbeatResponse:
+        await context.client.boot_notification(None)  # E: attr-defined
+        raise NotImplementedError
+
+
+class Station201(station201.StationHandler):
+    pass
+
+
+async def registry_misuse(server: CsmsServer) -> None:
+    station = server.registry.client("CS-1", csms201.BINDING)
+    await station.boot_notification(None)  # E: attr-defined
+    await station.reset(m201.HeartbeatRequest())  # E: arg-type
+    await station.rest(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: attr-defined
+    await server.registry.client("CS-1", csms16.BINDING).reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: arg-type
+    as201: csms201.ChargingStationClient = server.registry.client("CS-1", csms16.BINDING)  # E: assignment
+    server.registry.client("CS-1")  # E: call-arg
+    server.handle(csms201.BINDING, Station201())  # E: arg-type
+    server.handle(csms16.BINDING, Csms201())  # E: arg-type
+    server.handle(csms201.BINDING, lambda session: Station201())  # E: arg-type, return-value
+
+
+async def station_misuse() -> None:
+    client = StationClient("ws://x/ocpp/CS-1", station201.BINDING, Station201())
+    await client.csms.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: attr-defined
+    client.submit(routing201.TRANSACTION_EVENT, m201.HeartbeatRequest())  # E: misc
+    client.submit(routing16.STOP_TRANSACTION, m201.HeartbeatRequest())  # E: misc
+    StationClient("ws://x/ocpp/CS-1", station201.BINDING, Csms201())  # E: arg-type
+    StationClient("ws://x/ocpp/CS-1", csms201.BINDING, Station201())  # E: arg-type
+
+
+def callerror_misuse() -> None:
+    raise csms16.CallError("FormatViolation")  # E: arg-type
+
+
+def callerror_misuse_2x() -> None:
+    raise csms201.CallError("FormationViolation")  # E: arg-type

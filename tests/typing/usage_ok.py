@@ -43,15 +43,20 @@ def optional_is_unset(r: m16.StatusNotificationRequest) -> bool:
 
 # --- roles (issue: routing tables and role interfaces) ---
 
-from ocppgen.generated.runtime.routing import CallContext, Caller  # noqa: E402
+from ocppgen.generated.runtime.routing import Caller  # noqa: E402
 from ocppgen.generated.v201 import csms as csms201, station as station201  # noqa: E402
 from ocppgen.generated.v21 import messages as m21, station as station21  # noqa: E402
 
 
 class MyCsms(csms201.CsmsHandler):
     async def on_boot_notification(
-        self, request: m201.BootNotificationRequest, context: CallContext
+        self, request: m201.BootNotificationRequest, context: csms201.Context
     ) -> m201.BootNotificationResponse:
+        async def read_interval() -> None:  # the typed client of this very station
+            answer = await context.client.get_variables(m201.GetVariablesRequest(get_variable_data=[]))
+            context.session.state["results"] = len(answer.get_variable_result)
+
+        context.after_response(read_interval)
         return m201.BootNotificationResponse(
             current_time=datetime.datetime.now(datetime.timezone.utc),
             interval=300,
@@ -78,3 +83,77 @@ async def boot_from_station(caller: Caller) -> int:
 
 async def stream(caller: Caller, message: m21.NotifyPeriodicEventStream) -> None:
     await station21.CsmsClient(caller).notify_periodic_event_stream(message)
+
+
+# --- sessions, registry, server and station client (issue: sessions and a typed transport) ---
+
+from ocppgen.generated.runtime.client import StationClient  # noqa: E402
+from ocppgen.generated.runtime.config import ServerOptions, StationOptions  # noqa: E402
+from ocppgen.generated.runtime.queue import SqliteStore  # noqa: E402
+from ocppgen.generated.runtime.server import CsmsServer  # noqa: E402
+from ocppgen.generated.runtime.session import Session  # noqa: E402
+from ocppgen.generated.v16 import csms as csms16  # noqa: E402
+from ocppgen.generated.v201 import routing as routing201  # noqa: E402
+
+
+class PerStation(csms201.CsmsHandler):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.boots = 0
+
+    async def registered(self, session: Session, client: csms201.ChargingStationClient) -> None:
+        await client.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))
+
+
+class MyCsms16(csms16.CsmsHandler):
+    pass
+
+
+async def serve_and_reset() -> e201.ResetStatusEnumType | None:
+    server = CsmsServer(ServerOptions(call_timeout=10))
+    server.handle(csms201.BINDING, MyCsms())
+    server.handle(csms201.BINDING, PerStation)  # a factory: one handler per station
+    server.handle(csms16.BINDING, MyCsms16())
+    session = await server.registry.wait_for("CS-1", timeout=5, registered=True)
+    station: csms201.ChargingStationClient = server.registry.client("CS-1", csms201.BINDING)
+    branch = session.try_client(csms16.BINDING)
+    if branch is not None:
+        await branch.reset(m16.ResetRequest(type=e16.ResetType.Soft))
+        return None
+    return (await station.reset(m201.ResetRequest(type=e201.ResetEnumType.Immediate))).status
+
+
+class MyStation(station201.StationHandler):
+    async def on_reset(self, request: m201.ResetRequest, context: station201.Context) -> m201.ResetResponse:
+        return m201.ResetResponse(status=e201.ResetStatusEnumType.Accepted)
+
+
+async def run_station() -> int:
+    client = StationClient("ws://csms/ocpp/CS-1", station201.BINDING, MyStation(), StationOptions(queue=SqliteStore(":memory:")))
+    async with client.running():
+        await client.connected(timeout=10)
+        answer = await client.csms.boot_notification(
+            m201.BootNotificationRequest(
+                reason=e201.BootReasonEnumType.PowerUp,
+                charging_station=d201.ChargingStationType(model="M", vendor_name="V"),
+            )
+        )
+        event = m201.TransactionEventRequest(
+            event_type=e201.TransactionEventEnumType.Started,
+            timestamp=datetime.datetime.now(datetime.timezone.utc),
+            trigger_reason=e201.TriggerReasonEnumType.Authorized,
+            seq_no=0,
+            transaction_info=d201.TransactionType(transaction_id="T"),
+        )
+        client.submit(routing201.TRANSACTION_EVENT, event)
+        return answer.interval
+
+
+class Strict(csms201.CsmsHandler):
+    async def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.HeartbeatResponse:
+        raise csms201.CallError("SecurityError", "not registered", {"rule": "B03.FR.07"})
+
+
+class Strict16(csms16.CsmsHandler):
+    async def on_heartbeat(self, request: m16.HeartbeatRequest, context: csms16.Context) -> m16.HeartbeatResponse:
+        raise csms16.CallError("OccurenceConstraintViolation")

@@ -1,0 +1,464 @@
+"""One WebSocket's life (asyncio): moves frames between the socket and the protocol core, runs
+handlers, arms one timer. Every OCPP rule is in the sans-I/O core and the session.
+
+A ``Connection`` reads text frames into ``OcppProtocol.receive``, writes ``data_to_send()``
+through one writer (frames stay in order), runs every inbound CALL in its own task (a handler
+may itself call the peer and await the answer), and resolves the futures of typed clients from
+``CallCompleted``/``CallFailed``. One timer is armed from ``next_deadline()``; it is re-armed
+only when the deadline moves earlier, and when it fires ``handle_timeout`` decides.
+
+Logging (logger ``ocppgen``; frames on ``ocppgen.frames``): records carry ``ocpp_station``,
+``ocpp_message_id`` and ``ocpp_action`` as structured fields. Frames the core answered with a
+CALLERROR and handler responses that fail validation are WARNINGs, at most
+``warnings_per_minute`` per connection (a hostile peer cannot flood the log; the rest are
+counted and summed up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from .codes import Failure
+from .config import Options
+from .errors import CallTimeout, LocalError, NotConnected
+from .events import (
+    Answered,
+    CallCompleted,
+    CallFailed,
+    CallReceived,
+    CloseRequested,
+    Dropped,
+    Event,
+    HandlerTimedOut,
+    RegistrationChanged,
+    Rejected,
+    ResponseRefused,
+    SendReceived,
+    ToleratedViolation,
+)
+from .protocol import OcppProtocol
+from .routing import CallContext, HandlerError, RoleBinding, Route, invoke
+from .security import redact
+from .session import Session
+
+__all__ = ["Connection", "log", "frame_log"]
+
+log = logging.getLogger("ocppgen")
+frame_log = logging.getLogger("ocppgen.frames")
+Req = TypeVar("Req")
+Res = TypeVar("Res")
+
+
+class _WarningBudget:
+    """At most ``per_minute`` warnings per connection per minute; the rest are counted."""
+
+    __slots__ = ("per_minute", "window", "used", "suppressed")
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.window = 0.0
+        self.used = 0
+        self.suppressed = 0
+
+    def take(self, now: float) -> tuple[bool, int]:
+        """(may log now, warnings suppressed in the window that just ended)."""
+        ended = 0
+        if now - self.window >= 60.0:
+            ended, self.suppressed = self.suppressed, 0
+            self.window, self.used = now, 0
+        if self.used < self.per_minute:
+            self.used += 1
+            return True, ended
+        self.suppressed += 1
+        return False, ended
+
+
+class Connection:
+    """One WebSocket speaking one OCPP version as one role, for one station's session.
+
+    It is the session's ``Caller`` while it is current: typed clients send through it. The
+    owner (server or station client) creates it, attaches it to the session, awaits ``run()``
+    and is told about registration changes through ``on_registration``.
+    """
+
+    def __init__(
+        self,
+        websocket: ServerConnection | ClientConnection,
+        binding: RoleBinding[Any, Any],
+        session: Session,
+        handler: object,
+        options: Options,
+        *,
+        on_registration: Callable[[Connection, str], None] | None = None,
+        on_security: Callable[[Connection, str, str], None] | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.binding = binding
+        self.session = session
+        self.handler = handler
+        self.options = options
+        self.on_registration = on_registration
+        self.on_security = on_security
+        self.protocol = OcppProtocol(
+            version=binding.version,
+            role=binding.role,
+            routes=binding.routes,
+            handled=binding.handled,
+            session=session,
+            call_timeout=options.call_timeout,
+            handler_timeout=options.handler_timeout,
+            max_queue=options.max_queue,
+            strictness=options.strictness,
+            overrides=options.strictness_overrides,
+            id_factory=options.id_factory,
+            max_bad_messages=options.max_bad_messages,
+            signing=options.signing,
+            boot_pacer=getattr(options, "boot_pacer", None),
+        )
+        self.client: Any = binding.peer_client(session)
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.reported = False  # the owner reported this connection's end
+        self._loop = asyncio.get_running_loop()
+        self._waiters: dict[str, asyncio.Future[Any]] = {}
+        self._handlers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._write_lock = asyncio.Lock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._closed = False
+        self._warnings = _WarningBudget(options.warnings_per_minute)
+        self._fields = {"ocpp_station": session.identity}
+        self._ping_interval = options.ping_interval or None
+        self._ping_changed = asyncio.Event()
+        #: Close the connection when one of our CALLs times out (the station client sets it,
+        #: 2.x Part 2 section 3.2).
+        self.close_on_timeout = False
+
+    def __repr__(self) -> str:
+        return f"Connection({self.session.identity!r}, OCPP {self.binding.version}{', closed' if self._closed else ''})"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- Caller ---------------------------------------------------------------------------
+
+    async def call(
+        self, route: Route[Req, Res], request: Req, timeout: float | None, *, message_id: str | None = None
+    ) -> Res:
+        """Send a CALL and wait for its result; raises a CallFailure subclass on failure and a
+        LocalError subclass on misuse (then nothing was sent)."""
+        if self._closed:
+            raise NotConnected("-", route.action, f"the connection to {self.session.identity} is closed")
+        message_id = self.protocol.call(route, request, self._loop.time(), timeout=timeout, message_id=message_id)
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._waiters[message_id] = future
+        await self._flush()
+        try:
+            result: Res = await future
+            return result
+        except asyncio.CancelledError:
+            self._apply(self.protocol.cancel(message_id, self._loop.time()))
+            await self._flush()
+            raise
+
+    async def send(self, route: Route[Req, Any], message: Req) -> None:
+        """Send a SEND (2.1); it is never answered."""
+        if self._closed:
+            raise NotConnected("-", route.action, f"the connection to {self.session.identity} is closed")
+        self.protocol.send(route, message, self._loop.time())
+        await self._flush()
+
+    # -- running --------------------------------------------------------------------------
+
+    @property
+    def ping_interval(self) -> float | None:
+        """Seconds between our WebSocket pings (None: none). Setting it takes effect at once."""
+        return self._ping_interval
+
+    @ping_interval.setter
+    def ping_interval(self, seconds: float | None) -> None:
+        self._ping_interval = seconds or None
+        self._ping_changed.set()
+
+    async def _keepalive(self) -> None:
+        """Ping every ``ping_interval`` seconds; a pong later than ``ping_timeout`` closes the
+        link as dead (1011), so both sides learn of a broken path."""
+        while not self._closed:
+            interval = self._ping_interval
+            self._ping_changed.clear()
+            if interval is None:
+                await self._ping_changed.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._ping_changed.wait(), interval)
+                continue  # the interval changed: start over with the new one
+            except asyncio.TimeoutError:
+                pass
+            try:
+                pong = await self.websocket.ping()
+                await asyncio.wait_for(pong, self.options.ping_timeout)
+            except asyncio.TimeoutError:
+                log.warning("%s: no pong within %s s: the link is dead, closing", self.session.identity,
+                            self.options.ping_timeout, extra=self._fields)
+                self.close_reason = "keepalive ping timeout"
+                self.abort()
+                return
+            except ConnectionClosed:
+                return
+
+    async def run(self) -> None:
+        """Read messages until the WebSocket closes; then fail what is pending."""
+        self._spawn(self._keepalive())
+        try:
+            async for message in self.websocket:
+                if self._closed:
+                    break
+                if isinstance(message, bytes):
+                    self._warn("binary frame ignored (OCPP-J uses text frames)", None, None)
+                    continue
+                if self.options.log_frames:
+                    self._log_frame("<", message)
+                self._apply(self.protocol.receive(message, self._loop.time()))
+                await self._flush()
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_code = self.websocket.close_code
+            self.close_reason = self.websocket.close_reason or self.close_reason
+            self._terminate()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for running handlers (graceful shutdown), at most ``timeout`` seconds."""
+        running = list(self._handlers.values())
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the WebSocket with ``code`` and wait for the closing handshake."""
+        self.close_reason = reason
+        await self.websocket.close(code, reason)
+
+    def abandon(self, reason: str, close_timeout: float) -> None:
+        """Give this connection up at once (a new one for the same station replaced it): its
+        pending calls fail now, it stops reading, and its close runs in the background for at
+        most ``close_timeout`` seconds before the transport is aborted (a half-open TCP path
+        never answers the closing handshake)."""
+        if self._closed:
+            return
+        self.close_reason = reason
+        self._terminate()
+        self._spawn(self._close_quickly(1000, reason, close_timeout))
+
+    async def _close_quickly(self, code: int, reason: str, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.websocket.close(code, reason), timeout)
+        except (asyncio.TimeoutError, ConnectionClosed, OSError):
+            pass
+        finally:
+            transport = self.websocket.transport
+            if transport is not None and not transport.is_closing():
+                transport.abort()
+
+    def _terminate(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._ping_changed.set()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._apply(self.protocol.connection_lost())
+        for task in list(self._handlers.values()):
+            task.cancel()
+        self.session.detach(self)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _apply(self, events: list[Event]) -> None:
+        on_event = self.options.on_event
+        for event in events:
+            kind = type(event)
+            if kind is CallReceived or kind is SendReceived:
+                assert isinstance(event, (CallReceived, SendReceived))
+                task = self._loop.create_task(self._handle(event))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                if kind is CallReceived:
+                    self._handlers[event.message_id] = task
+            elif kind is CallCompleted:
+                assert isinstance(event, CallCompleted)
+                future = self._waiters.pop(event.message_id, None)
+                if future is not None and not future.done():
+                    future.set_result(event.response)
+            elif kind is CallFailed:
+                assert isinstance(event, CallFailed)
+                future = self._waiters.pop(event.message_id, None)
+                if future is not None and not future.done():
+                    future.set_exception(event.error)
+                if self.close_on_timeout and isinstance(event.error, CallTimeout) and not self._closed:
+                    log.warning("%s: %s got no answer in time: reconnecting (2.x Part 2 section 3.2)",
+                                self.session.identity, event.action, extra=self._fields)
+                    self.close_reason = "no answer to a CALL in time"
+                    self._spawn(self.close(1000, "reconnecting after a CALL timeout"))
+            else:
+                self._notice(event)
+            if on_event is not None:
+                on_event(self.session, event)
+        self._arm_timer()
+
+    def _notice(self, event: Event) -> None:
+        """The diagnostic events: log them, act on those that need action."""
+        if isinstance(event, Rejected):
+            self._warn(f"frame answered {event.code}: {event.description}", event.message_id, None)
+        elif isinstance(event, ResponseRefused):
+            self._warn(f"the {event.action} handler's response was refused: {event.reason}", event.message_id, event.action)
+        elif isinstance(event, HandlerTimedOut):
+            task = self._handlers.pop(event.message_id, None)
+            if task is not None:
+                task.cancel()
+            log.error(
+                "%s: the %s handler did not answer within %g s; answered InternalError",
+                self.session.identity, event.action, event.timeout,
+                extra={**self._fields, "ocpp_message_id": event.message_id, "ocpp_action": event.action},
+            )
+        elif isinstance(event, RegistrationChanged):
+            log.info(
+                "%s: registration %s", self.session.identity, event.registration,
+                extra={**self._fields, "ocpp_registration": event.registration},
+            )
+            if self.on_registration is not None:
+                self.on_registration(self, event.registration)
+        elif isinstance(event, CloseRequested):
+            log.warning("%s: closing (%d): %s", self.session.identity, event.code, event.reason, extra=self._fields)
+            self._spawn(self.close(event.code, event.reason))
+        elif isinstance(event, Dropped):
+            if event.reason == "serial_mismatch":
+                log.warning("%s: %s", self.session.identity, event.detail, extra=self._fields)
+                if self.on_security is not None:
+                    self.on_security(self, "serial_mismatch", event.detail)
+            elif event.reason in ("late_reply", "not_registered"):
+                log.debug("%s: %s: %s", self.session.identity, event.reason, event.detail, extra=self._fields)
+            else:
+                self._warn(f"frame dropped ({event.reason}): {event.detail}", event.message_id, None)
+        elif isinstance(event, Answered):
+            log.info(
+                "%s: %s answered by the session (%s): %s", self.session.identity, event.action, event.reason, event.detail,
+                extra={**self._fields, "ocpp_message_id": event.message_id, "ocpp_action": event.action},
+            )
+        elif isinstance(event, ToleratedViolation):
+            log.debug("%s: %s tolerated: %s", self.session.identity, event.action, event.tolerated, extra=self._fields)
+
+    def _warn(self, text: str, message_id: str | None, action: str | None) -> None:
+        allowed, suppressed = self._warnings.take(self._loop.time())
+        if suppressed:
+            log.warning("%s: %d more warnings suppressed in the last minute", self.session.identity, suppressed, extra=self._fields)
+        if allowed:
+            log.warning(
+                "%s: %s", self.session.identity, text,
+                extra={**self._fields, "ocpp_message_id": message_id, "ocpp_action": action},
+            )
+
+    def _log_frame(self, direction: str, frame: str) -> None:
+        frame_log.debug("%s %s %s", self.session.identity, direction, redact(frame), extra=self._fields)
+
+    # -- handlers -------------------------------------------------------------------------
+
+    async def _handle(self, event: CallReceived | SendReceived) -> None:
+        route = self.protocol.routes[event.action]
+        request = event.request if isinstance(event, CallReceived) else event.message
+        context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
+        try:
+            result = await invoke(self.handler, event.handler_method, route, request, context)
+        finally:
+            if isinstance(event, CallReceived):
+                self._handlers.pop(event.message_id, None)
+        if isinstance(event, SendReceived):
+            if isinstance(result, HandlerError):
+                self._warn(f"SEND {event.action} not handled: {result.description}", event.message_id, event.action)
+        elif not self._closed:
+            if isinstance(result, HandlerError):
+                self._apply(self._respond_error(event, result))
+            else:
+                self._apply(self.protocol.respond(event.message_id, result))
+            await self._flush()
+        for work in context.take_after():
+            self._spawn(self._after(work, event.action))
+
+    def _respond_error(self, event: CallReceived, result: HandlerError) -> list[Event]:
+        try:
+            return self.protocol.respond_error(event.message_id, result.failure, result.description, result.details)
+        except LocalError as exc:  # a code of another version, or details that are no JSON object
+            log.error(
+                "%s: the %s handler's CALLERROR is invalid (%s); answered InternalError", self.session.identity,
+                event.action, exc, extra={**self._fields, "ocpp_message_id": event.message_id, "ocpp_action": event.action},
+            )
+            return self.protocol.respond_error(event.message_id, Failure.RESPONSE_INVALID, f"{event.action} handler failed")
+
+    async def _after(self, work: Callable[[], Awaitable[object]], action: str) -> None:
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: work after the %s response failed", self.session.identity, action, extra=self._fields)
+
+    # -- writing and the timer --------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        async with self._write_lock:  # one writer at a time keeps the frames in order
+            for frame in self.protocol.data_to_send():
+                if self.options.log_frames:
+                    self._log_frame(">", frame)
+                try:
+                    await self.websocket.send(frame)
+                except ConnectionClosed:
+                    return
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        deadline = self.protocol.next_deadline()
+        if deadline is None or self._closed:
+            return
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
+            return  # the armed timer fires first; handle_timeout then re-arms for the rest
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self._loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        if self._closed:
+            return
+        self._apply(self.protocol.handle_timeout(self._loop.time()))
+        self._spawn(self._flush())
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task: asyncio.Task[Any] = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once (shutdown of a connection that was given up)."""
+        transport = self.websocket.transport
+        if transport is not None and not transport.is_closing():
+            transport.abort()
+
+    async def stop_tasks(self) -> None:
+        """Cancel and await the connection's remaining tasks (handlers, after-response work)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

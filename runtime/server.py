@@ -1,0 +1,309 @@
+"""The CSMS server: handshake, identity, authentication, subprotocol, sessions (asyncio).
+
+    server = CsmsServer(ServerOptions(authenticator=StaticPasswords({...})))
+    server.handle(v21.csms.BINDING, Csms21())                          # in preference order
+    server.handle(v201.csms.BINDING, lambda session: Csms201(db))      # one handler per station
+    async with server.serve("0.0.0.0", 9000):                          # ws://host:9000/<path>/<id>
+        session = await server.registry.wait_for("CS-1", timeout=60, registered=True)
+        await server.registry.client("CS-1", v201.csms.BINDING).reset(ResetRequest(...))
+
+One port serves every OCPP version given to ``handle``; a station offering several gets the
+first in that order (``ServerOptions.choose_subprotocol`` may decide per station). The station
+identity is the last path segment, percent-decoded. A new connection for a station that is
+connected already replaces the old one at once: the old one's pending calls fail, its close
+runs in the background (a half-open old TCP path does not delay the new connection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, TypeVar
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from .config import ServerOptions
+from .connection import Connection, log
+from .routing import Role, RoleBinding
+from .security import Credentials, parse_basic_auth, websockets_logger
+from .session import Session
+from .registry import LocalRegistry
+
+__all__ = ["CsmsServer", "is_identifier_string", "station_id_from_path"]
+
+H = TypeVar("H")
+MAX_ID_CHARS = 48  # OCPP 2.x identity: identifierString[48]; 1.6 identities are shorter
+# identifierString (2.x Part 2 primitive datatypes) without the colon (2.1 Part 4 section 3.1.1:
+# the identity is also the Basic-auth user name, which the colon ends)
+_IDENTITY = re.compile(r"[A-Za-z0-9*\-_=+|@.]{1,48}\Z")
+
+
+def station_id_from_path(path: str) -> str | None:
+    """The station identity: the last segment of the URL path, percent-decoded, validated."""
+    raw = urllib.parse.urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1]
+    try:
+        ident = urllib.parse.unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if not 1 <= len(ident) <= MAX_ID_CHARS or not ident.isprintable() or "/" in ident:
+        return None
+    return ident
+
+
+def is_identifier_string(identity: str) -> bool:
+    """Whether ``identity`` is a valid 2.1 station identity (identifierString, no colon, 1-48)."""
+    return _IDENTITY.match(identity) is not None
+
+
+class CsmsServer:
+    """One CSMS server for every OCPP version it is given handlers for."""
+
+    def __init__(self, options: ServerOptions | None = None, *, registry: LocalRegistry | None = None) -> None:
+        self.options = options or ServerOptions()
+        if registry is None:  # not "registry or ...": an empty registry is falsy (it has a length)
+            registry = LocalRegistry(session_ttl=self.options.session_ttl, store=self.options.session_store)
+        self.registry = registry
+        self.bindings: dict[str, tuple[RoleBinding[Any, Any], object]] = {}
+        self.server: Server | None = None
+        self._connections: set[Connection] = set()
+        self._abandoned: set[Connection] = set()  # replaced; closing in the background
+
+    def handle(self, binding: RoleBinding[H, Any], handler: H | Callable[[Session], H]) -> None:
+        """Serve ``binding``'s OCPP version with ``handler``: one handler object for every
+        station, or a factory called with each station's session (once per session: the
+        handler lives as long as the session, across reconnects). Call once per version, in
+        order of preference."""
+        if binding.role is not Role.CSMS:
+            raise TypeError(f"{binding!r} is the charging station's side: the server needs a csms BINDING")
+        if binding.subprotocol in self.bindings:
+            raise ValueError(f"OCPP {binding.version} is served already")
+        if not isinstance(handler, binding.handler_type) and not callable(handler):
+            raise TypeError(f"{handler!r} is neither a {binding.handler_type.__name__} nor a factory of one")
+        self.bindings[binding.subprotocol] = (binding, handler)
+
+    @property
+    def preference(self) -> list[str]:
+        return list(self.bindings)
+
+    # -- handshake ------------------------------------------------------------------------
+
+    def _select(self, connection: ServerConnection, offered: Sequence[str]) -> str | None:
+        station = station_id_from_path(connection.request.path) if connection.request else None
+        return self._choose(station, offered)
+
+    def _choose(self, station: str | None, offered: Sequence[str]) -> str | None:
+        choose = self.options.choose_subprotocol
+        if choose is not None and station is not None:
+            chosen = choose(station, offered)
+            if chosen is not None and chosen in offered and chosen in self.bindings:
+                return chosen
+        for candidate in self.bindings:
+            if candidate in offered:
+                return candidate
+        return None  # complete the handshake without a subprotocol, then close (Part 4)
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        limiter = self.options.connection_limiter
+        if limiter is not None:  # admission control: refuse before any authentication or session work
+            address = connection.remote_address[0] if isinstance(connection.remote_address, tuple) else None
+            retry_after = limiter.admit(address, asyncio.get_running_loop().time())
+            if retry_after is not None:
+                busy = connection.respond(503, "Busy: try again later\n")
+                busy.headers["Retry-After"] = str(retry_after)
+                return busy
+        station_id = station_id_from_path(request.path)
+        if station_id is None:
+            log.warning("refused %s: not a valid station identity", _peer(connection))
+            return connection.respond(404, "Unknown or invalid charging station identity\n")
+        offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",") if p.strip()]
+        chosen = self._choose(station_id, offered) or (self.options.default_subprotocol if not offered else None)
+        binding = self.bindings.get(chosen or "", (None, None))[0]
+        if (self.options.strict_identity or (binding is not None and binding.version == "2.1")) and not is_identifier_string(station_id):
+            log.warning("refused %r (%s): not an identifierString of at most 48 characters without a colon",
+                        station_id, _peer(connection), extra={"ocpp_station": station_id})
+            return connection.respond(404, "Invalid charging station identity\n")
+        transport = connection.transport
+        certificate = transport.get_extra_info("peercert") if transport is not None else None
+        tls = transport is not None and transport.get_extra_info("ssl_object") is not None
+        profile = 3 if certificate else 2 if tls else 1
+        address = connection.remote_address[0] if isinstance(connection.remote_address, tuple) else None
+        credentials = Credentials(
+            station_id=station_id,
+            password=parse_basic_auth(request.headers.get("Authorization"), station_id),
+            certificate=certificate,
+            version=binding.version if binding is not None else None,
+            security_profile=profile,
+            remote_host=address,
+        )
+        authenticator = self.options.authenticator
+        if authenticator is not None:
+            verdict = await authenticator(credentials)
+            if verdict is not True:
+                status = 401 if verdict is False else int(verdict)
+                log.warning("%s: authentication failed, HTTP %d (%s)", station_id, status, _peer(connection),
+                            extra={"ocpp_station": station_id})
+                self.registry.security(station_id, credentials.version, "authentication_failed", f"HTTP {status} from {_peer(connection)}")
+                if status != 401:
+                    return connection.respond(status, "Unknown charging station\n" if status == 404 else "Refused\n")
+                return self._unauthorized(connection)
+        floor, allow_downgrade = await self.registry.security_floor(station_id)
+        if profile < floor and not (credentials.version == "2.1" and allow_downgrade and floor == 3 and profile == 2):
+            log.warning("%s: security profile %d refused: it connected with profile %d before (A05.FR.07)", station_id,
+                        profile, floor, extra={"ocpp_station": station_id})
+            self.registry.security(station_id, credentials.version, "profile_downgrade", f"profile {profile} after {floor}")
+            return self._unauthorized(connection)
+        connection.ocpp_credentials = credentials  # type: ignore[attr-defined]
+        return None
+
+    @staticmethod
+    def _unauthorized(connection: ServerConnection) -> Response:
+        response = connection.respond(401, "Unauthorized\n")
+        response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+        return response
+
+    # -- a connection's life ----------------------------------------------------------------
+
+    async def _handler(self, websocket: ServerConnection) -> None:
+        station_id = station_id_from_path(websocket.request.path if websocket.request else "")
+        subprotocol: str | None = websocket.subprotocol
+        offered = websocket.request.headers.get_all("Sec-WebSocket-Protocol") if websocket.request else []
+        default = self.options.default_subprotocol
+        if subprotocol is None and not offered and default in self.bindings:
+            subprotocol = default
+        if station_id is None or subprotocol is None or subprotocol not in self.bindings:
+            log.warning(
+                "%s: no supported OCPP version offered (%s); closing", station_id, ", ".join(offered) or "none",
+                extra={"ocpp_station": station_id},
+            )
+            await websocket.close(1002, "no supported OCPP version offered")
+            return
+        binding, spec = self.bindings[subprotocol]
+        options = self.options
+        session = await self.registry.open(
+            station_id,
+            lambda identity: Session(
+                identity, Role.CSMS, registration_gate=options.registration_gate,
+                unknown_registration=options.unknown_registration, answer_cache_size=options.answer_cache_size,
+            ),
+        )
+        old = session.link
+        if isinstance(old, Connection):  # decision 0006: the new connection replaces the old one
+            log.info("%s: a new connection replaces the previous one", station_id, extra={"ocpp_station": station_id})
+            old.abandon("replaced by a new connection", options.replaced_close_timeout)
+            self._abandoned.add(old)
+            self._disconnected(old, replaced=True)
+        connection = Connection(
+            websocket, binding, session, None, options, on_registration=self._registration_changed, on_security=self._security
+        )
+        session.attach(connection, binding.version)
+        credentials: Credentials | None = getattr(websocket, "ocpp_credentials", None)
+        if credentials is not None:
+            if credentials.security_profile > session.security_floor:
+                session.security_floor = credentials.security_profile  # A05.FR.07: never lower again
+            cn = credentials.certificate_cn
+            session.certificate_serial = cn if credentials.security_profile == 3 and options.certificate_binding == "serial_number" else None
+        if session.handler is None or not isinstance(session.handler, binding.handler_type):
+            session.handler = binding.make_handler(spec, session)
+        connection.handler = session.handler
+        session.remote_address = websocket.remote_address
+        self._connections.add(connection)
+        log.info(
+            "%s: connected (OCPP %s, %s, registration %s)", station_id, binding.version, _peer(websocket),
+            session.registration.value, extra={"ocpp_station": station_id, "ocpp_version": binding.version},
+        )
+        self.registry.connected(session, _hook(session.handler, "connected", session, connection.client))
+        try:
+            await connection.run()
+        finally:
+            self._connections.discard(connection)
+            self._abandoned.discard(connection)
+            self._disconnected(connection, replaced=False)
+
+    def _disconnected(self, connection: Connection, *, replaced: bool) -> None:
+        """Report a connection's end once: when it was replaced (before the new connection's
+        ``connected``), or when its socket closed."""
+        if connection.reported:
+            return
+        connection.reported = True
+        session = connection.session
+        station_id = session.identity
+        log.info(
+            "%s: disconnected (code %s%s)", station_id, connection.close_code,
+            f", {connection.close_reason}" if connection.close_reason else "",
+            extra={"ocpp_station": station_id, "ocpp_close_code": connection.close_code},
+        )
+        self.registry.disconnected(
+            session, connection.close_code, connection.close_reason, replaced,
+            _hook(connection.handler, "disconnected", session, connection.close_code, connection.close_reason),
+        )
+
+    def _security(self, connection: Connection, kind: str, detail: str) -> None:
+        session = connection.session
+        self.registry.security(session.identity, session.version, kind, detail)
+
+    def _registration_changed(self, connection: Connection, registration: str) -> None:
+        session = connection.session
+        self.registry.registration_changed(session, _hook(connection.handler, "registered", session, connection.client))
+
+    # -- serving --------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def serve(self, host: str, port: int, **kwargs: Any) -> AsyncIterator[Server]:
+        """Serve until the block exits, then shut down gracefully (see ``stop``). Further
+        keyword arguments go to ``websockets.asyncio.server.serve`` (e.g. ``ssl=``)."""
+        if not self.bindings:
+            raise RuntimeError("no OCPP version to serve: call handle(binding, handler) first")
+        options = self.options
+        self.server = await serve(
+            self._handler,
+            host,
+            port,
+            subprotocols=list(self.bindings),  # type: ignore[arg-type]
+            select_subprotocol=self._select,  # type: ignore[arg-type]
+            process_request=self._process_request,
+            max_size=options.max_size,
+            ping_interval=None,  # the connection pings itself (Connection._keepalive)
+            open_timeout=options.open_timeout,
+            close_timeout=options.close_timeout,
+            compression="deflate" if options.compression else None,
+            logger=websockets_logger("server"),
+            **kwargs,
+        )
+        try:
+            yield self.server
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        """Stop accepting, let running handlers finish (up to ``drain_timeout``), close every
+        connection with 1001."""
+        if self.server is None:
+            return
+        self.server.close(close_connections=False)
+        await asyncio.gather(*(c.drain(self.options.drain_timeout) for c in list(self._connections)))
+        for connection in list(self._abandoned):
+            connection.abort()  # replaced ones get no closing handshake at shutdown
+        for connection in list(self._connections - self._abandoned):
+            with contextlib.suppress(Exception):
+                await connection.close(1001, "server shutting down")
+        await self.server.wait_closed()
+        await self.registry.join_hooks()
+        self.server = None
+
+
+def _hook(handler: object, name: str, *args: Any) -> Callable[[], Any] | None:
+    method = getattr(handler, name, None)
+    if method is None:
+        return None
+    return lambda: method(*args)
+
+
+def _peer(websocket: ServerConnection) -> str:
+    address = websocket.remote_address
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)

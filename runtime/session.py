@@ -1,0 +1,397 @@
+"""Sessions: what one station's link keeps across WebSocket connections (sans-I/O).
+
+Theory of operation
+-------------------
+A ``Session`` belongs to one station identity and one side of the link: the CSMS keeps one per
+station (in its registry), a station keeps one for its CSMS (in its client). It outlives every
+single connection: when a station reconnects, its new connection is attached to the same
+session, so its registration, its 2.1 answer cache and the application's per-station state
+carry over (Part 4 2.0.1 section 5.3, 2.1 section 5.4, OCPP-J 1.6 section 5.4: a station that
+reconnects SHOULD NOT boot again).
+
+Registration rules (the protocol core asks the session before it lets a CALL through, in both
+directions; nothing here does I/O or reads a clock: every input that needs time takes ``now``):
+
+CSMS receiving (``inbound`` on the CSMS side):
+    Pending: only BootNotification and what the CSMS asked for with TriggerMessage (and, on
+    2.x, NotifyReport after GetBaseReport / GetReport) pass; anything else is answered
+    SecurityError (2.x B01.FR.10, B02.FR.09; 1.6 section 4.2). Rejected: only BootNotification
+    (2.x B03.FR.07; 1.6 section 4.2). Unknown (no answered BootNotification remembered): as
+    ``unknown_registration`` says, see docs/decisions/0008-sessions.md.
+CSMS sending (``outbound`` on the CSMS side):
+    Rejected: nothing (2.x B03.FR.03; 1.6 section 4.2: SHOULD NOT initiate any). Pending: no
+    RequestStart/RequestStopTransaction (2.x B02.FR.05: accept the station first), no
+    RemoteStart/RemoteStopTransaction (1.6 section 4.2).
+Station sending (``outbound`` on the station side):
+    Until Accepted: only BootNotification and what the CSMS asked for (2.x B01.FR.08, B02.FR.02;
+    1.6 section 4.2), and after a Pending or Rejected answer no BootNotification before its
+    interval has passed unless triggered (2.x B02.FR.04, B03.FR.02; 1.6 section 4.2).
+Station receiving (``inbound`` on the station side):
+    Pending: RequestStart/RequestStopTransaction (1.6 RemoteStart/RemoteStop) are answered
+    Rejected without reaching the handler (2.x B02.FR.05). Rejected: every CALL is answered
+    SecurityError on 2.x (B03.FR.08) and not answered at all on 1.6 (section 4.2).
+
+A station's registration lives only as long as its process: after a restart it boots again
+(1.6 section 4.2, 2.x B01.FR.03), so the station side never persists it. The CSMS side may
+persist it (``SessionState``, see the registry's session store).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
+
+import msgspec
+
+from .errors import NotConnected, VersionMismatch
+from .routing import Role
+
+if TYPE_CHECKING:
+    from .routing import Caller, Route, RoleBinding
+
+__all__ = ["Registration", "Session", "SessionState", "Verdict", "canonical_identity"]
+
+C = TypeVar("C")
+Req = TypeVar("Req")
+Res = TypeVar("Res")
+
+
+def canonical_identity(identity: str) -> str:
+    """The form under which identities are compared: identifierString is case-insensitive
+    (2.x Part 2 primitive datatypes), so ``CS-1`` and ``cs-1`` are one station."""
+    return identity.casefold()
+
+
+class Registration(enum.Enum):
+    """Where a station stands with its CSMS (the status of the last answered BootNotification)."""
+
+    UNKNOWN = "Unknown"
+    PENDING = "Pending"
+    ACCEPTED = "Accepted"
+    REJECTED = "Rejected"
+
+
+class Verdict(NamedTuple):
+    """The session's ruling on an inbound CALL that may not reach the handler.
+
+    ``refuse``: answer CALLERROR SecurityError; ``answer``: answer with ``payload`` (a canned
+    response); ``ignore``: do not answer at all.
+    """
+
+    kind: Literal["refuse", "answer", "ignore"]
+    detail: str
+    payload: bytes | None = None
+
+
+class SessionState(msgspec.Struct, kw_only=True):
+    """What a CSMS may persist of a session: enough to serve a reconnect without a new boot."""
+
+    identity: str
+    version: str | None = None
+    registration: str = Registration.UNKNOWN.value
+    triggered: list[str] = []
+    answers: list[tuple[str, str, bytes]] = []  # 2.1 answer cache: action, message id, payload
+    security_floor: int = 0  # the highest security profile the station connected with (A05.FR.07)
+
+
+# requestedMessage of TriggerMessage / ExtendedTriggerMessage -> the action it asks for
+_TRIGGERED: dict[str, str] = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignV2G20Certificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+    "SignChargePointCertificate": "SignCertificate",
+}
+_TRIGGERS = frozenset({"TriggerMessage", "ExtendedTriggerMessage"})
+_REPORTS = frozenset({"GetBaseReport", "GetReport"})  # 2.x B02.FR.02: NotifyReport may follow
+_REMOTE_2X = frozenset({"RequestStartTransaction", "RequestStopTransaction"})
+_REMOTE_16 = frozenset({"RemoteStartTransaction", "RemoteStopTransaction"})
+_REJECTED_PAYLOAD = b'{"status":"Rejected"}'
+
+
+def _status(response: object) -> str | None:
+    status = getattr(response, "status", None)
+    if status is None:
+        return None
+    return str(getattr(status, "value", status))
+
+
+class Session:
+    """One station identity's state on one side of the link, across its connections.
+
+    Application code meets sessions through the registry (CSMS side) and ``StationClient``
+    (station side): ``identity``, ``version``, ``registration``, ``connected``, ``state`` (a
+    dict for the application's own per-station data) and ``client(binding)``, the typed client
+    of the peer, which sends over whatever connection is current.
+    """
+
+    def __init__(
+        self,
+        identity: str,
+        role: Role,
+        *,
+        registration_gate: bool = True,
+        unknown_registration: Literal["accept", "refuse"] = "accept",
+        answer_cache_size: int = 64,
+    ) -> None:
+        self.identity = identity
+        self.key = canonical_identity(identity)
+        self.role = role
+        self.registration_gate = registration_gate
+        self.unknown_registration = unknown_registration
+        self.version: str | None = None
+        self.registration = Registration.UNKNOWN
+        self.boot_not_before: float | None = None  # station side: B02.FR.04 / B03.FR.02
+        self.triggered: set[str] = set()
+        self.answers: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self.answer_cache_size = answer_cache_size
+        #: The application's own per-station data; kept across reconnects.
+        self.state: dict[str, object] = {}
+        #: The handler serving this station (per-station handlers come from a factory).
+        self.handler: object | None = None
+        self.remote_address: object = None
+        #: The highest security profile this station has connected with: the CSMS refuses it
+        #: at a lower one (2.x A05.FR.07; 1.6 whitepaper A05.FR.09).
+        self.security_floor = 0
+        #: 2.1: the station may come back at profile 2 after profile 3 (its
+        #: AllowSecurityProfileDowngrade is true, A05.FR.08-10); never to profile 1.
+        self.allow_downgrade = False
+        #: Profile 3 with ``certificate_binding="serial_number"``: the client certificate's CN,
+        #: which every BootNotification's serial number must equal (B01.FR.11/12).
+        self.certificate_serial: str | None = None
+        self._link: Caller | None = None
+        self._clients: dict[int, object] = {}
+
+    def __repr__(self) -> str:
+        link = "connected" if self._link is not None else "not connected"
+        return f"Session({self.identity!r}, {self.version}, {self.registration.value}, {link})"
+
+    # -- connections ----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is attached now."""
+        return self._link is not None
+
+    @property
+    def registered(self) -> bool:
+        """Whether the last BootNotification was Accepted."""
+        return self.registration is Registration.ACCEPTED
+
+    def attach(self, link: Caller, version: str) -> None:
+        """A connection speaking ``version`` now carries this session. A station that comes
+        back with another OCPP version (new firmware) starts unregistered."""
+        if self.version is not None and version != self.version:
+            self.registration = Registration.UNKNOWN
+            self.triggered.clear()
+            self.answers.clear()
+            self.handler = None
+            self._clients.clear()
+        self.version = version
+        self._link = link
+
+    def detach(self, link: Caller) -> None:
+        """The connection ``link`` ended (does nothing if another one replaced it already)."""
+        if self._link is link:
+            self._link = None
+
+    @property
+    def link(self) -> Caller | None:
+        """The current connection, or None."""
+        return self._link
+
+    # -- the typed client -----------------------------------------------------------------
+
+    def client(self, binding: RoleBinding[Any, C]) -> C:
+        """The typed client of the peer for ``binding`` (e.g. ``v201.csms.BINDING`` gives a
+        ``ChargingStationClient``). Raises VersionMismatch when the peer speaks another
+        version or the binding is for the other role."""
+        if binding.role is not self.role:
+            raise VersionMismatch(f"{binding.role.value} binding used on the {self.role.value} side of {self.identity}")
+        if self.version is not None and binding.version != self.version:
+            raise VersionMismatch(f"{self.identity} speaks OCPP {self.version}, not {binding.version}")
+        found = self._clients.get(id(binding))
+        if found is None:
+            found = self._clients[id(binding)] = binding.peer_client(self)
+        return found  # type: ignore[return-value]
+
+    def try_client(self, binding: RoleBinding[Any, C]) -> C | None:
+        """The typed client if the peer speaks ``binding``'s version, else None (branch on it)."""
+        if binding.role is not self.role or (self.version is not None and binding.version != self.version):
+            return None
+        return self.client(binding)
+
+    async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res:
+        """Send a CALL over the current connection (``Caller``); NotConnected if there is none."""
+        link = self._link
+        if link is None:
+            raise NotConnected("-", route.action, f"{self.identity} is not connected")
+        return await link.call(route, request, timeout)
+
+    async def send(self, route: Route[Req, Any], message: Req) -> None:
+        """Send a SEND (2.1) over the current connection; NotConnected if there is none."""
+        link = self._link
+        if link is None:
+            raise NotConnected("-", route.action, f"{self.identity} is not connected")
+        await link.send(route, message)
+
+    # -- the rules (called by the protocol core) -------------------------------------------
+
+    def boot_check(self, request: object) -> str | None:
+        """B01.FR.11/12: with profile 3 the BootNotification's serial number must be the one in
+        the certificate's CN; returns why not, or None."""
+        serial = self.certificate_serial
+        if serial is None:
+            return None
+        station = getattr(request, "charging_station", None)
+        found = getattr(station, "serial_number", None) if station is not None else getattr(request, "charge_point_serial_number", None)
+        if isinstance(found, str) and found == serial:
+            return None
+        shown = found if isinstance(found, str) else "none"
+        return f"BootNotification serial number {shown!r} is not the certificate's {serial!r} (B01.FR.12)"
+
+    def allows_profile(self, profile: int) -> bool:
+        """Whether a connection at ``profile`` may be accepted (A05.FR.07; 2.1 A05.FR.08-10)."""
+        if profile >= self.security_floor:
+            return True
+        return self.version == "2.1" and self.allow_downgrade and self.security_floor == 3 and profile == 2
+
+    def inbound(self, action: str) -> Verdict | None:
+        """May a CALL for ``action`` from the peer reach the handler? None: yes."""
+        registration = self.registration
+        if registration is Registration.ACCEPTED or not self.registration_gate:
+            return None
+        if self.role is Role.CSMS:
+            if action == "BootNotification":
+                return None
+            if registration is Registration.UNKNOWN:
+                if self.unknown_registration == "accept":
+                    return None
+                return Verdict("refuse", f"{action} refused: no BootNotification of this station was accepted")
+            if registration is Registration.PENDING and action in self.triggered:
+                return None
+            rule = "B02.FR.09" if registration is Registration.PENDING else "B03.FR.07"
+            if self.version == "1.6":
+                rule = "OCPP 1.6 section 4.2"
+            return Verdict("refuse", f"{action} refused: registration is {registration.value} ({rule})")
+        # station side
+        if registration is Registration.PENDING and action in (_REMOTE_16 if self.version == "1.6" else _REMOTE_2X):
+            rule = "OCPP 1.6 section 4.2" if self.version == "1.6" else "B02.FR.05"
+            return Verdict("answer", f"{action} answered Rejected while Pending ({rule})", _REJECTED_PAYLOAD)
+        if registration is Registration.REJECTED:
+            if self.version == "1.6":
+                return Verdict("ignore", f"{action} not answered while Rejected (OCPP 1.6 section 4.2)")
+            return Verdict("refuse", f"{action} refused: registration is Rejected (B03.FR.08)")
+        return None
+
+    def outbound(self, action: str, now: float) -> str | None:
+        """May we send a CALL for ``action`` now? None: yes; else why not (with the rule)."""
+        registration = self.registration
+        if registration is Registration.ACCEPTED or not self.registration_gate:
+            return None
+        v16 = self.version == "1.6"
+        if self.role is Role.CSMS:
+            if registration is Registration.REJECTED:
+                rule = "OCPP 1.6 section 4.2" if v16 else "B03.FR.03"
+                return f"{self.identity} was Rejected at boot: the CSMS initiates nothing ({rule})"
+            if registration is Registration.PENDING and action in (_REMOTE_16 if v16 else _REMOTE_2X):
+                rule = "OCPP 1.6 section 4.2" if v16 else "B02.FR.05"
+                return f"{action} needs an Accepted station, {self.identity} is Pending: accept it first ({rule})"
+            return None
+        # station side
+        if action == "BootNotification":
+            if self.boot_not_before is not None and now < self.boot_not_before and action not in self.triggered:
+                rule = "OCPP 1.6 section 4.2" if v16 else ("B03.FR.02" if registration is Registration.REJECTED else "B02.FR.04")
+                wait = self.boot_not_before - now
+                return f"the next BootNotification is due in {wait:.0f} s, the interval of the last answer ({rule})"
+            return None
+        if registration is not Registration.REJECTED and action in self.triggered:
+            return None
+        if registration is Registration.REJECTED:
+            rule = "OCPP 1.6 section 4.2" if v16 else "B03.FR.02"
+        else:
+            rule = "OCPP 1.6 section 4.2" if v16 else "B01.FR.08, B02.FR.02"
+        return f"{action} before the CSMS accepted the BootNotification (registration {registration.value}; {rule})"
+
+    def answered(self, action: str, request: object, response: object) -> bool:
+        """We answered the peer's ``action`` CALL with ``response``. Returns True when the
+        registration changed (the CSMS answered a BootNotification)."""
+        if self.role is Role.CSMS:
+            if action == "BootNotification":
+                return self._set_registration(_status(response))
+            return False
+        self._note_request(action, request, response)
+        return False
+
+    def result(self, action: str, request: object, response: object, now: float) -> bool:
+        """Our ``action`` CALL got ``response``. Returns True when the registration changed
+        (the station's BootNotification was answered)."""
+        if self.role is Role.CSMS:
+            self._note_request(action, request, response)
+            return False
+        if action != "BootNotification":
+            return False
+        changed = self._set_registration(_status(response))
+        interval = getattr(response, "interval", 0)
+        if self.registration is Registration.ACCEPTED or not isinstance(interval, int) or interval <= 0:
+            self.boot_not_before = None  # 0: the station chooses its own wait (B02.FR.07)
+        else:
+            self.boot_not_before = now + interval
+        self.triggered.discard("BootNotification")
+        return changed
+
+    def _note_request(self, action: str, request: object, response: object) -> None:
+        """The CSMS asked for a message and the station answered Accepted: it may send it."""
+        if _status(response) != "Accepted":
+            return
+        if action in _TRIGGERS:
+            requested = getattr(request, "requested_message", "")
+            name = str(getattr(requested, "value", requested))
+            self.triggered.add(_TRIGGERED.get(name, name))
+        elif action in _REPORTS:
+            self.triggered.add("NotifyReport")
+
+    def _set_registration(self, status: str | None) -> bool:
+        try:
+            new = Registration(status)
+        except ValueError:
+            return False
+        changed = new is not self.registration
+        self.registration = new
+        if new is Registration.ACCEPTED:
+            self.triggered.clear()
+        return changed
+
+    # -- 2.1: answers kept for retries that reuse a message id (Part 4 2.1 section 4.1.4) ------
+
+    def cached_answer(self, action: str, message_id: str) -> bytes | None:
+        """The CALLRESULT payload we gave an earlier CALL with this action and id, if any."""
+        return self.answers.get((action, message_id)) if self.answers else None
+
+    def remember_answer(self, action: str, message_id: str, payload: bytes) -> None:
+        self.answers[(action, message_id)] = payload
+        while len(self.answers) > self.answer_cache_size:
+            self.answers.popitem(last=False)
+
+    # -- persistence (CSMS side) ------------------------------------------------------------
+
+    def snapshot(self) -> SessionState:
+        """What a session store keeps of this session."""
+        return SessionState(
+            identity=self.identity,
+            version=self.version,
+            registration=self.registration.value,
+            triggered=sorted(self.triggered),
+            answers=[(a, m, p) for (a, m), p in self.answers.items()],
+            security_floor=self.security_floor,
+        )
+
+    def restore(self, state: SessionState) -> None:
+        """Take over what a session store kept (before the first connection attaches)."""
+        self.version = state.version
+        self.registration = Registration(state.registration)
+        self.triggered = set(state.triggered)
+        self.answers = OrderedDict(((a, m), p) for a, m, p in state.answers)
+        self.security_floor = state.security_floor
+

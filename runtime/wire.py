@@ -1,0 +1,149 @@
+"""Value rules of OCPP 2.x Part 2 that the schemas do not carry (sans-I/O).
+
+Outbound (``limit``), applied after a payload was encoded and before it is validated:
+
+- date-time: 2.x Part 2 section 3.1, "The number of decimal places SHALL NOT exceed the
+  maximum of 3". msgspec writes microseconds; a value with a fraction finer than a millisecond
+  is truncated to the millisecond (never rounded up: a timestamp does not move into the future).
+- decimal: 2.x Part 2, primitive datatypes, "The decimal sent towards the Charging Station
+  SHALL NOT have more than six decimal places". A float with more is rounded to six (Python's
+  ``round``: to nearest, ties to even), so 10.666666666666666 goes out as 10.666667.
+
+Both only touch values of the payload's ``datetime`` and ``float`` fields (never text that
+merely looks like one), and only when a cheap scan of the encoded bytes says one may be needed;
+the result is validated again like any outbound payload (docs/decisions/0014-conformance.md).
+
+Inbound (``datetime_violations``): msgspec accepts two spellings RFC 3339 section 5.6 does not,
+a space instead of ``T`` and a ``+hhmm`` offset without its colon. The schemas say
+``format: date-time``, so a strict link refuses them. ``suspect`` is a cheap scan of a frame
+that finds every frame that might carry one; only those are checked, type-aware, so a free-text
+field with such a string is never refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+from msgspec import inspect as mi
+
+from .payload import OpenObject, enc_hook
+
+__all__ = ["datetime_violations", "has_kind", "limit", "suspect"]
+
+_MICROS = re.compile(rb'\d\d:\d\d:\d\d\.\d{6}(?:Z|[+-]\d\d:\d\d)"')
+_LONG_DECIMAL = re.compile(rb"\.\d{7}|\de-")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)\Z")
+_PLUS_HHMM = re.compile(r"\+\d\d\d\d\"")
+_MINUS_HHMM = re.compile(r"-\d\d\d\d\"")
+_TIME_BEFORE = re.compile(r"\d\d:\d\d:\d\d(?:\.\d+)?\Z")
+_SPACE_SEPARATOR = re.compile(r"\d\d\d\d-\d\d-\d\d \d\d:\d\d")
+_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
+
+
+def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
+    """``data`` (the encoding of ``payload``) with the 2.x value rules applied."""
+    need_millis = millis and _MICROS.search(data) is not None
+    need_decimals = decimals is not None and _LONG_DECIMAL.search(data) is not None
+    if not need_millis and not need_decimals:
+        return data
+    tree = msgspec.to_builtins(payload, builtin_types=(datetime.datetime,), enc_hook=_open_to_builtins)
+    return _ENCODER.encode(_rewrite(tree, need_millis, decimals if need_decimals else None))
+
+
+def _open_to_builtins(obj: Any) -> Any:
+    if isinstance(obj, OpenObject):
+        return msgspec.to_builtins(obj.to_wire(), builtin_types=(datetime.datetime,))
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+def _rewrite(node: Any, millis: bool, decimals: int | None) -> Any:
+    if isinstance(node, dict):
+        return {k: _rewrite(v, millis, decimals) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rewrite(v, millis, decimals) for v in node]
+    if isinstance(node, datetime.datetime):
+        return _millis(node) if millis else node
+    if decimals is not None and type(node) is float:
+        return round(node, decimals)
+    return node
+
+
+def _millis(value: datetime.datetime) -> str:
+    """RFC 3339 with at most 3 fractional digits (truncated), ``Z`` for UTC."""
+    text = value.replace(microsecond=value.microsecond // 1000 * 1000).isoformat(timespec="milliseconds")
+    if value.microsecond < 1000:
+        text = value.replace(microsecond=0).isoformat(timespec="seconds")
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def suspect(text: str | bytes) -> bool:
+    """Whether a frame may hold a date-time msgspec accepts but RFC 3339 does not (a space for
+    ``T``, an offset without its colon). False positives only cost the type-aware check."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if "+" in text and _PLUS_HHMM.search(text):
+        return True
+    if " " in text and _SPACE_SEPARATOR.search(text):
+        return True
+    for m in _MINUS_HHMM.finditer(text):  # dates are full of "-": look for "hh:mm:ss-hhmm"
+        if _TIME_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+            return True
+    return False
+
+
+@lru_cache(maxsize=None)
+def has_kind(type_: Any, kind: type) -> bool:
+    """Whether a payload type has a field of msgspec kind ``kind`` (e.g. DateTimeType)."""
+    return _has(mi.type_info(type_), kind, set())
+
+
+def _has(t: mi.Type, kind: type, seen: set[int]) -> bool:
+    if isinstance(t, kind):
+        return True
+    if isinstance(t, mi.StructType):
+        if id(t.cls) in seen:
+            return False
+        seen.add(id(t.cls))
+        return any(_has(f.type, kind, seen) for f in t.fields)
+    if isinstance(t, (mi.ListType, mi.VarTupleType)):
+        return _has(t.item_type, kind, seen)
+    if isinstance(t, mi.UnionType):
+        return any(_has(m, kind, seen) for m in t.types)
+    if isinstance(t, mi.CustomType) and isinstance(t.cls, type) and issubclass(t.cls, OpenObject):
+        return _has(mi.type_info(t.cls.__ocpp_fields__), kind, seen)
+    return False
+
+
+def datetime_violations(type_: Any, raw: bytes | str) -> list[tuple[str, str]]:
+    """(JSON path, value) of every date-time field of ``raw`` (a ``type_`` payload) that is
+    not RFC 3339 (``format: date-time``)."""
+    try:
+        tree = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return []
+    found: list[tuple[str, str]] = []
+    _walk(tree, mi.type_info(type_), "$", found)
+    return found
+
+
+def _walk(node: Any, t: mi.Type, path: str, found: list[tuple[str, str]]) -> None:
+    if isinstance(t, mi.UnionType):
+        for member in t.types:
+            _walk(node, member, path, found)
+        return
+    if isinstance(t, mi.DateTimeType):
+        if isinstance(node, str) and _RFC3339.match(node) is None:
+            found.append((path, node))
+    elif isinstance(t, mi.StructType) and isinstance(node, dict):
+        for f in t.fields:
+            if f.encode_name in node:
+                _walk(node[f.encode_name], f.type, f"{path}.{f.encode_name}", found)
+    elif isinstance(t, (mi.ListType, mi.VarTupleType)) and isinstance(node, list):
+        for i, item in enumerate(node):
+            _walk(item, t.item_type, f"{path}[{i}]", found)
+    elif isinstance(t, mi.CustomType) and isinstance(t.cls, type) and issubclass(t.cls, OpenObject):
+        _walk(node, mi.type_info(t.cls.__ocpp_fields__), path, found)
