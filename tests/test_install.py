@@ -102,6 +102,7 @@ def test_wheel_and_sdist_carry_the_license_the_notice_and_every_package_file(dis
     assert "Requires-Dist: msgspec>=0.20" in requires and "Requires-Dist: websockets>=14.2" in requires
     assert f'Requires-Dist: black=={BLACK_VERSION}; extra == "generator"' in requires
     assert [r for r in requires if "extra" not in r] == ["Requires-Dist: msgspec>=0.20", "Requires-Dist: websockets>=14.2"]
+    assert 'Requires-Dist: cryptography>=42; extra == "signing"' in requires
     # the packages, with the runtime as real files, the templates, schemas, overlays and py.typed
     expected = {f"ocppgen/generated/runtime/{p.name}" for p in (ROOT / "runtime").glob("*.py")}
     expected |= {f"ocppgen/templates/{p.name}" for p in (ROOT / "templates").glob("*.jinja")}
