@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ def _read_manifest(folder: Path, diags: list[Diagnostic]) -> dict[str, Any] | No
         return None
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        diags.append(Diagnostic(level="error", file=str(path), message=f"cannot read: {exc.strerror}"))
+        return None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         diags.append(Diagnostic(level="error", file=str(path), message=f"invalid JSON: {exc}"))
         return None
@@ -83,6 +87,8 @@ def _read_manifest(folder: Path, diags: list[Diagnostic]) -> dict[str, Any] | No
 
 def load_set(folder: Path) -> SchemaSet:
     """Load one version's folder; every problem found is reported at once as a BuildError."""
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise BuildError([Diagnostic(level="error", file=str(folder), message="cannot read: permission denied")])
     diags: list[Diagnostic] = []
     manifest = _read_manifest(folder, diags)
     if manifest is None:
@@ -97,7 +103,11 @@ def load_set(folder: Path) -> SchemaSet:
         if name not in on_disk:
             diags.append(Diagnostic(level="error", file=str(path), message="missing (listed in the manifest)"))
             continue
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            diags.append(Diagnostic(level="error", file=str(path), message=f"cannot read: {exc.strerror}"))
+            continue
         if _sha256(data) != listed[name]:
             diags.append(
                 Diagnostic(
@@ -126,6 +136,8 @@ def load_set(folder: Path) -> SchemaSet:
     if (folder / DIRECTIONS).is_file():
         try:
             directions = json.loads((folder / DIRECTIONS).read_text(encoding="utf-8"))
+        except OSError as exc:
+            diags.append(Diagnostic(level="error", file=str(folder / DIRECTIONS), message=f"cannot read: {exc.strerror}"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             diags.append(Diagnostic(level="error", file=str(folder / DIRECTIONS), message=f"invalid JSON: {exc}"))
     if diags:
@@ -148,6 +160,8 @@ def load_sets(root: Path, versions: list[str] | None = None) -> list[SchemaSet]:
     """
     if not root.is_dir():
         raise BuildError([Diagnostic(level="error", file=str(root), message="not a directory")])
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise BuildError([Diagnostic(level="error", file=str(root), message="cannot read: permission denied")])
     if (root / MANIFEST).is_file():
         found = [load_set(root)]
     else:

@@ -5,9 +5,11 @@ An overlay file says why it exists and what it changes, per schema file:
     {"description": "...", "version": "1.6",
      "patches": {"MeterValues.json": [{"op": "add", "path": "/.../enum/-", "value": "Hertz"}]}}
 
-The vendored files stay unmodified; ``ocppgen build --overlay FILE`` applies the patches in
-memory after the manifest check, and the overlay's content goes into the set's digest (so the
-generated banner changes with it). Supported operations: add, remove, replace, test, move, copy.
+The vendored files stay unmodified; ``ocppgen build --overlay NAME|FILE`` applies the patches
+in memory after the manifest check, and the overlay's content goes into the set's digest (so
+the generated banner changes with it). Supported operations: add, remove, replace, test, move,
+copy. The overlays shipped with ocppgen (``schemas/overlays/``, package data) are named by
+their file name without ``.json`` (``v16-hertz``); ``ocppgen overlays`` lists them.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .diagnostics import BuildError, Diagnostic
-from .load import SchemaFile, SchemaSet
+from .load import VERSIONS, SchemaFile, SchemaSet
 
-__all__ = ["apply_overlays", "load_overlay"]
+__all__ = ["apply_overlays", "builtin_overlays", "load_overlay", "resolve_overlay"]
+
+OPS = ("add", "remove", "replace", "test", "move", "copy")
 
 
 def _tokens(pointer: str) -> list[str]:
@@ -94,20 +98,64 @@ def patch(doc: Any, operations: list[dict[str, Any]]) -> Any:
     return out
 
 
+def builtin_overlays() -> dict[str, Path]:
+    """The overlays shipped with ocppgen, by name (file name without ``.json``)."""
+    from .schemas import __file__ as schemas_init
+
+    folder = Path(schemas_init).resolve().parent / "overlays"
+    return {p.stem: p for p in sorted(folder.glob("*.json"))}
+
+
+def resolve_overlay(value: str) -> Path:
+    """A shipped overlay's name, or a path: a value ending in ``.json`` or containing a path
+    separator is a file; anything else must name a shipped overlay. ValueError says why not."""
+    if value.endswith(".json") or "/" in value or "\\" in value:
+        return Path(value)
+    shipped = builtin_overlays()
+    if value not in shipped:
+        names = ", ".join(shipped) or "none"
+        raise ValueError(
+            f"no shipped overlay named {value!r} (shipped: {names}); a file of your own must end in "
+            f".json or contain a '/' (e.g. ./{value}.json)"
+        )
+    return shipped[value]
+
+
+def _shape_problems(overlay: Any) -> list[tuple[str | None, str]]:
+    if not isinstance(overlay, dict) or not isinstance(overlay.get("patches"), dict):
+        return [(None, "an overlay is an object with 'description', 'version' and 'patches'")]
+    problems: list[tuple[str | None, str]] = []
+    if not overlay.get("description"):
+        problems.append((None, "an overlay must say why it exists ('description')"))
+    if overlay.get("version") not in VERSIONS:
+        problems.append(("/version", f"'version' must be one of {', '.join(VERSIONS)}, not {overlay.get('version')!r}"))
+    for name, operations in overlay["patches"].items():
+        if not isinstance(operations, list):
+            problems.append((f"/patches/{name}", "expected a list of RFC 6902 operations"))
+            continue
+        for i, op in enumerate(operations):
+            where = f"/patches/{name}/{i}"
+            if not isinstance(op, dict) or not isinstance(op.get("path"), str) or op.get("op") not in OPS:
+                problems.append((where, f'expected {{"op": {"|".join(OPS)}, "path": "/json/pointer", ...}}'))
+            elif op["op"] in ("move", "copy") and not isinstance(op.get("from"), str):
+                problems.append((where, f"'{op['op']}' needs 'from' (a JSON pointer)"))
+            elif op["op"] in ("add", "replace", "test") and "value" not in op:
+                problems.append((where, f"'{op['op']}' needs 'value'"))
+    return problems
+
+
 def load_overlay(path: Path) -> dict[str, Any]:
     """Read and check an overlay file; a BuildError names what is wrong."""
     try:
         overlay = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except OSError as exc:
+        raise BuildError([Diagnostic(level="error", file=str(path), message=f"cannot read overlay: {exc.strerror}")]) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BuildError([Diagnostic(level="error", file=str(path), message=f"unreadable overlay: {exc}")]) from None
-    problems = []
-    if not isinstance(overlay, dict) or not isinstance(overlay.get("patches"), dict):
-        problems.append("an overlay is an object with 'description', 'version' and 'patches'")
-    elif not overlay.get("description"):
-        problems.append("an overlay must say why it exists ('description')")
+    problems = _shape_problems(overlay)
     if problems:
-        raise BuildError([Diagnostic(level="error", file=str(path), message=p) for p in problems])
-    return overlay
+        raise BuildError([Diagnostic(level="error", file=str(path), pointer=w, message=m) for w, m in problems])
+    return cast(dict[str, Any], overlay)
 
 
 def apply_overlays(schema_set: SchemaSet, overlays: list[tuple[Path, dict[str, Any]]]) -> SchemaSet:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .build import build_version
 from .diagnostics import BuildError, Diagnostic
 from .directions import DIRECTIONS, Direction
@@ -50,8 +52,13 @@ def directions_for(schema_set: SchemaSet) -> dict[str, Direction]:
     return table
 
 
-def generate(sets: list[SchemaSet], package: str) -> tuple[dict[str, str], list[str], list[Diagnostic]]:
-    """Every output file of the given versions, the version folders they own, and warnings."""
+def generate(
+    sets: list[SchemaSet], package: str, progress: Callable[[SchemaSet, dict[str, str]], None] | None = None
+) -> tuple[dict[str, str], list[str], list[Diagnostic]]:
+    """Every output file of the given versions, the version folders they own, and warnings.
+
+    ``progress`` (if given) is called after each version with its set and its rendered files.
+    """
     files: dict[str, str] = {}
     warnings: list[Diagnostic] = []
     irs = []
@@ -59,7 +66,10 @@ def generate(sets: list[SchemaSet], package: str) -> tuple[dict[str, str], list[
         ir, diags = build_ir(schema_set)
         warnings.extend(diags)
         irs.append(ir)
-        files.update(render_version(ir, package))
-        files.update(render_tables(ir.version, ir.key, package))
+        rendered = render_version(ir, package)
+        rendered.update(render_tables(ir.version, ir.key, package))
+        files.update(rendered)
+        if progress is not None:
+            progress(schema_set, rendered)
     files.update(render_package(package, irs))
     return dict(sorted(files.items())), [ir.key for ir in irs], warnings

@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 def _build(out: Path, seed: str) -> dict[str, bytes]:
     env = {**os.environ, "PYTHONHASHSEED": seed}
     subprocess.run(
-        [sys.executable, "-m", "ocppgen", "build", "--out", str(out)], check=True, env=env, capture_output=True
+        [sys.executable, "-m", "ocppgen", "build", "--package-dir", str(out)], check=True, env=env, capture_output=True
     )
     return _files(out)
 

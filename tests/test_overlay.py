@@ -42,10 +42,9 @@ def test_patch_operations() -> None:
 
 
 def _build(tmp_path: Path, name: str, *extra: str) -> Path:
-    out = tmp_path / name
-    result = CliRunner().invoke(main, ["build", "--version", "1.6", "--out", str(out), "--package", name, *extra])
+    result = CliRunner().invoke(main, ["build", "--ocpp", "1.6", "--out", str(tmp_path), "--package", name, *extra])
     assert result.exit_code == 0, result.output
-    return out
+    return tmp_path / name
 
 
 def _decodes_hertz(tmp_path: Path, package: str) -> bool:
@@ -71,7 +70,7 @@ def test_the_hertz_overlay_adds_the_unit_and_changes_the_digest(tmp_path: Path) 
     assert banner(plain) != banner(hertz)  # the overlay is part of the schema set's digest
     assert not _decodes_hertz(tmp_path, "plain") and _decodes_hertz(tmp_path, "hertz")
     # the vendored files are untouched, and --check without the overlay sees the difference
-    result = CliRunner().invoke(main, ["build", "--version", "1.6", "--out", str(hertz), "--package", "hertz", "--check"])
+    result = CliRunner().invoke(main, ["build", "--ocpp", "1.6", "--out", str(tmp_path), "--package", "hertz", "--check"])
     assert result.exit_code == 1 and "stale: v16/enums.py" in result.output
 
 
@@ -79,7 +78,7 @@ def test_overlay_errors_name_the_overlay_and_the_patch(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"description": "x", "version": "1.6", "patches": {
         "MeterValues.json": [{"op": "test", "path": "/title", "value": "Nope"}], "Nope.json": []}}))
-    result = CliRunner().invoke(main, ["build", "--version", "1.6", "--out", str(tmp_path / "o"), "--overlay", str(bad)])
+    result = CliRunner().invoke(main, ["build", "--ocpp", "1.6", "--out", str(tmp_path / "o"), "--overlay", str(bad)])
     assert result.exit_code == 1
     assert f"{bad}#/patches/MeterValues.json: operation 0 (test /title): test failed" in result.output
     assert f"{bad}#/patches/Nope.json: no such schema file in the set" in result.output

@@ -30,7 +30,7 @@ def test_only_one_runtime_is_importable() -> None:
 def test_a_vendored_build_copies_the_runtime_verbatim(tmp_path: Path) -> None:
     out = tmp_path / "acme_ocpp"
     proc = subprocess.run(
-        [sys.executable, "-m", "ocppgen", "build", "--version", "1.6", "--out", str(out), "--package", "acme_ocpp"],
+        [sys.executable, "-m", "ocppgen", "build", "--ocpp", "1.6", "--out", str(tmp_path), "--package", "acme_ocpp"],
         capture_output=True,
         text=True,
     )
