@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
-from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from .codes import Failure
@@ -49,12 +47,47 @@ from .routing import CallContext, HandlerError, RoleBinding, Route, invoke
 from .security import redact
 from .session import Session
 
-__all__ = ["Connection", "log", "frame_log"]
+__all__ = ["Connection", "WebSocketLike", "log", "frame_log"]
 
 log = logging.getLogger("ocppgen")
 frame_log = logging.getLogger("ocppgen.frames")
 Req = TypeVar("Req")
 Res = TypeVar("Res")
+
+
+class Abortable(Protocol):
+    """The transport under a WebSocket, as far as a ``Connection`` uses it."""
+
+    def is_closing(self) -> bool: ...
+
+    def abort(self) -> None: ...
+
+
+class WebSocketLike(Protocol):
+    """What a ``Connection`` uses of a WebSocket: websockets' asyncio connections have it, the
+    ASGI adapter (``asgi``) and the in-memory pairs of ``ocppgen.testing`` provide it. Iteration
+    yields each message and ends when the socket closes; ``send`` and iteration raise
+    websockets' ``ConnectionClosed`` when the socket closed abnormally."""
+
+    @property
+    def close_code(self) -> int | None: ...
+
+    @property
+    def close_reason(self) -> str | None: ...
+
+    @property
+    def remote_address(self) -> Any: ...
+
+    @property
+    def transport(self) -> Abortable | None: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+
+    async def send(self, message: str, /) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+    async def ping(self) -> Awaitable[object]: ...
 
 
 class _WarningBudget:
@@ -91,7 +124,7 @@ class Connection:
 
     def __init__(
         self,
-        websocket: ServerConnection | ClientConnection,
+        websocket: WebSocketLike,
         binding: RoleBinding[Any, Any],
         session: Session,
         handler: object,
