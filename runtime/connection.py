@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
-from .codes import Failure
+from .codes import Failure, code_for
 from .config import Options
 from .errors import CallTimeout, LocalError, NotConnected
 from .events import (
@@ -35,6 +35,7 @@ from .events import (
     CloseRequested,
     Dropped,
     Event,
+    HandlerFinished,
     HandlerTimedOut,
     RegistrationChanged,
     Rejected,
@@ -408,32 +409,53 @@ class Connection:
         route = self.protocol.routes[event.action]
         request = event.request if isinstance(event, CallReceived) else event.message
         context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action)
+        on_event = self.options.on_event
+        started = self._loop.time() if on_event is not None else 0.0
         try:
             result = await invoke(self.handler, event.handler_method, route, request, context)
         finally:
             if isinstance(event, CallReceived):
                 self._handlers.pop(event.message_id, None)
+        outcome, code = "result", None
         if isinstance(event, SendReceived):
+            outcome = "send"
             if isinstance(result, HandlerError):
+                outcome = "send_failed"
                 self._warn(f"SEND {event.action} not handled: {result.description}", event.message_id, event.action)
         elif not self._closed:
             if isinstance(result, HandlerError):
-                self._apply(self._respond_error(event, result))
+                events, code = self._respond_error(event, result)
+                outcome = "error"
             else:
-                self._apply(self.protocol.respond(event.message_id, result))
+                events = self.protocol.respond(event.message_id, result)
+                if on_event is not None and any(type(e) is ResponseRefused for e in events):
+                    outcome, code = "refused", code_for(Failure.RESPONSE_INVALID, self.binding.version)
+            self._apply(events)
             await self._flush()
+        else:
+            outcome = "closed"
+        if on_event is not None:
+            finished = HandlerFinished(
+                message_id=event.message_id, action=event.action, outcome=outcome, code=code,
+                seconds=self._loop.time() - started,
+            )
+            on_event(self.session, finished)
         for work in context.take_after():
             self._spawn(self._after(work, event.action))
 
-    def _respond_error(self, event: CallReceived, result: HandlerError) -> list[Event]:
+    def _respond_error(self, event: CallReceived, result: HandlerError) -> tuple[list[Event], str]:
+        """Answer the handler's CALLERROR; returns the events and the code sent."""
+        failure = result.failure
         try:
-            return self.protocol.respond_error(event.message_id, result.failure, result.description, result.details)
+            events = self.protocol.respond_error(event.message_id, failure, result.description, result.details)
+            return events, failure if isinstance(failure, str) else code_for(failure, self.binding.version)
         except LocalError as exc:  # a code of another version, or details that are no JSON object
             log.error(
                 "%s: the %s handler's CALLERROR is invalid (%s); answered InternalError", self.session.identity,
                 event.action, exc, extra={**self._fields, "ocpp_message_id": event.message_id, "ocpp_action": event.action},
             )
-            return self.protocol.respond_error(event.message_id, Failure.RESPONSE_INVALID, f"{event.action} handler failed")
+            events = self.protocol.respond_error(event.message_id, Failure.RESPONSE_INVALID, f"{event.action} handler failed")
+            return events, code_for(Failure.RESPONSE_INVALID, self.binding.version)
 
     async def _after(self, work: Callable[[], Awaitable[object]], action: str) -> None:
         try:
