@@ -24,7 +24,7 @@ class PendingPair:
         self._pair: Pair[Any] | None = None
 
     @classmethod
-    def for_csms(cls, spec: Any, binding: Any, transport: str) -> PendingPair:
+    def for_csms(cls, spec: Any, binding: Any, transport: Any) -> PendingPair:
         if hasattr(spec, "admit") and hasattr(spec, "bindings"):  # a CsmsServer
             server = spec
             if binding is None:
@@ -34,7 +34,7 @@ class PendingPair:
         return cls(lambda: csms_pair(binding, handler, transport=transport), f"CSMS pair ({transport})")
 
     @classmethod
-    def for_station(cls, spec: Any, transport: str) -> PendingPair:
+    def for_station(cls, spec: Any, transport: Any) -> PendingPair:
         binding, handler, *rest = spec
         options = rest[0] if rest else None
         return cls(lambda: station_pair(binding, handler, options=options, transport=transport), f"station pair ({transport})")

@@ -276,11 +276,19 @@ class Pair(Generic[C]):
             raise AssertionError(f"your side sent no frame within {wait} s") from None
 
     async def exchange(self, frame: str | list[Any], *, timeout: float | None = None) -> Frame:
-        """``send_frame`` then ``next_frame`` (frames your side sent before are skipped)."""
+        """Send a raw frame and return your side's answer: for a CALL, the next frame with its
+        message id (your side's own CALLs in between are skipped; they stay in ``frames``);
+        for anything else, the next frame your side sends."""
         while not self._tap.arrived.empty():
             self._tap.arrived.get_nowait()
         await self.send_frame(frame)
-        return await self.next_frame(timeout=timeout)
+        sent = Frame("<", frame if isinstance(frame, str) else json.dumps(frame))
+        loop = asyncio.get_running_loop()
+        end = loop.time() + (self.timeout if timeout is None else timeout)
+        while True:
+            answer = await self.next_frame(timeout=max(0.0, end - loop.time()))
+            if sent.type != 2 or (answer.message_id == sent.message_id and answer.type in (3, 4, 5)):
+                return answer
 
     async def expect_frame(
         self, *, type: int | None = None, message_id: str | None = None, action: str | None = None,

@@ -109,8 +109,9 @@ async def replay(
     every run: the log's ids are mapped to the live ones, and the replies in the log are sent
     with the live ids. Property names in ``ignore`` are skipped anywhere in a payload; two
     RFC 3339 date-times always match (clocks move), and so does a redacted ``"***"``.
-    ``own_calls="skip"`` leaves out the CALLs your side sent on its own (application code,
-    not handlers: a station's BootNotification) and the replies to them."""
+    ``own_calls="skip"`` leaves out the CALLs your side sends on its own (application code,
+    not handlers: a station's BootNotification), in the log and live, and the replies to
+    them; live ones stay unanswered."""
     identity = identity or pair.identity
     frames = parse_frame_log(source, identity if identity is not None else None)
     if not frames:
@@ -136,6 +137,8 @@ async def replay(
                 dropped.add(recorded[1])
                 continue
             live = await pair.next_frame(timeout=timeout)
+            while own_calls == "skip" and live.type in (2, 6):  # left unanswered, as in the log
+                live = await pair.next_frame(timeout=timeout)
             _compare(number, recorded, live, ids, skipped)
             compared += 1
     finally:

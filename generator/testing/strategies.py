@@ -116,9 +116,13 @@ def register(package: str = "ocppgen.generated") -> int:
                     isinstance(value, type) and issubclass(value, msgspec.Struct) and value.__module__ == module.__name__
                     and not value.__name__.startswith("_")
                 ):
-                    st.register_type_strategy(value, st.deferred(lambda cls=value: for_type(cls)))
+                    st.register_type_strategy(value, _lazy(value))
                     count += 1
     return count
+
+
+def _lazy(cls: type) -> st.SearchStrategy[Any]:
+    return st.deferred(lambda: for_type(cls))
 
 
 # -- the IR of a generated package ------------------------------------------------------------------
