@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import APIRouter, FastAPI, WebSocket  # module level: FastAPI resolves the string annotations
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -403,5 +404,35 @@ def test_a_new_connection_replaces_the_old_one_and_shutdown_closes_with_1001() -
             assert second.close_code == 1001
         kinds = [(e.kind, e.replaced) for e in events]
         assert kinds == [("connected", False), ("disconnected", True), ("connected", False), ("disconnected", False)]
+
+    run(body())
+
+
+def test_a_fastapi_websocket_route_hands_its_websocket_to_the_endpoint() -> None:
+    """FastAPI's ``@router.websocket`` with ``endpoint.serve(websocket)``: refusals keep their
+    HTTP status through Starlette's WebSocket, and an admitted station is served."""
+    server = all_versions(authenticator=StaticPasswords({"CS-F": "password-of-cs-f"}))
+    endpoint = CsmsEndpoint(server)
+    router = APIRouter()
+
+    @router.websocket("/ocpp/{station_id}")
+    async def ocpp_socket(websocket: WebSocket) -> None:
+        await endpoint.serve(websocket)
+
+    app = FastAPI()
+    app.include_router(router, prefix="/csms")
+
+    async def body() -> None:
+        async with uvicorn_serving(app) as port:
+            url = f"ws://127.0.0.1:{port}/csms/ocpp/CS-F"
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(url, subprotocols=["ocpp1.6"])  # type: ignore[list-item]
+            assert refused.value.response.status_code == 401
+            client = station(url, station16.BINDING, Station16(), basic_auth=("CS-F", "password-of-cs-f"))
+            async with client.running():
+                await client.connected(timeout=5)
+                assert (await client.csms.boot_notification(boot("1.6"))).status is e16.RegistrationStatus.Accepted
+                answer = await server.registry.client("CS-F", csms16.BINDING).reset(reset("1.6"))
+                assert answer.status is e16.ResetStatus.Accepted
 
     run(body())

@@ -343,6 +343,15 @@ def test_not_open(ocpp_csms_pair):
         ocpp_csms_pair.frames
 
 
+@pytest.mark.ocpp
+async def test_frame_log(ocpp, ocpp_frames):
+    from ocppgen.generated.runtime.config import ServerOptions
+    async with ocpp.csms_pair(csms.BINDING, MyCsms(), options=ServerOptions(log_frames=True), identity="LOG-1") as pair:
+        await pair.assert_result(routing.BOOT_NOTIFICATION, BOOT)
+    assert [line.split(" ")[:2] for line in ocpp_frames.lines] == [["LOG-1", "<"], ["LOG-1", ">"]]
+    assert ocpp_frames.lines == pair.log_lines()
+
+
 @pytest.mark.ocpp(timeout=0.2)
 async def test_too_slow(ocpp):
     import asyncio
@@ -353,6 +362,6 @@ async def test_too_slow(ocpp):
 def test_the_plugin_fixtures_are_collected_and_run(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=PLUGIN_TEST)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=7, failed=1)
+    result.assert_outcomes(passed=8, failed=1)
     result.stdout.fnmatch_lines(["*test_boot?memory? PASSED*", "*test_boot?websocket? PASSED*",
                                  "*test_too_slow FAILED*", "*did not finish within 0.2 s*"])
