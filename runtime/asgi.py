@@ -14,7 +14,7 @@ cannot carry, and what the endpoint does instead (docs/asgi.md):
 
 - A refusal before the upgrade (HTTP 401 with its ``WWW-Authenticate`` challenge, 404, or the
   authenticator's status) needs the ``websocket.http.response`` extension; where the server
-  offers it (uvicorn, hypercorn, daphne) the station gets that HTTP answer. Elsewhere the
+  offers it (uvicorn, Hypercorn) the station gets that HTTP answer. Elsewhere the
   endpoint accepts and closes at once with ``REFUSED_CLOSE_BASE + status`` (4401, 4404, ...)
   and the body as the reason.
 - ASGI servers do not expose the TLS client certificate: security profile 3 needs a
