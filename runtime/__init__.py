@@ -31,4 +31,8 @@ asyncio and websockets:
     connection -- one WebSocket's life, driving the protocol core
     server     -- CsmsServer
     client     -- StationClient
+    asgi       -- the CsmsServer as an ASGI application (Starlette, FastAPI, ...)
+
+Optional:
+    metrics    -- Prometheus and OpenTelemetry exporters fed by the runtime's events
 """

@@ -30,7 +30,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from .config import StationOptions
-from .connection import Connection, log
+from .connection import Connection, WebSocketLike, log
 from .errors import CallFailure, ConnectFailed, LocalError, NotAllowed
 from .queue import TransactionSender
 from .routing import Role, RoleBinding, Route
@@ -362,6 +362,12 @@ class StationClient(Generic[H, C]):
             attempt += 1
             await opts.sleep(delay)
 
+    async def serve(self, websocket: WebSocketLike) -> None:
+        """Run one connection over a WebSocket that is open already, of any transport (``run``
+        opens its own with websockets; ``ocppgen.testing`` passes in-memory ones), until it
+        closes. Use it inside ``running(connect=False)``, which runs the hooks and the queue."""
+        await self._serve(websocket)
+
     async def _serve(self, websocket: Any) -> None:
         connection = Connection(
             websocket, self.binding, self.session, self.handler, self.options, on_registration=self._registration_changed
@@ -428,10 +434,13 @@ class StationClient(Generic[H, C]):
                 log.exception("%s: a lifecycle hook failed", self.station_id)
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[StationClient[H, C]]:
-        """Run the client (and its queue) for the duration of the block."""
+    async def running(self, *, connect: bool = True) -> AsyncIterator[StationClient[H, C]]:
+        """Run the client (and its queue) for the duration of the block. ``connect=False``:
+        do not connect to ``url``; the caller hands in open sockets with ``serve``."""
         loop = asyncio.get_running_loop()
-        tasks = [loop.create_task(self.run()), loop.create_task(self._run_hooks())]
+        tasks = [loop.create_task(self._run_hooks())]
+        if connect:
+            tasks.insert(0, loop.create_task(self.run()))
         if self.sender is not None:
             tasks.append(loop.create_task(self.sender.run()))
         try:

@@ -19,14 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
-from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from .codes import Failure
+from .codes import Failure, code_for
 from .config import Options
 from .errors import CallTimeout, LocalError, NotConnected
 from .events import (
@@ -37,6 +35,7 @@ from .events import (
     CloseRequested,
     Dropped,
     Event,
+    HandlerFinished,
     HandlerTimedOut,
     RegistrationChanged,
     Rejected,
@@ -49,12 +48,47 @@ from .routing import CallContext, HandlerError, RoleBinding, Route, invoke
 from .security import redact
 from .session import Session
 
-__all__ = ["Connection", "log", "frame_log"]
+__all__ = ["Connection", "WebSocketLike", "log", "frame_log"]
 
 log = logging.getLogger("ocppgen")
 frame_log = logging.getLogger("ocppgen.frames")
 Req = TypeVar("Req")
 Res = TypeVar("Res")
+
+
+class Abortable(Protocol):
+    """The transport under a WebSocket, as far as a ``Connection`` uses it."""
+
+    def is_closing(self) -> bool: ...
+
+    def abort(self) -> None: ...
+
+
+class WebSocketLike(Protocol):
+    """What a ``Connection`` uses of a WebSocket: websockets' asyncio connections have it, the
+    ASGI adapter (``asgi``) and the in-memory pairs of ``ocppgen.testing`` provide it. Iteration
+    yields each message and ends when the socket closes; ``send`` and iteration raise
+    websockets' ``ConnectionClosed`` when the socket closed abnormally."""
+
+    @property
+    def close_code(self) -> int | None: ...
+
+    @property
+    def close_reason(self) -> str | None: ...
+
+    @property
+    def remote_address(self) -> Any: ...
+
+    @property
+    def transport(self) -> Abortable | None: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+
+    async def send(self, message: str, /) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+    async def ping(self) -> Awaitable[object]: ...
 
 
 class _WarningBudget:
@@ -91,7 +125,7 @@ class Connection:
 
     def __init__(
         self,
-        websocket: ServerConnection | ClientConnection,
+        websocket: WebSocketLike,
         binding: RoleBinding[Any, Any],
         session: Session,
         handler: object,
@@ -377,32 +411,53 @@ class Connection:
         route = self.protocol.routes[event.action]
         request = event.request if isinstance(event, CallReceived) else event.message
         context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
+        on_event = self.options.on_event
+        started = self._loop.time() if on_event is not None else 0.0
         try:
             result = await invoke(self.handler, event.handler_method, route, request, context)
         finally:
             if isinstance(event, CallReceived):
                 self._handlers.pop(event.message_id, None)
+        outcome, code = "result", None
         if isinstance(event, SendReceived):
+            outcome = "send"
             if isinstance(result, HandlerError):
+                outcome = "send_failed"
                 self._warn(f"SEND {event.action} not handled: {result.description}", event.message_id, event.action)
         elif not self._closed:
             if isinstance(result, HandlerError):
-                self._apply(self._respond_error(event, result))
+                events, code = self._respond_error(event, result)
+                outcome = "error"
             else:
-                self._apply(self.protocol.respond(event.message_id, result))
+                events = self.protocol.respond(event.message_id, result)
+                if on_event is not None and any(type(e) is ResponseRefused for e in events):
+                    outcome, code = "refused", code_for(Failure.RESPONSE_INVALID, self.binding.version)
+            self._apply(events)
             await self._flush()
+        else:
+            outcome = "closed"
+        if on_event is not None:
+            finished = HandlerFinished(
+                message_id=event.message_id, action=event.action, outcome=outcome, code=code,
+                seconds=self._loop.time() - started,
+            )
+            on_event(self.session, finished)
         for work in context.take_after():
             self._spawn(self._after(work, event.action))
 
-    def _respond_error(self, event: CallReceived, result: HandlerError) -> list[Event]:
+    def _respond_error(self, event: CallReceived, result: HandlerError) -> tuple[list[Event], str]:
+        """Answer the handler's CALLERROR; returns the events and the code sent."""
+        failure = result.failure
         try:
-            return self.protocol.respond_error(event.message_id, result.failure, result.description, result.details)
+            events = self.protocol.respond_error(event.message_id, failure, result.description, result.details)
+            return events, failure if isinstance(failure, str) else code_for(failure, self.binding.version)
         except LocalError as exc:  # a code of another version, or details that are no JSON object
             log.error(
                 "%s: the %s handler's CALLERROR is invalid (%s); answered InternalError", self.session.identity,
                 event.action, exc, extra={**self._fields, "ocpp_message_id": event.message_id, "ocpp_action": event.action},
             )
-            return self.protocol.respond_error(event.message_id, Failure.RESPONSE_INVALID, f"{event.action} handler failed")
+            events = self.protocol.respond_error(event.message_id, Failure.RESPONSE_INVALID, f"{event.action} handler failed")
+            return events, code_for(Failure.RESPONSE_INVALID, self.binding.version)
 
     async def _after(self, work: Callable[[], Awaitable[object]], action: str) -> None:
         try:

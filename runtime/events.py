@@ -14,6 +14,9 @@ Besides: ``HandlerTimedOut`` (a handler missed its deadline; the core answered I
 cancel the handler), ``ResponseRefused`` (a handler's response failed validation; the core
 answered InternalError), ``RegistrationChanged`` (a BootNotification was answered) and
 ``CloseRequested`` (the peer sent more invalid messages than allowed: close the connection).
+
+One event does not come from the core: the connection reports ``HandlerFinished`` (a handler
+ran, how long, what was answered) to ``Options.on_event`` only, for metrics.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "CloseRequested",
     "Dropped",
     "Event",
+    "HandlerFinished",
     "HandlerTimedOut",
     "RegistrationChanged",
     "Rejected",
@@ -180,3 +184,19 @@ class CallQueued(Event, frozen=True, kw_only=True):
     message_id: str
     action: str
     waiting: int
+
+
+class HandlerFinished(Event, frozen=True, kw_only=True):
+    """A handler of an inbound CALL or SEND returned (reported by the connection, not the
+    core, and only to ``Options.on_event``). ``seconds``: how long it ran (event-loop clock).
+    ``outcome``: ``result`` (its response was sent), ``error`` (it raised; the CALLERROR
+    ``code`` was sent), ``refused`` (its response was invalid; InternalError was sent),
+    ``send`` (a SEND was handled), ``send_failed`` (a SEND handler raised) or ``closed`` (the
+    connection closed before the answer could be sent). A handler that
+    missed its deadline is cancelled and reported by the core's ``HandlerTimedOut`` instead."""
+
+    message_id: str
+    action: str
+    outcome: str
+    code: str | None
+    seconds: float

@@ -20,26 +20,47 @@ import asyncio
 import contextlib
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from .config import ServerOptions
-from .connection import Connection, log
+from .connection import Connection, WebSocketLike, log
 from .routing import Role, RoleBinding
 from .security import Credentials, parse_basic_auth, websockets_logger
 from .session import Session
 from .registry import LocalRegistry
 
-__all__ = ["CsmsServer", "is_identifier_string", "station_id_from_path"]
+__all__ = ["Admission", "CsmsServer", "is_identifier_string", "station_id_from_path"]
 
 H = TypeVar("H")
 MAX_ID_CHARS = 48  # OCPP 2.x identity: identifierString[48]; 1.6 identities are shorter
 # identifierString (2.x Part 2 primitive datatypes) without the colon (2.1 Part 4 section 3.1.1:
 # the identity is also the Basic-auth user name, which the colon ends)
 _IDENTITY = re.compile(r"[A-Za-z0-9*\-_=+|@.]{1,48}\Z")
+_CHALLENGE = (("WWW-Authenticate", 'Basic realm="OCPP", charset="UTF-8"'),)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The decision on one opening handshake (``CsmsServer.admit``), for any transport.
+
+    Admitted (``status`` is None): complete the handshake with ``subprotocol`` when the station
+    offered it (None, or one it did not offer: complete it without one; ``run_connection``
+    then closes with 1002 unless it is the ``default_subprotocol`` of a station that offered
+    none), then serve the socket with ``run_connection``. Refused: answer HTTP ``status``
+    with ``body`` and ``headers`` instead of upgrading."""
+
+    station_id: str | None
+    subprotocol: str | None
+    credentials: Credentials | None
+    status: int | None = None
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    offered: tuple[str, ...] = ()
 
 
 def station_id_from_path(path: str) -> str | None:
@@ -106,34 +127,49 @@ class CsmsServer:
                 return candidate
         return None  # complete the handshake without a subprotocol, then close (Part 4)
 
-    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def admit(
+        self,
+        path: str,
+        headers: Iterable[tuple[str, str]],
+        *,
+        tls: bool = False,
+        certificate: Mapping[str, Any] | None = None,
+        peer: object = None,
+    ) -> Admission:
+        """Decide an opening handshake, whatever the transport (websockets here, ASGI in
+        ``asgi``): the station identity of ``path`` (percent-encoded, as sent), the subprotocol
+        from the ``Sec-WebSocket-Protocol`` headers, the identity rules, the authenticator with
+        the ``Authorization`` header, ``tls`` and the client ``certificate`` (a ``peercert()``
+        mapping; profile 3), and the security-profile floor. ``peer``: the client's address
+        (host, port), for logs and ``Credentials.remote_host``. Refusals are logged and
+        reported to the registry here; the caller answers ``Admission.status``."""
+        where = _address_text(peer)
         limiter = self.options.connection_limiter
         if limiter is not None:  # admission control: refuse before any authentication or session work
-            address = connection.remote_address[0] if isinstance(connection.remote_address, tuple) else None
-            retry_after = limiter.admit(address, asyncio.get_running_loop().time())
+            host = peer[0] if isinstance(peer, tuple) and peer else None
+            retry_after = limiter.admit(host if isinstance(host, str) else None, asyncio.get_running_loop().time())
             if retry_after is not None:
-                busy = connection.respond(503, "Busy: try again later\n")
-                busy.headers["Retry-After"] = str(retry_after)
-                return busy
-        station_id = station_id_from_path(request.path)
+                return Admission(None, None, None, status=503, body="Busy: try again later\n",
+                                 headers=(("Retry-After", str(retry_after)),))
+        station_id = station_id_from_path(path)
         if station_id is None:
-            log.warning("refused %s: not a valid station identity", _peer(connection))
-            return connection.respond(404, "Unknown or invalid charging station identity\n")
-        offered = [p.strip() for h in request.headers.get_all("Sec-WebSocket-Protocol") for p in h.split(",") if p.strip()]
+            log.warning("refused %s: not a valid station identity", where)
+            return Admission(None, None, None, status=404, body="Unknown or invalid charging station identity\n")
+        pairs = list(headers)
+        offered = [p.strip() for k, v in pairs if k.lower() == "sec-websocket-protocol" for p in v.split(",") if p.strip()]
         chosen = self._choose(station_id, offered) or (self.options.default_subprotocol if not offered else None)
         binding = self.bindings.get(chosen or "", (None, None))[0]
         if (self.options.strict_identity or (binding is not None and binding.version == "2.1")) and not is_identifier_string(station_id):
             log.warning("refused %r (%s): not an identifierString of at most 48 characters without a colon",
-                        station_id, _peer(connection), extra={"ocpp_station": station_id})
-            return connection.respond(404, "Invalid charging station identity\n")
-        transport = connection.transport
-        certificate = transport.get_extra_info("peercert") if transport is not None else None
-        tls = transport is not None and transport.get_extra_info("ssl_object") is not None
+                        station_id, where, extra={"ocpp_station": station_id})
+            return Admission(station_id, None, None, status=404, body="Invalid charging station identity\n")
         profile = 3 if certificate else 2 if tls else 1
-        address = connection.remote_address[0] if isinstance(connection.remote_address, tuple) else None
+        address = peer[0] if isinstance(peer, tuple) and peer else None
+        authorizations = [v for k, v in pairs if k.lower() == "authorization"]
+        authorization = authorizations[0] if len(authorizations) == 1 else None  # two: no credentials
         credentials = Credentials(
             station_id=station_id,
-            password=parse_basic_auth(request.headers.get("Authorization"), station_id),
+            password=parse_basic_auth(authorization, station_id),
             certificate=certificate,
             version=binding.version if binding is not None else None,
             security_profile=profile,
@@ -144,26 +180,35 @@ class CsmsServer:
             verdict = await authenticator(credentials)
             if verdict is not True:
                 status = 401 if verdict is False else int(verdict)
-                log.warning("%s: authentication failed, HTTP %d (%s)", station_id, status, _peer(connection),
+                log.warning("%s: authentication failed, HTTP %d (%s)", station_id, status, where,
                             extra={"ocpp_station": station_id})
-                self.registry.security(station_id, credentials.version, "authentication_failed", f"HTTP {status} from {_peer(connection)}")
+                self.registry.security(station_id, credentials.version, "authentication_failed", f"HTTP {status} from {where}")
                 if status != 401:
-                    return connection.respond(status, "Unknown charging station\n" if status == 404 else "Refused\n")
-                return self._unauthorized(connection)
+                    return Admission(station_id, None, credentials, status=status,
+                                     body="Unknown charging station\n" if status == 404 else "Refused\n")
+                return Admission(station_id, None, credentials, status=401, body="Unauthorized\n", headers=_CHALLENGE)
         floor, allow_downgrade = await self.registry.security_floor(station_id)
         if profile < floor and not (credentials.version == "2.1" and allow_downgrade and floor == 3 and profile == 2):
             log.warning("%s: security profile %d refused: it connected with profile %d before (A05.FR.07)", station_id,
                         profile, floor, extra={"ocpp_station": station_id})
             self.registry.security(station_id, credentials.version, "profile_downgrade", f"profile {profile} after {floor}")
-            return self._unauthorized(connection)
-        connection.ocpp_credentials = credentials  # type: ignore[attr-defined]
-        return None
+            return Admission(station_id, None, credentials, status=401, body="Unauthorized\n", headers=_CHALLENGE)
+        return Admission(station_id, chosen, credentials, offered=tuple(offered))
 
-    @staticmethod
-    def _unauthorized(connection: ServerConnection) -> Response:
-        response = connection.respond(401, "Unauthorized\n")
-        response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
-        return response
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        transport = connection.transport
+        certificate = transport.get_extra_info("peercert") if transport is not None else None
+        tls = transport is not None and transport.get_extra_info("ssl_object") is not None
+        admission = await self.admit(
+            request.path, request.headers.raw_items(), tls=tls, certificate=certificate, peer=connection.remote_address
+        )
+        if admission.status is not None:
+            response = connection.respond(admission.status, admission.body)
+            for name, value in admission.headers:
+                response.headers[name] = value
+            return response
+        connection.ocpp_credentials = admission.credentials  # type: ignore[attr-defined]
+        return None
 
     # -- a connection's life ----------------------------------------------------------------
 
@@ -174,6 +219,23 @@ class CsmsServer:
         default = self.options.default_subprotocol
         if subprotocol is None and not offered and default in self.bindings:
             subprotocol = default
+        credentials: Credentials | None = getattr(websocket, "ocpp_credentials", None)
+        await self.run_connection(websocket, station_id, subprotocol, credentials, offered=offered)
+
+    async def run_connection(
+        self,
+        websocket: WebSocketLike,
+        station_id: str | None,
+        subprotocol: str | None,
+        credentials: Credentials | None,
+        *,
+        offered: Sequence[str] = (),
+        keepalive: bool = True,
+    ) -> None:
+        """Serve one opened WebSocket of any transport (websockets here, ASGI in ``asgi``) until
+        it closes: open the station's session, replace its previous connection, attach, run.
+        ``subprotocol``: the version agreed in the handshake (``Admission.subprotocol``);
+        ``keepalive``: whether the connection pings (off where the ASGI server pings)."""
         if station_id is None or subprotocol is None or subprotocol not in self.bindings:
             log.warning(
                 "%s: no supported OCPP version offered (%s); closing", station_id, ", ".join(offered) or "none",
@@ -199,8 +261,9 @@ class CsmsServer:
         connection = Connection(
             websocket, binding, session, None, options, on_registration=self._registration_changed, on_security=self._security
         )
+        if not keepalive:
+            connection.ping_interval = None
         session.attach(connection, binding.version)
-        credentials: Credentials | None = getattr(websocket, "ocpp_credentials", None)
         if credentials is not None:
             if credentials.security_profile > session.security_floor:
                 session.security_floor = credentials.security_profile  # A05.FR.07: never lower again
@@ -284,15 +347,21 @@ class CsmsServer:
         if self.server is None:
             return
         self.server.close(close_connections=False)
+        await self.close_connections()
+        await self.server.wait_closed()
+        await self.registry.join_hooks()
+        self.server = None
+
+    async def close_connections(self) -> None:
+        """Let running handlers finish (up to ``drain_timeout``), then close every connection
+        this server serves, whatever its transport, with 1001 (``stop`` and the ASGI
+        endpoint's shutdown)."""
         await asyncio.gather(*(c.drain(self.options.drain_timeout) for c in list(self._connections)))
         for connection in list(self._abandoned):
             connection.abort()  # replaced ones get no closing handshake at shutdown
         for connection in list(self._connections - self._abandoned):
             with contextlib.suppress(Exception):
                 await connection.close(1001, "server shutting down")
-        await self.server.wait_closed()
-        await self.registry.join_hooks()
-        self.server = None
 
 
 def _hook(handler: object, name: str, *args: Any) -> Callable[[], Any] | None:
@@ -302,8 +371,11 @@ def _hook(handler: object, name: str, *args: Any) -> Callable[[], Any] | None:
     return lambda: method(*args)
 
 
-def _peer(websocket: ServerConnection) -> str:
-    address = websocket.remote_address
+def _peer(websocket: WebSocketLike) -> str:
+    return _address_text(websocket.remote_address)
+
+
+def _address_text(address: object) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
         return f"{address[0]}:{address[1]}"
     return str(address)

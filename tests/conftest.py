@@ -11,6 +11,8 @@ settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI") or os.environ.get("OCPPGEN_CI"):
     settings.load_profile("ci")
 
+pytest_plugins = ["pytester"]  # tests/test_testing_kit.py runs a user's test file through the ocppgen plugin
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SPEC = ROOT.parent / "shared" / "spec"
 
