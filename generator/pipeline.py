@@ -10,8 +10,6 @@ from .directions import DIRECTIONS, Direction
 from .ir import VersionIR
 from .load import SchemaSet
 from .passes import run_passes
-from .render import render_package, render_version
-from .render_tables import render_tables
 
 __all__ = ["build_ir", "generate"]
 
@@ -59,6 +57,11 @@ def generate(
 
     ``progress`` (if given) is called after each version with its set and its rendered files.
     """
+    # imported here, not at the top: black and jinja2 are the generator's extra, and build_ir is
+    # also what the testing kit's strategies use without them (the [testing] extra)
+    from .render import render_package, render_version
+    from .render_tables import render_tables
+
     files: dict[str, str] = {}
     warnings: list[Diagnostic] = []
     irs = []

@@ -52,34 +52,74 @@ def test_the_shipped_overlays_are_package_data() -> None:
     assert all(any(p.relative_to(ROOT / "schemas").match(pattern) for pattern in patterns) for p in overlays)
 
 
-def _third_party_imports(folder: Path) -> set[str]:
+def _third_party_imports(folder: Path, *, lazy: bool | None = None) -> set[str]:
+    """Top-level package names imported by the modules under *folder*.
+
+    lazy=None: every import; False: those run when a module is imported (not inside a function,
+    not under ``if TYPE_CHECKING``); True: only those inside functions (an optional dependency
+    imported when first used).
+    """
     roots: set[str] = set()
-    for path in folder.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom) and (lazy is None or lazy == in_function):
             if isinstance(node, ast.Import):
-                roots |= {a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                roots.update(a.name.split(".")[0] for a in node.names)
+            elif node.level == 0 and node.module:
                 roots.add(node.module.split(".")[0])
+        inner = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    for path in folder.rglob("*.py"):
+        visit(ast.parse(path.read_text()), False)
     return roots - set(sys.stdlib_module_names) - {"ocppgen"}
+
+
+# the import name of a distribution where the two differ
+_IMPORT_NAMES = {"opentelemetry-api": "opentelemetry", "prometheus-client": "prometheus_client"}
 
 
 def test_the_runtime_install_brings_exactly_what_the_runtime_imports() -> None:
     dependencies = PYPROJECT["project"]["dependencies"]
-    signing = PYPROJECT["project"]["optional-dependencies"]["signing"]
-    imported = _third_party_imports(ROOT / "runtime") | _third_party_imports(ROOT / "generated")
-    # cryptography is imported lazily by runtime/signing.py only: an extra, not a dependency
-    assert {_name(d) for d in signing} == {"cryptography"}
-    assert {_name(d) for d in dependencies} == imported - {"cryptography"} == {"msgspec", "websockets"}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    runtime = (ROOT / "runtime", ROOT / "generated")
+    eager = set().union(*(_third_party_imports(f, lazy=False) for f in runtime))
+    lazy = set().union(*(_third_party_imports(f, lazy=True) for f in runtime)) - eager
+    # what a module imports when it is imported is a dependency, and nothing else is
+    assert {_name(d) for d in dependencies} == eager == {"msgspec", "websockets"}
+    # what is imported when first used (signing, metrics, tracing, ...) is in an extra of its own
+    offered = {_IMPORT_NAMES.get(_name(r), _name(r)) for name, reqs in extras.items() for r in reqs}
+    assert lazy <= offered, lazy - offered
+    assert {_name(d) for d in extras["signing"]} == {"cryptography"}
     # lower bounds only: no release of msgspec or websockets is excluded ahead of time
     assert all(">=" in d and "<" not in d.replace(">=", "") and "==" not in d for d in dependencies), dependencies
 
 
 def test_the_generator_extra_holds_what_the_generator_imports_with_black_pinned() -> None:
     generator = PYPROJECT["project"]["optional-dependencies"]["generator"]
-    imports = _third_party_imports(ROOT / "generator") - {"msgspec"}
+    kit = _third_party_imports(ROOT / "generator" / "testing") | _plugin_imports()
+    imports = _third_party_imports(ROOT / "generator") - kit - {"msgspec"}
     assert {_name(r) for r in generator} == imports == {"jinja2", "click", "black"}
     assert f"black=={entry.BLACK_VERSION}" in generator
     assert metadata.version("black") == entry.BLACK_VERSION  # the environment that --check runs in
+
+
+def _plugin_imports() -> set[str]:
+    tree = ast.parse((ROOT / "generator" / "pytest_plugin.py").read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    return {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"ocppgen", ""}
+
+
+def test_the_testing_extra_holds_what_the_testing_kit_imports_beside_the_runtime() -> None:
+    """The pytest plugin and ocppgen.testing run without the generator's black and jinja2."""
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    kit = _third_party_imports(ROOT / "generator" / "testing") | _plugin_imports()
+    dependencies = {_name(d) for d in PYPROJECT["project"]["dependencies"]}
+    assert kit - dependencies == {_name(r) for r in extras["testing"]} == {"pytest", "hypothesis"}
 
 
 def test_the_test_extra_includes_the_generator() -> None:
