@@ -9,8 +9,10 @@ How the code blocks of ``docs/`` run (the convention is also stated in docs/cont
   folder comes first on ``PATH``, so ``ocppgen`` and ``python`` are the test's own;
 - the blocks of one page run in order in one temporary folder, so a later block can use what an
   earlier one wrote (the vendoring guide builds a package, then imports it);
-- any other block, or a block that must not run, carries ``<!-- not run: why -->`` on the line
-  before its fence. Those should stay rare; the test lists them so they stay visible.
+- a ```` ```text ```` block is plain text (a diagram, some output) and is never run;
+- any other block, or a python or console block that must not run, carries
+  ``<!-- not run: why -->`` on the line before its fence. Those should stay rare; the test
+  counts them.
 """
 
 from __future__ import annotations
@@ -60,13 +62,14 @@ def _blocks(path: Path) -> list[Block]:
 
 PAGES = sorted(p for p in DOCS.rglob("*.md"))
 BLOCKS = {str(p.relative_to(DOCS)): _blocks(p) for p in PAGES}
-RUNNABLE = [page for page, blocks in BLOCKS.items() if any(b.not_run is None for b in blocks)]
+RUNS = ("python", "console")
+RUNNABLE = [page for page, blocks in BLOCKS.items() if any(b.not_run is None and b.lang in RUNS for b in blocks)]
 
 
 def test_every_block_runs_or_says_why_not() -> None:
     """A block in another language than python or console must carry the not-run marker."""
     unmarked = [f"{b.page}:{b.line} ({b.lang or 'no language'})" for bs in BLOCKS.values() for b in bs
-                if b.not_run is None and b.lang not in ("python", "console")]
+                if b.not_run is None and b.lang not in (*RUNS, "text")]
     assert not unmarked, f"blocks that neither run nor say why: {unmarked}"
     skipped = [b for bs in BLOCKS.values() for b in bs if b.not_run is not None]
     assert len(skipped) <= 5, f"keep not-run blocks rare: {[(b.page, b.line, b.not_run) for b in skipped]}"
@@ -98,7 +101,7 @@ def _run_python(block: Block, index: int, cwd: Path, env: dict[str, str]) -> Non
 def test_page_code_blocks_run(page: str, tmp_path: Path) -> None:
     env = _env()
     for index, block in enumerate(BLOCKS[page]):
-        if block.not_run is not None:
+        if block.not_run is not None or block.lang not in RUNS:
             continue
         if block.lang == "console":
             _run_console(block, tmp_path, env)
