@@ -150,10 +150,11 @@ _SECTION = re.compile(r"^\s*(Args|Arguments|Parameters|Attributes|Keyword Args|K
 
 
 def _documented(doc: str | None, name: str) -> bool:
-    """``name`` appears in an Args/Attributes section, or in double backticks in the prose."""
+    """``name`` appears in an Args/Attributes section, as ``:param name:``, or in double
+    backticks in the prose."""
     if not doc:
         return False
-    if re.search(rf"``\*{{0,2}}{re.escape(name)}(``|=|\()", doc):
+    if re.search(rf"``\*{{0,2}}{re.escape(name)}(``|=|\()", doc) or f":param {name}:" in doc:
         return True
     in_section = False
     for line in doc.splitlines():
@@ -198,6 +199,8 @@ def _undocumented() -> dict[str, list[str]]:
                 for method_name, method in vars(obj).items():
                     if method_name.startswith("_") or not inspect.isfunction(method):
                         continue
+                    if not method.__qualname__.startswith(f"{obj.__name__}."):
+                        continue  # a function stored as a default value (StationOptions.sleep)
                     gaps = [p for p in _parameters(method) if not _documented(method.__doc__, p)]
                     if gaps:
                         missing[f"{where}.{method_name}"] = gaps
