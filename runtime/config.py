@@ -150,15 +150,22 @@ class ServerOptions(Options):
 
 @dataclass(frozen=True)
 class BackOff:
-    """Reconnect back-off of OCPP-J Part 4 (2.x section 5.3; 1.6 section 5.4):
-    RetryBackOffWaitMinimum, RetryBackOffRandomRange, RetryBackOffRepeatTimes."""
+    """Reconnect back-off of OCPP-J Part 4 (2.x section 5.3; 1.6 section 5.4): attempt k waits
+    ``wait_minimum * 2**min(k, repeat_times) + random() * random_range`` seconds.
+
+    Attributes:
+        wait_minimum: RetryBackOffWaitMinimum, seconds.
+        random_range: RetryBackOffRandomRange, seconds: the most the random part adds.
+        repeat_times: RetryBackOffRepeatTimes: how many times the wait doubles.
+    """
 
     wait_minimum: float = 10.0
     random_range: float = 10.0
     repeat_times: int = 5
 
     def delay(self, attempt: int, random: Callable[[], float]) -> float:
-        """Seconds to wait before reconnection attempt ``attempt`` (0 = the first)."""
+        """Seconds to wait before reconnection attempt ``attempt`` (0 = the first);
+        ``random()`` gives the random part's fraction, in [0, 1)."""
         doublings = min(attempt, self.repeat_times)
         return float(self.wait_minimum * 2**doublings + random() * self.random_range)
 

@@ -88,6 +88,11 @@ class CallFailure(OcppError):
 
     ``sent`` is False when the CALL never left this side (the peer cannot have received it),
     True when it was written to the link (the peer may have acted on it).
+
+    Attributes:
+        message_id: The CALL's message id (``"-"`` when it never got one).
+        action: The CALL's action.
+        reason: What happened, in words (the exception's message).
     """
 
     sent: bool = True
@@ -99,7 +104,8 @@ class CallFailure(OcppError):
 
 
 class CallErrorReceived(CallFailure):
-    """The peer answered with CALLERROR."""
+    """The peer answered with CALLERROR: its error ``code`` (in the version's spelling),
+    ``description`` and ``details`` (the errorDetails object)."""
 
     def __init__(self, message_id: str, action: str, code: str, description: str, details: Mapping[str, Any]) -> None:
         self.code = code
@@ -117,7 +123,8 @@ class CallCancelled(CallFailure):
 
 
 class ResponseInvalid(CallFailure):
-    """The peer's CALLRESULT did not validate against the response schema."""
+    """The peer's CALLRESULT did not validate against the response schema; ``code`` is the
+    error code the failure stands for (e.g. PropertyConstraintViolation)."""
 
     def __init__(self, message_id: str, action: str, code: str, reason: str) -> None:
         self.code = code
