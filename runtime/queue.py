@@ -62,7 +62,16 @@ __all__ = ["DeadLetter", "MessageStore", "QueuedMessage", "SqliteStore", "Transa
 
 @dataclass(frozen=True)
 class QueuedMessage:
-    """One stored message: its place in the queue, action, payload and failed attempts."""
+    """One stored message.
+
+    Attributes:
+        seq: Its sequence number: its place in the queue, returned by ``submit``.
+        action: Its action (``TransactionEvent``).
+        message_id: The message id it got when stored (reused by every attempt on 2.1).
+        payload: The encoded request, validated before it was stored.
+        attempts: Failed attempts so far.
+        start: 1.6: the sequence number of the StartTransaction this message belongs to.
+    """
 
     seq: int
     action: str
@@ -74,7 +83,7 @@ class QueuedMessage:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """A message given up on after its last attempt, and why."""
+    """A ``message`` given up on after its last attempt, and the ``reason`` (the last failure)."""
 
     message: QueuedMessage
     reason: str
@@ -83,27 +92,48 @@ class DeadLetter:
 class MessageStore(Protocol):
     """Where queued messages live; must survive a crash once ``put`` returned."""
 
-    def put(self, action: str, message_id: str, payload: bytes, start: int | None = None) -> int: ...
+    def put(self, action: str, message_id: str, payload: bytes, start: int | None = None) -> int:
+        """Store a message (``action``, ``message_id``, encoded ``payload``; 1.6: ``start``, the
+        sequence number of its StartTransaction) at the end of the queue; returns its sequence
+        number."""
+        ...
 
-    def head(self) -> QueuedMessage | None: ...
+    def head(self) -> QueuedMessage | None:
+        """The oldest message still queued, or None."""
+        ...
 
-    def failed_attempt(self, seq: int) -> int: ...
+    def failed_attempt(self, seq: int) -> int:
+        """Count a failed attempt of message ``seq``; returns its attempts so far."""
+        ...
 
-    def acknowledge(self, seq: int) -> None: ...
+    def acknowledge(self, seq: int) -> None:
+        """Message ``seq`` got its CALLRESULT: move it to the sent log."""
+        ...
 
-    def bury(self, seq: int, reason: str) -> None: ...
+    def bury(self, seq: int, reason: str) -> None:
+        """Give up on message ``seq``: move it to the dead letters with ``reason``."""
+        ...
 
-    def counts(self) -> dict[str, int]: ...
+    def counts(self) -> dict[str, int]:
+        """How many messages are queued, sent and dead: ``{"queue": n, "sent": n, "dead": n}``."""
+        ...
 
-    def assign_transaction(self, start: int, transaction_id: int) -> None: ...
+    def assign_transaction(self, start: int, transaction_id: int) -> None:
+        """1.6: the CSMS assigned ``transaction_id`` to the StartTransaction stored as ``start``."""
+        ...
 
-    def transaction_id(self, start: int) -> int | None: ...
+    def transaction_id(self, start: int) -> int | None:
+        """1.6: the transactionId assigned to the StartTransaction stored as ``start``, if any."""
+        ...
 
-    def known(self, seq: int) -> bool: ...
+    def known(self, seq: int) -> bool:
+        """Whether message ``seq`` is queued, sent or dead."""
+        ...
 
 
 class SqliteStore:
-    """The default store: one SQLite file, every change committed before the call returns."""
+    """The default store: one SQLite file at ``path``, every change committed before the call
+    returns. The methods are those of ``MessageStore``."""
 
     def __init__(self, path: str) -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
@@ -124,6 +154,7 @@ class SqliteStore:
             self.db.execute("ALTER TABLE queue ADD COLUMN start INTEGER")
 
     def put(self, action: str, message_id: str, payload: bytes, start: int | None = None) -> int:
+        """Store ``payload`` of ``action`` with ``message_id`` (and 1.6 ``start``); returns its number."""
         cur = self.db.execute(
             "INSERT INTO queue (action, message_id, payload, created, start) VALUES (?,?,?,?,?)",
             (action, message_id, payload, time.time(), start),
@@ -131,28 +162,34 @@ class SqliteStore:
         return int(cur.lastrowid or 0)
 
     def head(self) -> QueuedMessage | None:
+        """The oldest queued message, or None."""
         row = self.db.execute(
             "SELECT seq, action, message_id, payload, attempts, start FROM queue ORDER BY seq LIMIT 1"
         ).fetchone()
         return None if row is None else QueuedMessage(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
 
     def assign_transaction(self, start: int, transaction_id: int) -> None:
+        """1.6: remember ``transaction_id`` for the StartTransaction ``start``."""
         self.db.execute("INSERT OR REPLACE INTO transaction_ids VALUES (?, ?)", (start, transaction_id))
 
     def transaction_id(self, start: int) -> int | None:
+        """1.6: the transactionId of the StartTransaction ``start``, if assigned."""
         row = self.db.execute("SELECT transaction_id FROM transaction_ids WHERE start = ?", (start,)).fetchone()
         return None if row is None else int(row[0])
 
     def known(self, seq: int) -> bool:
+        """Whether message ``seq`` is queued, sent or dead."""
         return any(
             self.db.execute(f"SELECT 1 FROM {table} WHERE seq = ?", (seq,)).fetchone() for table in ("queue", "sent", "dead")
         )
 
     def failed_attempt(self, seq: int) -> int:
+        """Count a failed attempt of message ``seq``; returns its attempts so far."""
         self.db.execute("UPDATE queue SET attempts = attempts + 1 WHERE seq = ?", (seq,))
         return int(self.db.execute("SELECT attempts FROM queue WHERE seq = ?", (seq,)).fetchone()[0])
 
     def acknowledge(self, seq: int) -> None:
+        """Move message ``seq`` to the sent log."""
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute(
             "INSERT INTO sent (seq, action, message_id, payload, acked) SELECT seq, action, message_id, payload, ? FROM queue "
@@ -163,6 +200,7 @@ class SqliteStore:
         self.db.execute("COMMIT")
 
     def bury(self, seq: int, reason: str) -> None:
+        """Move message ``seq`` to the dead letters with ``reason``."""
         self.db.execute("BEGIN IMMEDIATE")
         self.db.execute(
             "INSERT INTO dead (seq, action, message_id, payload, attempts, reason, buried) "
@@ -173,11 +211,12 @@ class SqliteStore:
         self.db.execute("COMMIT")
 
     def counts(self) -> dict[str, int]:
+        """Messages queued, sent and dead."""
         return {t: int(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in ("queue", "sent", "dead")}
 
 
 def is_transaction_related(action: str, request: Any) -> bool:
-    """Whether a station message goes through the durable queue."""
+    """Whether a station message (``request`` of ``action``) goes through the durable queue."""
     if action in ("TransactionEvent", "StartTransaction", "StopTransaction"):
         return True
     return action == "MeterValues" and isinstance(getattr(request, "transaction_id", None), int)
@@ -189,6 +228,18 @@ class TransactionSender:
     ``ready`` returns the connection to deliver over, or None while there is none or the
     station is not registered; call ``wake()`` whenever that may have changed. ``routes`` are
     the version's routes; ``reuse_ids`` is True on 2.1 (each attempt reuses the stored id).
+    ``StationClient`` makes one from its options; you rarely make one yourself.
+
+    Args:
+        store: Where the messages live (``MessageStore``).
+        max_attempts: Attempts before a message goes to the dead letters.
+        interval: Seconds; attempt n waits n times this after a failure.
+        call_timeout: Seconds a delivery waits for its answer (None: the connection's).
+        sleep: The sleep of the retry waits (injectable for tests).
+        on_dead_letter: Called with each ``DeadLetter``.
+        id_factory: Makes message ids (UUID4 by default).
+        local_retry: Seconds before retrying after a local hindrance (a full CALL queue, a
+            closing connection).
     """
 
     def __init__(
@@ -221,7 +272,7 @@ class TransactionSender:
         self.delivered: list[QueuedMessage] = []
 
     def submit(self, route: Route[Any, Any], request: Any, *, start: int | None = None) -> int:
-        """Store a message durably (2.x TransactionEvents created offline marked so) and wake
+        """Store ``request`` of ``route`` durably (2.x TransactionEvents created offline marked so) and wake
         the sender; returns its sequence number. ``start`` (1.6): the sequence number of the
         StartTransaction whose transactionId this StopTransaction or MeterValues must carry."""
         if Role.CHARGING_STATION not in route.initiators or route.send:
