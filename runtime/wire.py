@@ -45,7 +45,9 @@ _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
 def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
-    """``data`` (the encoding of ``payload``) with the 2.x value rules applied."""
+    """``data`` (the encoding of ``payload``) with the 2.x value rules applied: with
+    ``millis``, date-times cut to milliseconds (Part 2 section 3.1); with ``decimals``, floats
+    rounded to that many decimal places (6 towards a station)."""
     need_millis = millis and _MICROS.search(data) is not None
     need_decimals = decimals is not None and _LONG_DECIMAL.search(data) is not None
     if not need_millis and not need_decimals:
@@ -81,7 +83,7 @@ def _millis(value: datetime.datetime) -> str:
 
 
 def suspect(text: str | bytes) -> bool:
-    """Whether a frame may hold a date-time msgspec accepts but RFC 3339 does not (a space for
+    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a space for
     ``T``, an offset without its colon). False positives only cost the type-aware check."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
