@@ -93,6 +93,49 @@ def test_in_order_retry_interval_times_attempts_and_dead_letter(tmp_path: Path) 
     assert store.counts() == {"queue": 0, "sent": 2, "dead": 1}
 
 
+def test_a_security_event_being_retried_does_not_hold_back_transaction_events(tmp_path: Path) -> None:
+    """A04.FR.02 (critical security events queued with guaranteed delivery) shares the durable
+    store, not the order: the TransactionEvents behind a refused SecurityEventNotification go out
+    while it waits for its next attempt (E13's retry interval is the transaction lane's only)."""
+    err = CallErrorReceived("x", "SecurityEventNotification", "InternalError", "log full", {})
+    store = SqliteStore(str(tmp_path / "q.sqlite"))
+    sent: list[str] = []
+
+    class Connection:
+        closed = False
+
+        async def call(self, route: Any, request: Any, timeout: Any, *, message_id: str | None = None) -> Any:
+            sent.append(str(route.action.value) if route.action != "TransactionEvent" else f"TE{request.seq_no}")
+            if route.action == "SecurityEventNotification" and sent.count("SecurityEventNotification") == 1:
+                raise err
+            return route.response_codec.decode(b"{}")
+
+    waits: list[float] = []
+    conn = Connection()
+
+    async def slow_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0.2)  # the security event's retry interval, long against the deliveries
+
+    async def main() -> None:
+        sender = TransactionSender(store, routing.ROUTES, lambda: conn, interval=1, sleep=slow_sleep)  # type: ignore[arg-type, return-value]
+        security = routing.ROUTES["SecurityEventNotification"]
+        sender.submit(security, security.request_codec.decode(b'{"type": "InvalidCsmsCertificate", "timestamp": "2026-01-01T00:00:00Z"}'))
+        for seq in range(3):
+            sender.submit(routing.TRANSACTION_EVENT, event(seq))
+        task = asyncio.ensure_future(sender.run())
+        await eventually(lambda: sent[:4].count("SecurityEventNotification") == 1 and "TE2" in sent[:4])
+        await drained(store)
+        task.cancel()
+
+    run(main())
+    transactions = [x for x in sent if x.startswith("TE")]
+    assert transactions == ["TE0", "TE1", "TE2"]  # in order, none waited for the refused event's retry
+    assert sent.count("SecurityEventNotification") == 2 and sent[-1] == "SecurityEventNotification"
+    assert waits == [1]  # one retry wait, in the security lane only
+    assert store.counts() == {"queue": 0, "sent": 4, "dead": 0}
+
+
 def test_connection_loss_is_not_an_attempt_and_offline_events_are_flagged(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "q.sqlite"))
     state: dict[str, Any] = {"conn": None}
