@@ -41,17 +41,19 @@ CSMS answers from its cache).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
-from .errors import CallFailure, ConnectionLost, InvalidMessage, LocalError, NotAllowed, NotConnected, QueueFull
+from .errors import CallFailure, ConnectionLost, DeadLettered, InvalidMessage, LocalError, NotAllowed, NotConnected, QueueFull
 from .protocol import encode_payload
 from .routing import Role, Route
 
@@ -60,7 +62,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ocppgen")
 
-__all__ = ["LANES", "TRANSACTION_ACTIONS", "DeadLetter", "Lane", "MessageStore", "QueuedMessage", "SqliteStore", "TransactionSender", "is_transaction_related"]
+__all__ = ["LANES", "TRANSACTION_ACTIONS", "DeadLetter", "Delivered", "Lane", "MessageStore", "Queued", "QueuedMessage", "SqliteStore", "TransactionSender", "is_transaction_related"]
 
 
 Lane = Literal["transactions", "other"]
@@ -71,6 +73,7 @@ SecurityEventNotifications, A04.FR.02). A message of one lane never waits behind
 
 TRANSACTION_ACTIONS: tuple[str, ...] = ("TransactionEvent", "StartTransaction", "StopTransaction", "MeterValues")
 LANES: tuple[Lane, ...] = ("transactions", "other")
+OUTCOMES = 1024  # resolved delivery outcomes kept for a late waiter (TransactionSender.outcome)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,24 @@ class QueuedMessage:
     payload: bytes
     attempts: int
     start: int | None = None  # 1.6: the StartTransaction this message belongs to
+
+
+Resp = TypeVar("Resp")
+
+
+class Queued(int, Generic[Resp]):
+    """The sequence number ``submit`` returned, typed with the response its message will get
+    (``StationClient.response(queued)`` awaits it). It is an ``int``: pass it as ``start=``."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A queued message and the CALLRESULT that acknowledged it (``on_delivered``)."""
+
+    message: QueuedMessage
+    response: msgspec.Struct
 
 
 @dataclass(frozen=True)
@@ -224,6 +245,7 @@ class TransactionSender:
         on_dead_letter: Callable[[DeadLetter], None] | None = None,
         id_factory: Callable[[], str] | None = None,
         local_retry: float = 0.2,
+        on_delivered: Callable[[Delivered], None] | None = None,
     ) -> None:
         self.store = store
         self.routes = routes
@@ -238,8 +260,12 @@ class TransactionSender:
         self.local_retry = local_retry
         self._wakes: dict[Lane, asyncio.Event] = {lane: asyncio.Event() for lane in LANES}
         self.delivered: list[QueuedMessage] = []
+        self.on_delivered = on_delivered
+        # outcomes of this process's deliveries, by seq: awaited ones until resolved, the last
+        # OUTCOMES resolved ones for a waiter that comes late (bounded: nobody has to await them)
+        self._outcomes: OrderedDict[int, asyncio.Future[msgspec.Struct]] = OrderedDict()
 
-    def submit(self, route: Route[Any, Any], request: Any, *, start: int | None = None) -> int:
+    def submit(self, route: Route[Any, Resp], request: Any, *, start: int | None = None) -> Queued[Resp]:
         """Store a message durably (2.x TransactionEvents created offline marked so) and wake
         the sender; returns its sequence number. ``start`` (1.6): the sequence number of the
         StartTransaction whose transactionId this StopTransaction or MeterValues must carry."""
@@ -256,7 +282,35 @@ class TransactionSender:
         payload = encode_payload(route, request, response=False)  # validated strictly before it is stored
         seq = self.store.put(route.action, self._ids(), payload, start)
         self.wake()
-        return seq
+        return Queued(seq)
+
+    def outcome(self, seq: int) -> asyncio.Future[msgspec.Struct]:
+        """The future of message *seq*'s delivery in this process: its CALLRESULT's response, or
+        DeadLettered. A message delivered by an earlier process (before a restart) resolves only
+        through ``on_delivered`` there; await this with a timeout when that can be the case."""
+        future = self._outcomes.get(seq)
+        if future is None:
+            future = self._outcomes[seq] = asyncio.get_running_loop().create_future()
+        return future
+
+    def _resolve(self, seq: int, response: msgspec.Struct | None, failure: BaseException | None) -> None:
+        future = self._outcomes.get(seq)
+        if future is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: nobody can await it
+                future = self._outcomes[seq] = asyncio.get_running_loop().create_future()
+        if future is not None and not future.done():
+            if failure is not None:
+                future.set_exception(failure)
+                future.exception()  # retrieved: a dead letter nobody awaits is not an error to log
+            else:
+                future.set_result(response)  # type: ignore[arg-type]
+        if seq in self._outcomes:
+            self._outcomes.move_to_end(seq)
+        while len(self._outcomes) > OUTCOMES:  # drop the oldest resolved ones
+            oldest = next((k for k, f in self._outcomes.items() if f.done()), None)
+            if oldest is None:
+                break
+            del self._outcomes[oldest]
 
     def wake(self) -> None:
         for event in self._wakes.values():
@@ -322,9 +376,16 @@ class TransactionSender:
             if isinstance(transaction_id, int):
                 self.store.assign_transaction(item.seq, transaction_id)
         self.delivered.append(item)
+        self._resolve(item.seq, response, None)
+        if self.on_delivered is not None:
+            try:
+                self.on_delivered(Delivered(item, response))
+            except Exception:  # the application's callback must not stop delivery
+                log.exception("queue: on_delivered raised for message #%d", item.seq)
 
     def _give_up(self, item: QueuedMessage, reason: str) -> None:
         self.store.bury(item.seq, reason)
         log.warning("queue: message #%d (%s) dead-lettered: %s", item.seq, item.action, reason)
+        self._resolve(item.seq, None, DeadLettered(item.seq, item.action, reason))
         if self.on_dead_letter is not None:
             self.on_dead_letter(DeadLetter(item, reason))

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost, QueueFull
@@ -435,3 +436,53 @@ def test_station_client_queue_delivers_offline_events_after_connecting_and_booti
     asyncio.run(main())
     assert handler.handled == [0, 1, 2, 3]
     assert seen_offline == [True, True, True, False]
+
+
+def test_the_typed_response_of_a_queued_message_and_its_dead_letter(tmp_path: Path) -> None:
+    """A station must act on the idTokenInfo of a TransactionEventResponse (E05.FR.09/E06): the
+    answer to a queued message reaches the application typed, after reconnects and retries; a
+    message given up on raises DeadLettered; on_delivered sees every acknowledged message."""
+    from ocppgen.generated.runtime.errors import DeadLettered
+    from ocppgen.generated.runtime.queue import Delivered
+    from ocppgen.generated.v201 import station as station201
+
+    class Authorizing(csms.CsmsHandler):
+        async def on_boot_notification(self, request: Any, context: Any) -> m.BootNotificationResponse:
+            return m.BootNotificationResponse(current_time=NOW, interval=60, status=e.RegistrationStatusEnumType.Accepted)
+
+        async def on_transaction_event(self, request: m.TransactionEventRequest, context: Any) -> m.TransactionEventResponse:
+            if request.seq_no == 1:
+                raise csms.CallError("InternalError", "cannot store it")  # every attempt
+            status = e.AuthorizationStatusEnumType.Blocked if request.seq_no == 2 else e.AuthorizationStatusEnumType.Accepted
+            return m.TransactionEventResponse(id_token_info=d.IdTokenInfoType(status=status))
+
+    delivered: list[Delivered] = []
+
+    async def main() -> None:
+        async def body(port: int) -> None:
+            client = station(
+                f"ws://127.0.0.1:{port}/ocpp/R1", station201.BINDING, station201.StationHandler(),
+                queue=SqliteStore(str(tmp_path / "q.sqlite")), queue_interval=0.01, queue_attempts=2,
+                on_delivered=delivered.append,
+            )
+            async with client.running():
+                queued = [client.submit(routing.TRANSACTION_EVENT, event(seq)) for seq in range(3)]
+                await client.connected(timeout=5)
+                await client.register(lambda peer: peer.boot_notification(m.BootNotificationRequest(
+                    reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="M", vendor_name="V"))))
+                first = await client.response(queued[0], timeout=5)
+                assert isinstance(first, m.TransactionEventResponse) and first.id_token_info is not msgspec.UNSET
+                assert first.id_token_info.status is e.AuthorizationStatusEnumType.Accepted
+                with pytest.raises(DeadLettered, match="cannot store it") as failure:
+                    await client.response(queued[1], timeout=5)
+                assert failure.value.seq == queued[1] and failure.value.action == "TransactionEvent"
+                third = await client.response(queued[2], timeout=5)
+                assert third.id_token_info is not msgspec.UNSET
+                assert third.id_token_info.status is e.AuthorizationStatusEnumType.Blocked
+                assert await client.response(queued[0], timeout=1) == first  # asked again: the same answer
+
+        await started(server((csms.BINDING, Authorizing())), body)
+
+    run(main())
+    assert [x.message.seq for x in delivered] == [1, 3]
+    assert all(isinstance(x.response, m.TransactionEventResponse) for x in delivered)
