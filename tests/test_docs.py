@@ -207,16 +207,6 @@ def _undocumented() -> dict[str, list[str]]:
     return missing
 
 
-# What is not documented yet, by module: this list may only shrink. A name documented since is
-# an error here too, so the list stays the truth.
-KNOWN_GAPS: dict[str, list[str]] = {}
-
-
 def test_every_public_parameter_of_the_runtime_is_documented() -> None:
     missing = _undocumented()
-    new = {k: [p for p in v if p not in KNOWN_GAPS.get(k, [])] for k, v in missing.items()}
-    new = {k: v for k, v in new.items() if v}
-    assert not new, f"document these parameters (Args:/Attributes: or ``name`` in the docstring): {new}"
-    fixed = {k: [p for p in v if p not in missing.get(k, [])] for k, v in KNOWN_GAPS.items()}
-    fixed = {k: v for k, v in fixed.items() if v}
-    assert not fixed, f"documented now: remove from KNOWN_GAPS: {fixed}"
+    assert not missing, f"document these parameters (Args:/Attributes: or ``name`` in the docstring): {missing}"
