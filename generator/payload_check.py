@@ -54,7 +54,7 @@ class PayloadIssue:
 
 @dataclass
 class PayloadResult:
-    """Every issue of one payload, how many redacted values were recognised, and whether the
+    """Every issue of one payload, how many redacted values it holds, and whether the
     check stopped early (``incomplete``: a violation it could not step over)."""
 
     issues: list[PayloadIssue] = field(default_factory=list)
@@ -73,6 +73,8 @@ def check_payload(
     say which values the runtime's frame log blanks (``action`` None for a CALLRESULT, as the
     runtime redacts results without knowing their action)."""
     result = PayloadResult()
+    if b'"***"' in data and redaction is not None:
+        result.redacted = _count_redacted(data, redaction, action)
     try:
         codec.decode(data)
     except msgspec.ValidationError as exc:
@@ -139,8 +141,7 @@ def _step(
         result.issues.append(PayloadIssue(where, head))
         return False
     if target == REDACTED and path and _redactable(tree, path, redaction, action):
-        result.redacted += 1
-        return _make_at(tree, path, info)
+        return _make_at(tree, path, info)  # counted by _count_redacted
     missing = _MISSING.fullmatch(head)
     unknown = _UNKNOWN.fullmatch(head)
     if unknown and isinstance(target, dict) and unknown.group(1) in target:
@@ -177,6 +178,30 @@ def _step(
     if not path:
         return False  # the payload itself is of the wrong kind: nothing left to check
     return _make_at(tree, path, info)
+
+
+def _count_redacted(data: bytes, redaction: Redaction, action: str | None) -> int:
+    """How many values of the payload are the runtime's redaction placeholder where it blanks."""
+    try:
+        tree = msgspec.json.decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        return 0
+    found: list[list[str | int]] = []
+    _placeholders(tree, [], found, 0)
+    return sum(1 for path in found if _redactable(tree, path, redaction, action))
+
+
+def _placeholders(node: object, path: list[str | int], found: list[list[str | int]], depth: int) -> None:
+    if depth > 64:
+        return
+    if node == REDACTED:
+        found.append(path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _placeholders(value, [*path, key], found, depth + 1)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _placeholders(value, [*path, i], found, depth + 1)
 
 
 def _redactable(tree: object, path: list[str | int], redaction: Redaction | None, action: str | None) -> bool:

@@ -127,7 +127,7 @@ def _spec(version: str, what: str) -> str:
         return f"OCPP-J 1.6 section {sections.get(what, '4')}"
     sections = {
         "json": "4.1.2", "type": "4.1.3", "id": "4.1.4", "call": "4.2.1", "result": "4.2.2", "error": "4.2.3",
-        "codes": "4.3", "sync": "4.1.1", "action": "4.1.6, 4.1.7", "send": "4.2.4", "payload": "4.1.7",
+        "codes": "4.3", "sync": "4.1.1", "action": "4.1.6, 4.1.7", "send": "4.2.4", "payload": "4.1.7", "json_payload": "4.1.5",
     }
     if what == "direction":
         return f"OCPP {version} Part 2 (the messages chapter names the sender of each request)"
@@ -145,6 +145,7 @@ class _Call:
     route: Route[object, object] | None
     sender: Sender | None
     signed: bool
+    guess: Sender | None = None
 
 
 class _Checker:
@@ -193,7 +194,7 @@ class _Checker:
             detail = issue.detail
             if incomplete and n == len(issues):
                 detail += " (the rest of this payload was not checked)"
-            kind = "datetime" if issue.lenient == "datetime_syntax" else "schema"
+            kind = "datetime" if issue.lenient in ("datetime_syntax", "timestamp_without_offset") else "schema"
             self.add(
                 "warning" if tolerated and self.lenient else "violation", kind, record, detail,
                 _spec(self.version, "datetime" if kind == "datetime" else "payload"),
@@ -206,6 +207,22 @@ class _Checker:
     ) -> None:
         codec = codec_route.response_codec if response else codec_route.request_codec
         if codec is None:
+            return
+        where: dict[str, object] = {"message_id": mid, "action": action, "frame_type": frame_type, "sender": sender, "path": "$"}
+        spec = "payload" if self.version == "1.6" else "json_payload"
+        if data.strip() == b"null":
+            try:
+                codec.decode(b"{}")
+            except msgspec.ValidationError:
+                self.add("violation", "framing", record, "the payload is null, and this message has required fields",
+                         _spec(self.version, spec), **where)
+            else:
+                self.add("warning", "framing", record, "the payload is null: only {} is good practice for an empty payload",
+                         _spec(self.version, spec), **where)
+            return
+        if not data.lstrip().startswith(b"{"):
+            self.add("violation", "framing", record, "the payload must be a JSON object",
+                     _spec(self.version, {"CALLRESULT": "result", "SEND": "send"}.get(frame_type, "call")), **where)
             return
         result = check_payload(codec, data, redaction=self.redaction, action=None if response else action)
         self.redacted += result.redacted
@@ -267,10 +284,13 @@ class _Checker:
         if action.endswith(SIGNED_SUFFIX) and self.version != "1.6" and action[: -len(SIGNED_SUFFIX)] in self.routes:
             base, signed = action[: -len(SIGNED_SUFFIX)], True
         route = self.routes.get(base)
-        if record.sender is None and route is not None and len(route.initiators) == 1:
-            record.sender = _SENDER_OF[next(iter(route.initiators))]
         sender = record.sender
-        where = {"message_id": mid, "action": action, "frame_type": name, "sender": sender}
+        guess: Sender | None = None
+        if sender is None and route is not None and len(route.initiators) == 1:
+            # the only side that may send it; kept apart from a known sender, so that an
+            # answer from a known side can still show the CALL came from the wrong one
+            guess = record.sender = _SENDER_OF[next(iter(route.initiators))]
+        where = {"message_id": mid, "action": action, "frame_type": name, "sender": sender or guess}
         if name == "CALL":
             self.calls += 1
         if route is None:
@@ -288,11 +308,11 @@ class _Checker:
             if signed:
                 unwrapped = self.unsigned(record, payload, base, mid, where)
                 if unwrapped is not None:
-                    self.check(record, route, unwrapped, response=False, mid=mid, action=base, frame_type=name, sender=sender)
+                    self.check(record, route, unwrapped, response=False, mid=mid, action=base, frame_type=name, sender=sender or guess)
             else:
-                self.check(record, route, payload, response=False, mid=mid, action=base, frame_type=name, sender=sender)
+                self.check(record, route, payload, response=False, mid=mid, action=base, frame_type=name, sender=sender or guess)
         key = (record.station, sender)
-        used = self.used.setdefault(key, {})
+        used = self.used.setdefault((record.station, sender or guess), {})
         digest = hash(bytes(frame.payload))
         if mid in used:
             line, first_action, first_digest = used[mid]
@@ -314,7 +334,7 @@ class _Checker:
                          "allowed only once that CALL timed out",
                          _spec(self.version, "sync"), **where)
                 break
-        pending[mid] = _Call(record.line, base, route, sender, signed)
+        pending[mid] = _Call(record.line, base, route, sender, signed, guess)
 
     def unknown_action(self, action: str) -> str:
         detail = f"{action!r} is not an action of OCPP {self.version}"
@@ -391,9 +411,10 @@ class _Checker:
             if call.route is not None:
                 self.direction(record, call.route, call.sender, {"line": call.line, "message_id": mid, "action": call.action,
                                                                    "frame_type": "CALL", "sender": call.sender})
-        if sender is None and call.sender is not None:
-            record.sender = sender = other(call.sender)
-        self.answered.setdefault((record.station, call.sender), {})[mid] = (record.line, call.action)
+        caller = call.sender or call.guess
+        if sender is None and caller is not None:
+            record.sender = sender = other(caller)
+        self.answered.setdefault((record.station, caller), {})[mid] = (record.line, call.action)
         if payload is not None and call.route is not None:
             if call.signed and _is_jws(payload):
                 payload = self.unsigned(record, payload, call.action, mid, {**where, "action": call.action})
@@ -430,9 +451,7 @@ class _Checker:
         if name == "CALLRESULTERROR":
             self.result_error(record, mid)
         else:
-            call = self.reply(record, mid, name, None)
-            if call is not None and record.sender is None:
-                record.sender = other(call.sender) if call.sender is not None else None
+            self.reply(record, mid, name, None)
         where: dict[str, object] = {"message_id": mid, "frame_type": name, "sender": record.sender}
         if len(mid) > fr.MAX_ID_LENGTH:
             self.add("violation", "message_id", record, f"the message id is longer than {fr.MAX_ID_LENGTH} characters",
@@ -509,6 +528,10 @@ def validate(
             for record in capture.records:
                 if record.relative is not None and record.sender is None:
                     record.sender = logged_by if record.relative == "out" else other(logged_by)
+        if logged_by is None:
+            checker.add("warning", "logged_by_unknown", None,
+                        "which side wrote this capture (its '>' frames) cannot be told from its one-sided actions: "
+                        "give --logged-by csms|station to check directions", "docs/validate.md (input formats)", line=None)
     else:
         logged_by = None
     for line, why in capture.skipped:
@@ -553,7 +576,7 @@ def render_text(report: Report) -> str:
                 f.frame_type or "",
                 repr(f.message_id) if f.message_id is not None else "",
                 f.action or "",
-                f"from the {f.sender}" if f.sender else "",
+                {"csms": "from the CSMS", "station": "from the station"}.get(f.sender or "", ""),
                 f.path or "",
             ) if part
         )
