@@ -461,8 +461,10 @@ def validate(
     ocppgen validate capture.jsonl --ocpp 2.0.1 --lenient --format json
     journalctl -u csms | ocppgen validate - --ocpp 2.1 --logged-by csms
     """
-    from .capture import CaptureError, read_capture
+    from .capture import CaptureError, InputFormat, read_capture
     from .validate import render_text, validate as run_validation
+
+    formats: dict[str, InputFormat] = {"frames": "frames", "jsonl": "jsonl", "log": "log"}
 
     chosen = _one_version(version, legacy_versions)
     try:
@@ -471,7 +473,7 @@ def validate(
         _bad_input(capture, exc.strerror or str(exc))
     source = "<stdin>" if capture == "-" else capture
     try:
-        parsed = read_capture(data, None if input_format == "auto" else input_format)  # type: ignore[arg-type]
+        parsed = read_capture(data, formats.get(input_format))
     except CaptureError as exc:
         _bad_input(source, str(exc))
     report = run_validation(

@@ -110,8 +110,12 @@ def check_payload(
             return result
         data = msgspec.json.encode(tree)
     # RFC 3339 spellings msgspec accepts and `format: date-time` does not (runtime/wire.py)
-    if wire.has_kind(codec.type, mi.DateTimeType) and wire.suspect(data):
-        for path, value in wire.datetime_violations(codec.type, data):
+    payload_type: Any = codec.type  # a generated Struct class (hashable), for the cached scan
+    if wire.has_kind(payload_type, mi.DateTimeType) and wire.suspect(data):
+        reported = {issue.path for issue in result.issues}
+        for path, value in wire.datetime_violations(payload_type, data):
+            if path in reported:
+                continue  # already reported (a date-time without offset, repaired with a "Z")
             result.issues.append(PayloadIssue(path, f"{value!r} is not an RFC 3339 date-time", "datetime_syntax"))
     return result
 

@@ -290,7 +290,7 @@ class _Checker:
             # the only side that may send it; kept apart from a known sender, so that an
             # answer from a known side can still show the CALL came from the wrong one
             guess = record.sender = _SENDER_OF[next(iter(route.initiators))]
-        where = {"message_id": mid, "action": action, "frame_type": name, "sender": sender or guess}
+        where: dict[str, object] = {"message_id": mid, "action": action, "frame_type": name, "sender": sender or guess}
         if name == "CALL":
             self.calls += 1
         if route is None:

@@ -558,3 +558,25 @@ def test_the_help_documents_formats_exit_codes_and_the_json_schema() -> None:
     assert result.exit_code == 0
     for text in ("--ocpp", "--lenient", "--format", "--input", "--logged-by", "--partial", "Exit status: 0", '"findings"'):
         assert text in result.output
+
+
+# --- docs/validate.md -----------------------------------------------------------------------------
+
+
+def test_the_guides_example_runs_as_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    guide = (ROOT / "docs" / "validate.md").read_text()
+    capture = guide.split("```text\n", 1)[1].split("```", 1)[0]
+    console = guide.split("```console\n", 1)[1].split("```", 1)[0].splitlines()
+    shown = guide.split("```json\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "charger.log").write_text(capture)
+    monkeypatch.chdir(tmp_path)
+    command = console[0].removeprefix("$ ocppgen validate ").split()
+    result = invoke(*command)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == console[1:]
+    code, data = report(*command)
+    expected = json.loads(shown)
+    assert expected["findings"][0] in data["findings"]
+    assert {k: v for k, v in data.items() if k != "findings"} == {k: v for k, v in expected.items() if k != "findings"}
+    lenient = invoke(*command, "--lenient").output
+    assert "violations: 2 (duplicate_id 1, unanswered_call 1)" in lenient
