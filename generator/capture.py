@@ -18,7 +18,9 @@ Three input formats, told apart per file (``detect``) or named (``--input``):
             wrote the log, with secrets redacted to ``"***"``. Any prefix a logging formatter
             adds (time, level, logger name) is skipped: the station id is the last whitespace-
             free word before the direction. A JSON log line whose ``message`` (or ``msg``) is
-            such a line is read too. Other lines are skipped.
+            such a line is read too. Other lines are skipped. On a line that names the logger
+            ``ocppgen.frames``, the frame may be any text (what a broken peer sent); elsewhere
+            it must start with ``[``.
 
 Relative directions (log lines, ``in``/``out`` records) become senders once the side that wrote
 the capture is known: given (``--logged-by``), or inferred from the CALLs whose action only one
@@ -40,6 +42,9 @@ Sender = Literal["station", "csms"]
 Relative = Literal["in", "out"]
 
 _LOG_LINE = re.compile(r"(?:^|\s)(?P<station>[^\s\[\]]+) (?P<direction>[<>]) (?P<frame>\[.*?)\s*$")
+# on a line that names the frame logger, the frame may be anything the peer sent (not JSON)
+_FRAMES_LOGGER = "ocppgen.frames"
+_ANY_FRAME = re.compile(r"(?:^|\s)(?P<station>[^\s\[\]]+) (?P<direction>[<>]) (?P<frame>\S.*?)\s*$")
 _SENDERS: dict[str, Sender] = {
     "station": "station", "chargingstation": "station", "chargepoint": "station", "cp": "station",
     "csms": "csms", "centralsystem": "csms", "server": "csms",
@@ -105,6 +110,8 @@ def _log_match(line: str) -> tuple[str, str, str] | None:
             return None
         line = message
     m = _LOG_LINE.search(line)
+    if m is None and _FRAMES_LOGGER in line:
+        m = _ANY_FRAME.search(line, line.index(_FRAMES_LOGGER) + len(_FRAMES_LOGGER))
     if m is None:
         return None
     return m["station"], m["direction"], m["frame"]

@@ -439,6 +439,10 @@ def _bad_input(where: str, what: str) -> NoReturn:
     "Default: inferred from the actions only one side sends.",
 )
 @click.option(
+    "--station", "stations", multiple=True, metavar="ID",
+    help="Check only this station's frames (repeatable), e.g. one charger of a CSMS's log.",
+)
+@click.option(
     "--partial", is_flag=True,
     help="The capture is an excerpt: replies to CALLs before it and CALLs answered after it are warnings.",
 )
@@ -450,6 +454,7 @@ def validate(
     output_format: str,
     input_format: str,
     logged_by: str | None,
+    stations: tuple[str, ...],
     partial: bool,
 ) -> None:
     """Check a captured OCPP-J exchange (a file, or - for stdin) against a version's schemas
@@ -459,7 +464,7 @@ def validate(
     \b
     ocppgen validate charger.log --ocpp 1.6
     ocppgen validate capture.jsonl --ocpp 2.0.1 --lenient --format json
-    journalctl -u csms | ocppgen validate - --ocpp 2.1 --logged-by csms
+    journalctl -u csms | ocppgen validate - --ocpp 2.1 --logged-by csms --station CP-0042
     """
     from .capture import CaptureError, InputFormat, read_capture
     from .validate import render_text, validate as run_validation
@@ -476,6 +481,10 @@ def validate(
         parsed = read_capture(data, formats.get(input_format))
     except CaptureError as exc:
         _bad_input(source, str(exc))
+    if stations:
+        parsed.records = [r for r in parsed.records if r.station in stations]
+        if not parsed.records:
+            _bad_input(source, f"no frames of station {', '.join(stations)} (stations are named by frame logs and jsonl records)")
     report = run_validation(
         parsed, chosen, source=source, lenient=lenient, partial=partial,
         logged_by="csms" if logged_by == "csms" else "station" if logged_by == "station" else None,

@@ -327,13 +327,18 @@ class _Checker:
             self.sends.setdefault(key, {})[mid] = record.line
             return
         pending = self.pending.setdefault(key, {})
-        for other_id, earlier in pending.items():
-            if other_id != mid:
+        effective = sender or guess
+        if effective is not None:  # the same side's earlier CALL, known or guessed
+            earlier = next(
+                ((other_id, c) for k in {key, (record.station, None)} for other_id, c in self.pending.get(k, {}).items()
+                 if other_id != mid and (c.sender or c.guess) == effective),
+                None,
+            )
+            if earlier is not None:
                 self.add("warning", "concurrent_call", record,
-                         f"sent while the CALL {other_id!r} of line {earlier.line} ({earlier.action}) was unanswered: "
+                         f"sent while the CALL {earlier[0]!r} of line {earlier[1].line} ({earlier[1].action}) was unanswered: "
                          "allowed only once that CALL timed out",
                          _spec(self.version, "sync"), **where)
-                break
         pending[mid] = _Call(record.line, base, route, sender, signed, guess)
 
     def unknown_action(self, action: str) -> str:
@@ -516,12 +521,45 @@ def _logged_by(capture: Capture, routes: dict[str, Route[object, object]]) -> Se
     return ranked[0][0]
 
 
+def _drop_mirrors(capture: Capture) -> int:
+    """When both sides of a link logged into one capture, every frame is there twice: sent
+    (``>``) by one side, then received (``<``) by the other. If most frames are such pairs,
+    keep the sent copy, forget the relative directions (they name no side), and return how
+    many copies were dropped; else change nothing and return 0."""
+    relative = [r for r in capture.records if r.relative is not None]
+    if len(relative) < 2:
+        return 0
+    outstanding: dict[tuple[str | None, str], int] = {}
+    mirrors: set[int] = set()
+    for index, record in enumerate(capture.records):
+        if record.relative is None:
+            continue
+        key = (record.station, record.text)
+        if record.relative == "out":
+            outstanding[key] = outstanding.get(key, 0) + 1
+        elif outstanding.get(key):
+            outstanding[key] -= 1
+            mirrors.add(index)
+    if len(mirrors) * 5 < len(relative) * 2:  # fewer than 40% of the frames: chance, not a pattern
+        return 0
+    capture.records = [r for i, r in enumerate(capture.records) if i not in mirrors]
+    for record in capture.records:
+        record.relative = None
+    return len(mirrors)
+
+
 def validate(
     capture: Capture, version: str, *, source: str, lenient: bool = False, partial: bool = False,
     logged_by: Sender | None = None,
 ) -> Report:
     """Check every frame of ``capture`` as OCPP ``version`` (1.6, 2.0.1, 2.1)."""
     checker = _Checker(version, lenient=lenient, partial=partial)
+    mirrored = _drop_mirrors(capture) if logged_by is None else 0
+    if mirrored:
+        checker.add("warning", "both_sides_logged", None,
+                    f"the capture holds both sides' logs ({mirrored} frames appear once sent and once received): each frame "
+                    "is checked once, its sender taken from its action and its answers", "docs/validate.md (input formats)",
+                    line=None)
     if any(r.relative is not None for r in capture.records):
         logged_by = logged_by or _logged_by(capture, checker.routes)
         if logged_by is not None:

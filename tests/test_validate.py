@@ -152,7 +152,40 @@ def test_the_examples_capture_is_clean_as_json_lines_and_raw_frames(
     for lines in (records, relative, [f for _, _, f in frames]):
         result = invoke(write(tmp_path, lines), "--ocpp", version)
         assert result.exit_code == 0, result.output
-        assert "violations: 0" in result.output
+        assert "violations: 0" in result.output and "warnings: 0" in result.output, result.output
+
+
+def test_a_log_of_both_sides_is_checked_once_per_frame(example_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a process that runs both sides (a test) logs each frame as sent by one and received by the other
+    lines = []
+    for line in example_logs["2.1"].read_text().splitlines():
+        head, _, rest = line.partition(": ")
+        station, direction, frame = rest.split(" ", 2)
+        mirror = f"{head}: {station} {'>' if direction == '<' else '<'} {frame}"
+        lines += [mirror, line] if direction == "<" else [line, mirror]
+    code, data = report(write(tmp_path, lines), "--ocpp", "2.1")
+    assert code == 0, data["findings"]
+    assert kinds(data, "warning") == ["both_sides_logged"]
+    assert data["summary"]["frames"] == len(lines) // 2 and data["summary"]["sender_unknown"] == 0
+
+
+def test_one_station_of_a_csms_log(example_logs: dict[str, Path], tmp_path: Path) -> None:
+    # a CSMS serves every version: pick one charger's frames out of the mixed log
+    lines = [line.replace(" SIM ", f" SIM-{version} ") for version in VERSIONS for line in example_logs[version].read_text().splitlines()]
+    path = write(tmp_path, lines)
+    assert report(path, "--ocpp", "2.0.1")[0] == 1
+    code, data = report(path, "--ocpp", "2.0.1", "--station", "SIM-2.0.1")
+    assert code == 0 and data["summary"]["stations"] == 1
+    result = invoke(path, "--ocpp", "2.0.1", "--station", "nobody")
+    assert result.exit_code == 2 and "no frames of station nobody" in result.output
+
+
+def test_a_frame_log_line_with_a_frame_that_is_not_json(tmp_path: Path) -> None:
+    lines = ["2024-01-01 DEBUG ocppgen.frames: CP1 < hello there", 'CP1 > [4,"-1","RpcFrameworkError","not JSON",{}]',
+             "2024-01-01 INFO app: a > b"]
+    code, data = report(write(tmp_path, lines), "--ocpp", "2.0.1", "--logged-by", "csms")
+    assert code == 1 and data["summary"]["frames"] == 2
+    assert [(f["line"], f["kind"], f["sender"]) for f in data["findings"]] == [(1, "framing", "station")]
 
 
 def test_a_capture_of_the_wrong_version_is_full_of_violations(example_logs: dict[str, Path]) -> None:
