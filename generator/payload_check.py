@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -132,7 +133,8 @@ def _step(
     else:
         head, where = message, "$"
     path = _parse_path(where)
-    info = mi.type_info(codec.type)
+    payload_type: Any = codec.type
+    info = _type_info(payload_type)
     inner = _WITHIN.search(head)
     if inner is not None:  # a violation inside an open object (customData): report its own path
         head, where = head[: inner.start()], f"{where}.{inner.group(1)}"
@@ -208,6 +210,11 @@ def _placeholders(node: object, path: list[str | int], found: list[list[str | in
             _placeholders(value, [*path, i], found, depth + 1)
 
 
+@lru_cache(maxsize=None)
+def _type_info(type_: Any) -> mi.Type:
+    return mi.type_info(type_)
+
+
 def _redactable(tree: object, path: list[str | int], redaction: Redaction | None, action: str | None) -> bool:
     """Whether the runtime's redaction blanks the value at ``path`` (asked of the runtime
     itself: a copy with a marker there is redacted, and the marker must be gone)."""
@@ -266,7 +273,7 @@ def _make(t: mi.Type, depth: int) -> object:
     if isinstance(t, mi.StructType):
         return {f.encode_name: _make(f.type, depth + 1) for f in t.fields if f.required}
     if isinstance(t, mi.CustomType) and isinstance(t.cls, type) and issubclass(t.cls, OpenObject):
-        return _make(mi.type_info(t.cls.__ocpp_fields__), depth + 1)
+        return _make(_type_info(t.cls.__ocpp_fields__), depth + 1)
     if isinstance(t, mi.AnyType):
         return {}
     raise _Unmakeable
@@ -291,7 +298,7 @@ def _field_type(t: mi.Type, name: str) -> mi.Type | None:
     while isinstance(t, mi.UnionType):
         t = next((m for m in t.types if not isinstance(m, mi.NoneType)), t.types[0])
     if isinstance(t, mi.CustomType) and isinstance(t.cls, type) and issubclass(t.cls, OpenObject):
-        t = mi.type_info(t.cls.__ocpp_fields__)
+        t = _type_info(t.cls.__ocpp_fields__)
     if isinstance(t, mi.StructType):
         return next((f.type for f in t.fields if f.encode_name == name), None)
     return None
@@ -302,7 +309,7 @@ def _type_at(t: mi.Type, path: list[str | int]) -> mi.Type | None:
         while isinstance(t, mi.UnionType):
             t = next((m for m in t.types if not isinstance(m, mi.NoneType)), t.types[0])
         if isinstance(t, mi.CustomType) and isinstance(t.cls, type) and issubclass(t.cls, OpenObject):
-            t = mi.type_info(t.cls.__ocpp_fields__)
+            t = _type_info(t.cls.__ocpp_fields__)
         if isinstance(t, mi.StructType) and isinstance(key, str):
             found = _field_type(t, key)
             if found is None:

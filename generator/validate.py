@@ -163,6 +163,8 @@ class _Checker:
         self.pending: dict[tuple[str | None, Sender | None], dict[str, _Call]] = {}
         self.answered: dict[tuple[str | None, Sender | None], dict[str, tuple[int, str]]] = {}
         self.used: dict[tuple[str | None, Sender | None], dict[str, tuple[int, str, int]]] = {}
+        # the same CALLs as ``pending``, by the side that sent them (known or guessed), oldest first
+        self.unanswered: dict[tuple[str | None, Sender], dict[str, _Call]] = {}
         self.sends: dict[tuple[str | None, Sender | None], dict[str, int]] = {}
         self.unreadable: set[str | None] = set()
         self.by_type: Counter[str] = Counter()
@@ -328,18 +330,17 @@ class _Checker:
             return
         pending = self.pending.setdefault(key, {})
         effective = sender or guess
+        call = _Call(record.line, base, route, sender, signed, guess)
         if effective is not None:  # the same side's earlier CALL, known or guessed
-            earlier = next(
-                ((other_id, c) for k in {key, (record.station, None)} for other_id, c in self.pending.get(k, {}).items()
-                 if other_id != mid and (c.sender or c.guess) == effective),
-                None,
-            )
+            unanswered = self.unanswered.setdefault((record.station, effective), {})
+            earlier = next((item for item in unanswered.items() if item[0] != mid), None)
             if earlier is not None:
                 self.add("warning", "concurrent_call", record,
                          f"sent while the CALL {earlier[0]!r} of line {earlier[1].line} ({earlier[1].action}) was unanswered: "
                          "allowed only once that CALL timed out",
                          _spec(self.version, "sync"), **where)
-        pending[mid] = _Call(record.line, base, route, sender, signed, guess)
+            unanswered[mid] = call
+        pending[mid] = call
 
     def unknown_action(self, action: str) -> str:
         detail = f"{action!r} is not an action of OCPP {self.version}"
@@ -398,6 +399,9 @@ class _Checker:
         for key in keys:
             found = self.pending.get(key, {}).pop(mid, None)
             if found is not None:
+                effective = found.sender or found.guess
+                if effective is not None:
+                    self.unanswered.get((record.station, effective), {}).pop(mid, None)
                 return key, found
         return None
 
