@@ -31,7 +31,7 @@ import binascii
 import importlib
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import msgspec
@@ -318,7 +318,9 @@ class _Checker:
         digest = hash(bytes(frame.payload))
         if mid in used:
             line, first_action, first_digest = used[mid]
-            retry = mid in self.pending.get(key, {}) and first_action == action and first_digest == digest
+            # a retry (the same CALL again, its answer not received in time; an answer that was
+            # sent may still have been lost) MAY keep its id on 1.6 (errata 2025-04) and 2.1
+            retry = first_action == action and first_digest == digest
             if not retry or self.version == "2.0.1":
                 why = " (2.0.1 Part 4 section 4.1.4: this also applies to retries)" if retry else ""
                 self.add("violation", "duplicate_id", record,
@@ -556,7 +558,9 @@ def validate(
     capture: Capture, version: str, *, source: str, lenient: bool = False, partial: bool = False,
     logged_by: Sender | None = None,
 ) -> Report:
-    """Check every frame of ``capture`` as OCPP ``version`` (1.6, 2.0.1, 2.1)."""
+    """Check every frame of ``capture`` as OCPP ``version`` (1.6, 2.0.1, 2.1). ``capture``
+    is left as it is (the senders worked out are set on copies of its records)."""
+    capture = Capture([replace(r) for r in capture.records], capture.input_format, capture.logged_by, list(capture.skipped))
     checker = _Checker(version, lenient=lenient, partial=partial)
     mirrored = _drop_mirrors(capture) if logged_by is None else 0
     if mirrored:

@@ -373,8 +373,11 @@ def test_duplicate_ids(tmp_path: Path) -> None:
     code, data = report(write(tmp_path, [boot, boot_ok, hb, ok]), "--ocpp", "2.0.1")
     assert code == 1 and [(f["line"], f["kind"]) for f in data["findings"]] == [(3, "duplicate_id")]
     assert "line 1 (BootNotification)" in data["findings"][0]["detail"]
-    # a retry with the same id while unanswered: allowed on 2.1, not on 2.0.1
+    # a retry with the same id (its answer not received, or lost): allowed on 1.6 and 2.1, not on 2.0.1
     assert report(write(tmp_path, [hb, hb, ok]), "--ocpp", "2.1")[0] == 0
+    assert report(write(tmp_path, [hb, ok, hb, ok]), "--ocpp", "2.1")[0] == 0
+    hb16, ok16 = '[2,"d","Heartbeat",{}]', '[3,"d",{"currentTime":"2024-01-01T00:00:00Z"}]'
+    assert report(write(tmp_path, [hb16, ok16, hb16, ok16]), "--ocpp", "1.6")[0] == 0
     code, data = report(write(tmp_path, [hb, hb, ok]), "--ocpp", "2.0.1")
     assert kinds(data) == ["duplicate_id"] and "also applies to retries" in data["findings"][0]["detail"]
     # the other side and other stations have ids of their own
@@ -613,3 +616,38 @@ def test_the_guides_example_runs_as_shown(tmp_path: Path, monkeypatch: pytest.Mo
     assert {k: v for k, v in data.items() if k != "findings"} == {k: v for k, v in expected.items() if k != "findings"}
     lenient = invoke(*command, "--lenient").output
     assert "violations: 2 (duplicate_id 1, unanswered_call 1)" in lenient
+
+
+def test_random_captures_never_raise(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from ocppgen.capture import CaptureError, read_capture
+    from ocppgen.validate import render_text, validate
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.sampled_from(["***", "-1", "Heartbeat", ""])
+        | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["currentTime", "x", "key", "value"]), inner, max_size=3),
+        max_leaves=12,
+    )
+    frames = st.tuples(st.sampled_from([2, 3, 4, 5, 6, 9]), st.sampled_from(["1", "2", "-1", ""]), json_values, json_values).map(
+        lambda t: json.dumps([t[0], t[1], *(["Heartbeat", t[2]] if t[0] in (2, 6) else [t[2]] if t[0] == 3 else ["GenericError", "", t[3]])])
+    )
+    lines = st.lists(
+        st.one_of(frames, frames.map(lambda f: f"CP {'<' if len(f) % 2 else '>'} {f}"),
+                  frames.map(lambda f: json.dumps({"direction": "in" if len(f) % 2 else "station", "frame": f})), st.text(max_size=20)),
+        min_size=1, max_size=12,
+    )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(lines, st.sampled_from(VERSIONS), st.booleans())
+    def check(capture_lines: list[str], version: str, lenient: bool) -> None:
+        try:
+            capture = read_capture("\n".join(capture_lines).encode("utf-8", "surrogatepass"))
+        except (CaptureError, UnicodeEncodeError):
+            return
+        result = validate(capture, version, source="x", lenient=lenient)
+        render_text(result)
+        msgspec.json.encode(result)
+
+    check()
