@@ -43,9 +43,15 @@ from .generated.runtime.routing import Role, Route
 from .generated.runtime.security import REDACTED, Redaction
 from .payload_check import PayloadIssue, check_payload
 
-__all__ = ["Finding", "Report", "Severity", "Summary", "render_text", "validate"]
+__all__ = ["Finding", "Kind", "Report", "Severity", "Summary", "render_text", "validate"]
 
 Severity = Literal["violation", "warning"]
+Kind = Literal[
+    "framing", "message_type", "message_id", "duplicate_id", "unknown_action", "wrong_direction", "wrong_message_type",
+    "schema", "datetime", "signature", "error_code", "unmatched_result", "answered_send", "unanswered_call",
+    "concurrent_call", "both_sides_logged", "logged_by_unknown", "unreadable_record",
+]
+"""Every kind of finding (docs/validate.md has the table: what each means, which rule)."""
 FrameType = Literal["CALL", "CALLRESULT", "CALLERROR", "CALLRESULTERROR", "SEND"]
 _TYPE_NAMES: dict[int, FrameType] = {
     fr.CALL: "CALL", fr.CALLRESULT: "CALLRESULT", fr.CALLERROR: "CALLERROR", fr.CALLRESULTERROR: "CALLRESULTERROR", fr.SEND: "SEND",
@@ -65,7 +71,7 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     accepts it (None: lenient mode rejects it too)."""
 
     severity: Severity
-    kind: str
+    kind: Kind
     line: int | None
     detail: str
     spec: str
@@ -169,14 +175,13 @@ class _Checker:
         self.unreadable: set[str | None] = set()
         self.by_type: Counter[str] = Counter()
         self.stations: set[str | None] = set()
-        self.sender_unknown = 0
         self.calls = 0
         self.answered_count = 0
         self.redacted = 0
 
     # -- findings -------------------------------------------------------------------------
 
-    def add(self, severity: Severity, kind: str, record: Record | None, detail: str, spec: str, **where: object) -> None:
+    def add(self, severity: Severity, kind: Kind, record: Record | None, detail: str, spec: str, **where: object) -> None:
         line = where.pop("line", record.line if record is not None else None)
         station = record.station if record is not None else where.pop("station", None)
         self.findings.append(
@@ -196,7 +201,7 @@ class _Checker:
             detail = issue.detail
             if incomplete and n == len(issues):
                 detail += " (the rest of this payload was not checked)"
-            kind = "datetime" if issue.lenient in ("datetime_syntax", "timestamp_without_offset") else "schema"
+            kind: Kind = "datetime" if issue.lenient in ("datetime_syntax", "timestamp_without_offset") else "schema"
             self.add(
                 "warning" if tolerated and self.lenient else "violation", kind, record, detail,
                 _spec(self.version, "datetime" if kind == "datetime" else "payload"),
@@ -211,7 +216,7 @@ class _Checker:
         if codec is None:
             return
         where: dict[str, object] = {"message_id": mid, "action": action, "frame_type": frame_type, "sender": sender, "path": "$"}
-        spec = "payload" if self.version == "1.6" else "json_payload"
+        spec = "json_payload" if self.version != "1.6" else "result" if frame_type == "CALLRESULT" else "call"
         if data.strip() == b"null":
             try:
                 codec.decode(b"{}")
@@ -253,8 +258,6 @@ class _Checker:
             self.error(record, frame.message_id, "CALLERROR", frame.code, frame.description)
         else:
             self.error(record, frame.message_id, "CALLRESULTERROR", frame.code, frame.description)
-        if record.sender is None:
-            self.sender_unknown += 1
 
     def malformed(self, record: Record) -> None:
         problem = fr.diagnose(record.text, self.version)
@@ -263,10 +266,9 @@ class _Checker:
             self.by_type[name] += 1
         else:
             self.by_type["unreadable"] += 1
-        if record.sender is None:
-            self.sender_unknown += 1
         if problem.message_id is None:
             self.unreadable.add(record.station)
+        kind: Kind
         if problem.kind == "unknown_type":
             kind, spec = "message_type", "type"
         elif "message id" in problem.detail:
@@ -440,7 +442,8 @@ class _Checker:
         senders: list[Sender | None] = [other(sender)] if sender is not None else ["station", "csms", None]
         sent = next((self.sends[(record.station, s)][mid] for s in senders if mid in self.sends.get((record.station, s), {})), None)
         answered = next((self.answered[(record.station, s)][mid] for s in senders if mid in self.answered.get((record.station, s), {})), None)
-        own = self.pending.get((record.station, sender), {}).get(mid) if sender is not None else None
+        own = self.unanswered.get((record.station, sender), {}).get(mid) if sender is not None else None
+        kind: Kind
         if sent is not None:
             kind, detail, spec = "answered_send", f"answers the SEND of line {sent}: a SEND is never answered", _spec(self.version, "send")
         elif own is not None:
