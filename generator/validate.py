@@ -462,11 +462,11 @@ class _Checker:
         self.add(severity, kind, record, detail, spec, **where)
 
     def error(self, record: Record, mid: str, name: FrameType, code: str, description: str) -> None:
-        if name == "CALLRESULTERROR":
-            self.result_error(record, mid)
-        else:
-            self.reply(record, mid, name, None)
-        where: dict[str, object] = {"message_id": mid, "frame_type": name, "sender": record.sender}
+        action = self.result_error(record, mid) if name == "CALLRESULTERROR" else None
+        if name == "CALLERROR":
+            call = self.reply(record, mid, name, None)
+            action = call.action if call is not None else None
+        where: dict[str, object] = {"message_id": mid, "action": action, "frame_type": name, "sender": record.sender}
         if len(mid) > fr.MAX_ID_LENGTH:
             self.add("violation", "message_id", record, f"the message id is longer than {fr.MAX_ID_LENGTH} characters",
                      _spec(self.version, "id"), **where)
@@ -478,16 +478,20 @@ class _Checker:
             self.add("violation", "framing", record, f"errorDescription has {len(description)} characters; at most 255",
                      _spec(self.version, "error"), **where)
 
-    def result_error(self, record: Record, mid: str) -> None:
-        """A 2.1 CALLRESULTERROR: sent by a CALL's sender about the CALLRESULT it received."""
+    def result_error(self, record: Record, mid: str) -> str | None:
+        """A 2.1 CALLRESULTERROR: sent by a CALL's sender about the CALLRESULT it received.
+        Returns the CALL's action."""
         sender = record.sender
         senders: list[Sender | None] = [sender, None] if sender is not None else ["station", "csms", None]
         for s in senders:
             found = self.answered.get((record.station, s), {}).pop(mid, None)
             if found is not None:
-                return
+                if record.sender is None:
+                    record.sender = s
+                return found[1]
         self.add("violation", "unmatched_result", record, f"no CALLRESULT with message id {mid!r} for it to answer",
                  _spec(self.version, "id"), message_id=mid, frame_type="CALLRESULTERROR", sender=sender)
+        return None
 
     def finish(self) -> None:
         for (station, sender), calls in self.pending.items():

@@ -271,7 +271,9 @@ def test_error_codes_and_descriptions(tmp_path: Path) -> None:
              '[2,"c","Heartbeat",{}]', '[4,"c","FormationViolation","",{}]']
     code, data = report(write(tmp_path, lines), "--ocpp", "2.0.1")
     assert code == 1
-    assert [(f["line"], f["kind"]) for f in data["findings"]] == [(2, "error_code"), (4, "framing"), (6, "error_code")]
+    assert [(f["line"], f["kind"], f["action"]) for f in data["findings"]] == [
+        (2, "error_code", "Heartbeat"), (4, "framing", "Heartbeat"), (6, "error_code", "Heartbeat"),
+    ]
     # 1.6 spells it FormationViolation, and both spellings of OccurenceConstraintViolation pass
     lines16 = ['[2,"a","Heartbeat",{}]', '[4,"a","FormationViolation","",{}]', '[2,"b","Heartbeat",{}]',
                '[4,"b","OccurenceConstraintViolation","",{}]', '[2,"c","Heartbeat",{}]', '[4,"c","OccurrenceConstraintViolation","",{}]']
