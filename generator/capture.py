@@ -20,7 +20,8 @@ Three input formats, told apart per file (``detect``) or named (``--input``):
             free word before the direction. A JSON log line whose ``message`` (or ``msg``) is
             such a line is read too. Other lines are skipped. On a line that names the logger
             ``ocppgen.frames``, the frame may be any text (what a broken peer sent); elsewhere
-            it must start with ``[``.
+            it must start with ``[``. The frame log of the ``ocpp`` Python package (logger
+            ``ocpp``: ``<id>: receive message <frame>``, ``<id>: send <frame>``) is read too.
 
 Relative directions (log lines, ``in``/``out`` records) become senders once the side that wrote
 the capture is known: given (``--logged-by``), or inferred from the CALLs whose action only one
@@ -44,6 +45,9 @@ Relative = Literal["in", "out"]
 _LOG_LINE = re.compile(r"(?:^|\s)(?P<station>[^\s\[\]]+) (?P<direction>[<>]) (?P<frame>\[.*?)\s*$")
 # on a line that names the frame logger, the frame may be anything the peer sent (not JSON)
 _FRAMES_LOGGER = "ocppgen.frames"
+# the frame log of the incumbent Python library (logger "ocpp"): "<id>: receive message <frame>",
+# "<id>: send <frame>"
+_INCUMBENT_LINE = re.compile(r"(?:^|\s)(?P<station>[^\s\[\]]+): (?P<direction>receive message|send) (?P<frame>\[.*?)\s*$")
 _ANY_FRAME = re.compile(r"(?:^|\s)(?P<station>[^\s\[\]]+) (?P<direction>[<>]) (?P<frame>\S.*?)\s*$")
 _SENDERS: dict[str, Sender] = {
     "station": "station", "chargingstation": "station", "chargepoint": "station", "cp": "station",
@@ -113,7 +117,10 @@ def _log_match(line: str) -> tuple[str, str, str] | None:
     if m is None and _FRAMES_LOGGER in line:
         m = _ANY_FRAME.search(line, line.index(_FRAMES_LOGGER) + len(_FRAMES_LOGGER))
     if m is None:
-        return None
+        m = _INCUMBENT_LINE.search(line)
+        if m is None:
+            return None
+        return m["station"], "<" if m["direction"] == "receive message" else ">", m["frame"]
     return m["station"], m["direction"], m["frame"]
 
 

@@ -188,6 +188,57 @@ def test_a_frame_log_line_with_a_frame_that_is_not_json(tmp_path: Path) -> None:
     assert [(f["line"], f["kind"], f["sender"]) for f in data["findings"]] == [(1, "framing", "station")]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_third_party_stations_log(version: str, tmp_path: Path) -> None:
+    """The log of a station built on the `ocpp` package from PyPI (logger "ocpp"), against the
+    example CSMS: its own log format, written by the station."""
+    from websockets.asyncio.client import connect
+
+    from tests.test_interop_incumbent import incumbent, their_station
+
+    lib = incumbent(version)
+    log = tmp_path / "station.log"
+    handler = logging.FileHandler(log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("ocpp")
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    server = example_csms.build_server(str(tmp_path / "csms.sqlite"))
+
+    async def run() -> None:
+        async with server.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            subprotocol = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}[version]
+            async with connect(f"ws://127.0.0.1:{port}/ocpp/THEIRS", subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
+                cp = their_station(version, ws)
+                reader = asyncio.ensure_future(cp.start())
+                if version == "1.6":
+                    await cp.call(lib.call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+                else:
+                    await cp.call(lib.call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"))
+                await cp.call(lib.call.Heartbeat())
+                await asyncio.sleep(0.2)  # the CSMS reads the station's configuration after the boot
+                reader.cancel()
+
+    try:
+        asyncio.run(run())
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        handler.close()
+    code, data = report(str(log), "--ocpp", version)
+    assert data["input"] == "log" and data["logged_by"] == "station", log.read_text()
+    assert data["summary"]["calls"] >= 3, log.read_text()
+    problems = [(f["kind"], f["action"], f["sender"]) for f in data["findings"]]
+    if version == "2.1":  # the incumbent's 2.1 station leaves the CSMS's GetVariables unanswered
+        assert problems in ([], [("unanswered_call", "GetVariables", "csms")]), problems
+    else:
+        assert code == 0, problems
+
+
 def test_a_capture_of_the_wrong_version_is_full_of_violations(example_logs: dict[str, Path]) -> None:
     code, data = report(str(example_logs["2.0.1"]), "--ocpp", "1.6")
     assert code == 1 and data["summary"]["violations"] > 10
