@@ -97,6 +97,10 @@ def check_payload(
             if not _step(codec, tree, str(error), result, redaction, action):
                 result.incomplete = True
                 return result
+            if len(result.issues) > 1 and result.issues[-1] == result.issues[-2]:
+                del result.issues[-1]  # the repair did not take: report it once, check no further
+                result.incomplete = True
+                return result
             try:
                 codec.decode(msgspec.json.encode(tree))
             except msgspec.ValidationError as exc:
