@@ -406,7 +406,7 @@ Input formats (--input; detected per file by default):
   jsonl   one {"frame": ..., "direction": ..., "station": ...} object per line; direction is
           who sent it (station | csms) or, relative to the capturing side, in | out
   log     the runtime's frame log (logger ocppgen.frames): "<station id> <|> <frame>", any
-          logging prefix before the station id ignored
+          logging prefix before the station id ignored (the ocpp package's log is read too)
 \b
 Exit status: 0 no violations, 1 violations, 2 bad input (unreadable file, no frames, bad option).
 --format json prints one JSON object: {"report": 1, "source", "ocpp", "input", "logged_by",

@@ -704,3 +704,13 @@ def test_random_captures_never_raise(tmp_path: Path) -> None:
         msgspec.json.encode(result)
 
     check()
+
+
+def test_the_guide_explains_every_kind_of_finding() -> None:
+    from typing import get_args
+
+    from ocppgen.validate import Kind
+
+    guide = (ROOT / "docs" / "validate.md").read_text()
+    table = {line.split("|")[1].strip().strip("`") for line in guide.splitlines() if line.startswith("| `")}
+    assert table == set(get_args(Kind))
