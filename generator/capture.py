@@ -134,6 +134,14 @@ def _jsonl_object(line: str) -> dict[str, object] | None:
     return obj if isinstance(obj, dict) and "frame" in obj else None
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def detect(lines: Sequence[str]) -> InputFormat | None:
     """The format most lines of the capture are in (None: none of them)."""
     counts: dict[InputFormat, int] = {"jsonl": 0, "frames": 0, "log": 0}
@@ -143,8 +151,8 @@ def detect(lines: Sequence[str]) -> InputFormat | None:
             continue
         if _jsonl_object(stripped) is not None:
             counts["jsonl"] += 1
-        elif stripped.startswith("["):
-            counts["frames"] += 1
+        elif stripped.startswith("[") and (_is_json(stripped) or _log_match(stripped) is None):
+            counts["frames"] += 1  # a frame (or what is left of one); "[time] ... CP1 < [...]" is a log line
         elif _log_match(stripped) is not None:
             counts["log"] += 1
     best = max(counts, key=lambda k: counts[k])

@@ -541,6 +541,12 @@ def test_structured_log_lines_and_stdin(tmp_path: Path) -> None:
     assert out["summary"]["frames"] == 2
 
 
+def test_a_log_prefix_in_brackets_is_still_a_log(tmp_path: Path) -> None:
+    lines = ["[2024-01-01 00:00:00] DEBUG [ocppgen.frames] CP1 < " + BOOT16, "[2024-01-01 00:00:01] DEBUG [ocppgen.frames] CP1 > " + BOOT16_OK]
+    code, data = report(write(tmp_path, lines), "--ocpp", "1.6")
+    assert code == 0 and data["input"] == "log" and data["logged_by"] == "csms", data["findings"]
+
+
 def test_the_input_format_can_be_named(tmp_path: Path) -> None:
     path = write(tmp_path, ["CP1 < " + BOOT16, "CP1 > " + BOOT16_OK])
     assert report(path, "--ocpp", "1.6", "--input", "log")[0] == 0
