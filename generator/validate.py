@@ -330,7 +330,7 @@ class _Checker:
                          _spec(self.version, "id"), **where)
         used[mid] = (record.line, action, digest)
         if name == "SEND":
-            self.sends.setdefault(key, {})[mid] = record.line
+            self.sends.setdefault((record.station, sender or guess), {})[mid] = record.line
             return
         pending = self.pending.setdefault(key, {})
         effective = sender or guess
@@ -439,7 +439,7 @@ class _Checker:
         sender = record.sender
         severity: Severity = "violation"
         spec = _spec(self.version, "id")
-        senders: list[Sender | None] = [other(sender)] if sender is not None else ["station", "csms", None]
+        senders: list[Sender | None] = [other(sender), None] if sender is not None else ["station", "csms", None]
         sent = next((self.sends[(record.station, s)][mid] for s in senders if mid in self.sends.get((record.station, s), {})), None)
         answered = next((self.answered[(record.station, s)][mid] for s in senders if mid in self.answered.get((record.station, s), {})), None)
         own = self.unanswered.get((record.station, sender), {}).get(mid) if sender is not None else None

@@ -451,6 +451,10 @@ def test_send_frames_of_2_1(tmp_path: Path) -> None:
     assert code == 1
     assert [(f["line"], f["kind"]) for f in data["findings"]] == [(2, "answered_send"), (3, "wrong_message_type"), (5, "wrong_message_type")]
     assert all("section 4.2.4" in f["spec"] for f in data["findings"])
+    # the sender of the SEND is known from its action, the answer's from the record
+    records = [json.dumps({"frame": send}), json.dumps({"direction": "csms", "frame": '[3,"s1",{}]'})]
+    code, data = report(write(tmp_path, records, "c.jsonl"), "--ocpp", "2.1")
+    assert [(f["line"], f["kind"]) for f in data["findings"]] == [(2, "answered_send")]
 
 
 def test_callresulterror_answers_a_callresult(tmp_path: Path) -> None:
