@@ -72,7 +72,7 @@ def test_every_block_runs_or_says_why_not() -> None:
                 if b.not_run is None and b.lang not in (*RUNS, "text")]
     assert not unmarked, f"blocks that neither run nor say why: {unmarked}"
     skipped = [b for bs in BLOCKS.values() for b in bs if b.not_run is not None]
-    assert len(skipped) <= 5, f"keep not-run blocks rare: {[(b.page, b.line, b.not_run) for b in skipped]}"
+    assert len(skipped) <= 6, f"keep not-run blocks rare: {[(b.page, b.line, b.not_run) for b in skipped]}"
 
 
 def _env() -> dict[str, str]:
