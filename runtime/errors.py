@@ -15,6 +15,9 @@
     |   +-- ResponseInvalid   the peer's CALLRESULT failed validation (2.1: we sent CALLRESULTERROR)
     |   +-- ConnectionLost    the connection closed with the call outstanding or queued
     |   +-- NotConnected      the peer is connected nowhere: nothing was sent
+    |   +-- NotSent           cluster: the node holding the station was gone before it sent the CALL
+    |   +-- OutcomeUnknown    cluster: the node took the CALL, then died or went silent
+    |   +-- ClusterUnavailable cluster: the backplane (Redis) cannot be reached
     +-- ConnectFailed         a station could not connect to its CSMS (the cause says why)
 
 Local misuse and remote failures never mix: a LocalError is always a bug in the calling code
@@ -32,6 +35,7 @@ __all__ = [
     "CallErrorReceived",
     "CallFailure",
     "CallTimeout",
+    "ClusterUnavailable",
     "ConnectFailed",
     "ConnectionLost",
     "InvalidMessage",
@@ -39,7 +43,9 @@ __all__ = [
     "LocalError",
     "NotAllowed",
     "NotConnected",
+    "NotSent",
     "OcppError",
+    "OutcomeUnknown",
     "QueueFull",
     "ResponseInvalid",
     "VersionMismatch",
@@ -136,6 +142,27 @@ class NotConnected(CallFailure):
     """The peer is not connected: the CALL was not sent."""
 
     sent = False
+
+
+class NotSent(CallFailure):
+    """Cluster (decision 0013): the node that held the station was gone (or the call expired)
+    before it sent the CALL: the station cannot have received it."""
+
+    sent = False
+
+
+class OutcomeUnknown(CallFailure):
+    """Cluster (decision 0013): the node holding the station took the CALL but neither answered
+    nor stayed alive: the station may have received it and acted on it."""
+
+
+class ClusterUnavailable(CallFailure):
+    """Cluster (decision 0013): the backplane (e.g. Redis) cannot be reached; ``sent`` is False
+    unless the request may have reached it before the failure."""
+
+    def __init__(self, message_id: str, action: str, reason: str, *, sent: bool = False) -> None:
+        self.sent = sent
+        super().__init__(message_id, action, reason)
 
 
 class ConnectFailed(OcppError):
