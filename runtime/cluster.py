@@ -213,9 +213,10 @@ class ClusterRegistry(LocalRegistry):
         self.available = True
         for key in lost:
             self._give_up(key, "a newer connection of this station opened on another node")
-        if restored:
+        if restored:  # Redis forgot them (restart): their session state too, most likely
             log.info("%s: restored the presence of %d stations", self.node, len(restored))
-            self._mark_dirty(restored)
+            self._dirty.update(restored)
+            await self._save_dirty()
 
     async def _reestablish(self) -> None:
         """After a backplane outage (Redis may have lost everything): presence, session state
@@ -230,7 +231,10 @@ class ClusterRegistry(LocalRegistry):
             where = present.get(key)
             if where is None or where.node == self.node:
                 self._drop_proxy(key)
-        missing = [k for k, p in present.items() if p.node != self.node and self._proxy_node.get(k) != p.node]
+        missing = [
+            k for k, p in present.items()
+            if p.node != self.node and (self._proxy_node.get(k) != p.node or not self._proxies[k].registered)
+        ]
         states = await self.backplane.load(missing) if missing else []
         for key, data in zip(missing, states):
             presence = present[key]

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 from examples.defaults import with_defaults
@@ -65,10 +66,11 @@ class Node:
         return int(head.split()[1]), json.loads(payload)
 
 
-async def start_node(redis_url: str, prefix: str, db: Path, ttl: float = TTL) -> Node:
+async def start_node(redis_url: str, prefix: str, db: Path, ttl: float = TTL, database: str | None = None) -> Node:
+    extra = ["--database", database] if database else []
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "examples" / "csms.py"), "--port", "0", "--db", str(db), "--redis", redis_url,
-        "--redis-prefix", prefix, "--presence-ttl", str(ttl), "--operator-port", "0",
+        "--redis-prefix", prefix, "--presence-ttl", str(ttl), "--operator-port", "0", *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=ROOT,
     )
     assert process.stdout is not None
@@ -103,6 +105,23 @@ async def stop_node(node: Node) -> None:
         except asyncio.TimeoutError:
             node.kill()
             await node.process.wait()
+
+
+@contextlib.contextmanager
+def pg_schema(url: str) -> Iterator[str]:
+    """A schema of the test's own in the shared PostgreSQL, dropped afterwards; yields the URL
+    whose connections use it."""
+    import psycopg
+
+    schema = "ocppgen_test_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 class Balancer:

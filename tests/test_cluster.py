@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,18 @@ from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import routing as r201
 from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21
-from tests.cluster_kit import TTL, Balancer, Node, OwnRedis, free_port, make_station, start_node, stop_node, unique_prefix
+from tests.cluster_kit import (
+    TTL,
+    Balancer,
+    Node,
+    OwnRedis,
+    free_port,
+    make_station,
+    pg_schema,
+    start_node,
+    stop_node,
+    unique_prefix,
+)
 from tests.conftest import require_service
 from tests.helpers import eventually
 
@@ -76,9 +86,13 @@ async def reset_any(registry: ClusterRegistry, identity: str, version: str) -> s
 
 def test_three_nodes_typed_calls_everywhere_and_a_node_killed(redis_url: str, tmp_path: Path) -> None:
     prefix = unique_prefix()
+    with pg_schema(require_service("postgresql")) as database:
+        asyncio.run(asyncio.wait_for(_three_nodes(redis_url, database, prefix, tmp_path), 60))
 
-    async def main() -> None:
-        nodes = [await start_node(redis_url, prefix, tmp_path / f"node{i}.sqlite") for i in range(3)]
+
+async def _three_nodes(redis_url: str, database: str, prefix: str, tmp_path: Path) -> None:
+    if True:  # one PostgreSQL database for the three nodes' data and sessions
+        nodes = [await start_node(redis_url, prefix, tmp_path / f"node{i}.sqlite", database=database) for i in range(3)]
         ports = [n.ws_port for n in nodes]
         versions = ["1.6", "2.0.1", "2.1"]
         balancers = [Balancer(ports, prefer=i) for i in range(3)]
@@ -154,9 +168,11 @@ def test_three_nodes_typed_calls_everywhere_and_a_node_killed(redis_url: str, tm
                 await eventually(lambda: moved.sender is not None and moved.sender.store.counts()["queue"] == 0,
                                  timeout=10, what="queued transaction messages delivered")
                 live = [n for n in nodes if n is not victim]
-                rows = [sqlite3.connect(n.db).execute("SELECT station_id FROM transactions WHERE transaction_id='TX-MOVED'").fetchall()
-                        for n in live]
-                assert [r for r in rows if r] == [[("CL-1",)]]
+                import psycopg
+
+                with psycopg.connect(database) as db:
+                    rows = db.execute("SELECT station_id FROM transactions WHERE transaction_id='TX-MOVED'").fetchall()
+                assert rows == [("CL-1",)]
                 assert await reset_any(api, "CL-1", "2.0.1") == "Accepted"
                 for node in live:
                     code, answer = await node.operator("CL-1", "reset", {"type": "OnIdle"})
@@ -167,8 +183,6 @@ def test_three_nodes_typed_calls_everywhere_and_a_node_killed(redis_url: str, tm
             for n in nodes:
                 await stop_node(n)
             await _cleanup(redis_url, prefix)
-
-    asyncio.run(asyncio.wait_for(main(), 60))
 
 
 def test_redis_killed_and_restarted_under_load(tmp_path: Path) -> None:
@@ -221,8 +235,8 @@ def test_redis_killed_and_restarted_under_load(tmp_path: Path) -> None:
                 await loader
                 assert [s.current for s in stations] == connections
                 for i in range(2):  # re-established from the nodes: still registered
-                    session = api.session(f"RS-{i}")
-                    assert session is not None and session.registered
+                    await eventually(lambda: (s := api.session(f"RS-{i}")) is not None and s.registered, timeout=3 * TTL,
+                                     what="registration re-established")
         finally:
             for n in nodes:
                 await stop_node(n)
