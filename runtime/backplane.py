@@ -274,3 +274,11 @@ class Backplane(Protocol):
 
     async def save(self, items: Mapping[str, bytes], ttl: float | None) -> None:
         ...
+
+    async def delete(self, names: Sequence[str]) -> None:
+        ...
+
+    async def add(self, name: str, ttl: float) -> int:
+        """Increment the counter ``name`` (it expires ``ttl`` seconds after its first
+        increment) and return its new value, in one atomic step."""
+        ...

@@ -74,6 +74,12 @@ log = logging.getLogger("ocppgen.cluster")
 _state = msgspec.msgpack.Decoder(SessionState)
 
 
+def _state_name(key: str) -> str:
+    """The backplane name of a station's shared session state (``s/`` + its canonical identity;
+    identities never contain a slash)."""
+    return "s/" + key
+
+
 class RemoteCaller:
     """The link of a station connected to another process: a ``Caller`` whose CALLs travel
     through the backplane to the node holding the station."""
@@ -235,7 +241,7 @@ class ClusterRegistry(LocalRegistry):
             k for k, p in present.items()
             if p.node != self.node and (self._proxy_node.get(k) != p.node or not self._proxies[k].registered)
         ]
-        states = await self.backplane.load(missing) if missing else []
+        states = await self.backplane.load([_state_name(k) for k in missing]) if missing else []
         for key, data in zip(missing, states):
             presence = present[key]
             proxy = self._proxy(key, key, presence.version, presence.node)
@@ -316,7 +322,7 @@ class ClusterRegistry(LocalRegistry):
 
     async def _load(self, key: str) -> SessionState | None:
         try:
-            data = (await self.backplane.load([key]))[0]
+            data = (await self.backplane.load([_state_name(key)]))[0]
         except BackplaneDown:
             return None
         return None if data is None else _state.decode(data)
@@ -382,7 +388,7 @@ class ClusterRegistry(LocalRegistry):
         for key in keys:
             session = self._sessions.get(key)
             if session is not None:
-                items[key] = encode(session.snapshot())
+                items[_state_name(key)] = encode(session.snapshot())
         try:
             await self.backplane.save(items, self.session_ttl)
         except BackplaneDown:

@@ -344,6 +344,23 @@ class RedisBackplane:
 
         await self._do(write)
 
+    async def delete(self, names: Sequence[str]) -> None:
+        keys = [f"{self.prefix}state:{n}" for n in names]
+        if keys:
+            await self._do(lambda: self.redis.delete(*keys))
+
+    async def add(self, name: str, ttl: float) -> int:
+        key = f"{self.prefix}state:{name}"
+
+        async def add() -> int:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.pexpire(key, int(ttl * 1000), nx=True)
+                count, _ = await pipe.execute()
+            return int(count)
+
+        return await self._do(add)
+
     async def delete_prefix(self) -> int:
         """Delete every key under this backplane's prefix (tests, tear-down of a cluster)."""
 
