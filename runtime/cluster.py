@@ -130,6 +130,7 @@ class ClusterRegistry(LocalRegistry):
         self._pending: dict[str, asyncio.Future[CallReply]] = {}
         self._replaced: set[str] = set()  # replaced by a connection on another node
         self._dirty: set[str] = set()
+        self._save_queued = False
         self._ops: asyncio.Queue[Callable[[], Awaitable[None]]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
@@ -212,6 +213,8 @@ class ClusterRegistry(LocalRegistry):
                 if self.available:
                     log.warning("%s: backplane unavailable (%s); station connections stay", self.node, exc)
                 self.available = False
+            except Exception:  # a bug must not stop the renewal of this node's presence
+                log.exception("%s: presence refresh failed", self.node)
 
     async def _refresh(self) -> None:
         held = {key: p for key, p in self._held.items() if self._local(key) is not None}
@@ -377,12 +380,13 @@ class ClusterRegistry(LocalRegistry):
         self._mark_dirty([session.key])
 
     def _mark_dirty(self, keys: list[str]) -> None:
-        first = not self._dirty
         self._dirty.update(keys)
-        if first and self._dirty:
+        if self._dirty and not self._save_queued:
+            self._save_queued = True
             self._queue(self._save_dirty)
 
     async def _save_dirty(self) -> None:
+        self._save_queued = False
         keys, self._dirty = self._dirty, set()
         items = {}
         for key in keys:
@@ -405,7 +409,12 @@ class ClusterRegistry(LocalRegistry):
     # -- what arrives from the backplane --------------------------------------------------------
 
     def _on_event(self, data: bytes) -> None:
-        event = decode_event(data)
+        try:
+            self._event(decode_event(data))
+        except Exception:  # one bad message must not stop the others
+            log.exception("%s: a cluster event could not be handled", self.node)
+
+    def _event(self, event: ClusterEvent) -> None:
         if event.origin == self.node:
             return
         key = canonical_identity(event.identity)
@@ -441,13 +450,21 @@ class ClusterRegistry(LocalRegistry):
             proxy.detach(proxy.link)
 
     def _on_reply(self, data: bytes) -> None:
-        reply = decode_reply(data)
+        try:
+            reply = decode_reply(data)
+        except msgspec.DecodeError:
+            log.exception("%s: an undecodable reply", self.node)
+            return
         future = self._pending.get(reply.id)
         if future is not None and not future.done():
             future.set_result(reply)
 
     def _on_inbound(self, data: bytes) -> None:
-        message = decode_inbound(data)
+        try:
+            message = decode_inbound(data)
+        except msgspec.DecodeError:
+            log.exception("%s: an undecodable message in the inbox", self.node)
+            return
         if isinstance(message, Replace):
             self._replace(message)
         else:
