@@ -131,6 +131,8 @@ class ClusterRegistry(LocalRegistry):
         self._replaced: set[str] = set()  # replaced by a connection on another node
         self._dirty: set[str] = set()
         self._save_queued = False
+        self._event_seq = 0  # events handled so far; _touched: the last one per station
+        self._touched: dict[str, int] = {}
         self._ops: asyncio.Queue[Callable[[], Awaitable[None]]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started = False
@@ -235,23 +237,34 @@ class ClusterRegistry(LocalRegistry):
         await self._sync_proxies()
 
     async def _sync_proxies(self) -> None:
+        """Relearn where the other stations are from the presence keys. Events that arrive
+        while the scan runs are newer than it: the stations they touched keep what the events
+        said."""
+        mark = self._event_seq
         present = await self.backplane.present()
+
+        def stale(key: str) -> bool:
+            return self._touched.get(key, -1) > mark
+
         for key in list(self._proxies):
             where = present.get(key)
-            if where is None or where.node == self.node:
+            if (where is None or where.node == self.node) and not stale(key):
                 self._drop_proxy(key)
         missing = [
             k for k, p in present.items()
-            if p.node != self.node and (self._proxy_node.get(k) != p.node or not self._proxies[k].registered)
+            if p.node != self.node and not stale(k) and (self._proxy_node.get(k) != p.node or not self._proxies[k].registered)
         ]
         states = await self.backplane.load([_state_name(k) for k in missing]) if missing else []
         for key, data in zip(missing, states):
+            if stale(key):
+                continue
             presence = present[key]
             proxy = self._proxy(key, key, presence.version, presence.node)
             if data is not None:
                 state = _state.decode(data)
                 proxy.identity = state.identity
                 proxy.registration = Registration(state.registration)
+            self._resolve(proxy)  # a wait_for that missed the station's events
 
     # -- the application's side -----------------------------------------------------------------
 
@@ -418,6 +431,8 @@ class ClusterRegistry(LocalRegistry):
         if event.origin == self.node:
             return
         key = canonical_identity(event.identity)
+        self._event_seq += 1
+        self._touched[key] = self._event_seq
         if event.kind == "connected" and event.version is not None:
             proxy = self._proxy(key, event.identity, event.version, event.origin)
             proxy.registration = Registration(event.registration)

@@ -195,9 +195,15 @@ class RedisBackplane:
         down = False
         while not self._closing:
             client = self._client(blocking=True)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub = client.pubsub()
             try:
                 await pubsub.subscribe(reply_channel, events_channel)
+                confirmed = 0
+                while confirmed < 2:  # active only once Redis confirmed: then no event is missed
+                    message = await asyncio.wait_for(pubsub.get_message(timeout=self.timeout), self.timeout * 2)
+                    if message is None:
+                        raise BackplaneDown(f"Redis at {self.url} did not confirm the subscription")
+                    confirmed += message.get("type") == "subscribe"
                 if not ready.done():
                     ready.set_result(None)
                 if down:
