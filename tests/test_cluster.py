@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,7 @@ from tests.cluster_kit import (
     stop_node,
     unique_prefix,
 )
-from tests.conftest import require_service
+from tests.conftest import ROOT, require_service
 from tests.helpers import eventually
 
 UTC = datetime.timezone.utc
@@ -132,6 +134,13 @@ async def _three_nodes(redis_url: str, database: str, prefix: str, tmp_path: Pat
                     assert (code, answer) == (200, {"status": "Accepted"})
                 code, answer = await nodes[0].operator("NOBODY", "reset", {})
                 assert code == 502 and answer["error"] == "NotConnected" and answer["sent"] is False
+                # the operator's command line: a process of its own joins the cluster for one call
+                cli = await asyncio.create_subprocess_exec(
+                    sys.executable, str(ROOT / "examples" / "cluster_ops.py"), "--redis", redis_url, "--prefix", prefix,
+                    "reset", "CL-2", "--type", "OnIdle", stdout=asyncio.subprocess.PIPE,
+                )
+                out, _ = await asyncio.wait_for(cli.communicate(), 20)
+                assert cli.returncode == 0 and json.loads(out) == {"status": "Accepted"}
 
                 # SIGKILL the node holding the 2.0.1 station, with a call in flight to it
                 victim, moved = nodes[1], stations[1]

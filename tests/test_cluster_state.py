@@ -219,3 +219,54 @@ def test_rotated_passwords_and_failure_counters_are_shared(redis: tuple[str, str
                 assert await refused(where + "BF-1", additional_headers=basic("BF-1", "right-password-1")) == 401
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_node_that_never_takes_the_call_gives_not_sent_within_the_ttl(redis: tuple[str, str]) -> None:
+    """Decision 0013: a CALL still in a dead node's inbox was never sent; the caller learns it
+    within the presence TTL (the node's liveness key expires) and the request is taken back."""
+    url, prefix = redis
+
+    async def main() -> None:
+        from ocppgen.generated.runtime.backplane import Presence
+        from ocppgen.generated.runtime.errors import NotSent
+
+        ghost = RedisBackplane(url, prefix=prefix, ttl=TTL, node="ghost-node")  # alive once, then silent
+        await ghost.refresh({})
+        await ghost.claim("gh-1", Presence("ghost-node", "2.0.1", 1.0), newest_wins=False)
+        async with ClusterRegistry(RedisBackplane(url, prefix=prefix, ttl=TTL), call_timeout=30, grace=1) as api:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(NotSent, match="died before it took the call") as error:
+                await api.client("GH-1", csms201.BINDING).reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))
+            assert error.value.sent is False
+            assert loop.time() - started < TTL + 1
+            assert await ghost.redis.llen(f"{prefix}inbox:ghost-node") == 0  # taken back: never delivered later
+        await ghost.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_a_call_that_expires_in_a_live_node_inbox_is_not_sent(redis: tuple[str, str]) -> None:
+    url, prefix = redis
+
+    async def main() -> None:
+        from ocppgen.generated.runtime.backplane import Presence
+        from ocppgen.generated.runtime.errors import NotSent
+
+        busy = RedisBackplane(url, prefix=prefix, ttl=TTL, node="busy-node")  # alive, never reads its inbox
+        await busy.refresh({})
+        await busy.claim("bz-1", Presence("busy-node", "2.0.1", 1.0), newest_wins=False)
+
+        async def keep_alive() -> None:
+            while True:
+                await busy.refresh({"bz-1": Presence("busy-node", "2.0.1", 1.0)})
+                await asyncio.sleep(TTL / 4)
+
+        alive = asyncio.ensure_future(keep_alive())
+        async with ClusterRegistry(RedisBackplane(url, prefix=prefix, ttl=TTL), grace=0.2) as api:
+            with pytest.raises(NotSent, match="no answer from node busy-node in time before it took the call"):
+                await api.client("BZ-1", csms201.BINDING).reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle), timeout=0.3)
+        alive.cancel()
+        await busy.close()
+
+    asyncio.run(asyncio.wait_for(main(), 30))
