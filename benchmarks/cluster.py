@@ -169,6 +169,13 @@ def table(rows: list[tuple[int, str, dict[str, float]]], stations: int, calls: i
     ]
     for nodes, path, r in rows:
         lines.append(f"| {nodes} | {path} | {r['p50']:.3f} | {r['p99']:.3f} | {r['calls_per_s']:.0f} | {r['p50'] / local['p50']:.1f}x |")
+    lines += [
+        "",
+        "A cross-node call adds the route script (one Redis round trip), the node's inbox pop, and the",
+        "reply's pub/sub hop to the local call (decision 0013). All processes (Redis, every node, the",
+        "stations, the caller) share the machine's cores, so with more nodes the numbers also measure",
+        "their competition for CPU; on separate machines each node adds capacity instead.",
+    ]
     return "\n".join(lines) + "\n"
 
 
