@@ -270,3 +270,28 @@ def test_a_call_that_expires_in_a_live_node_inbox_is_not_sent(redis: tuple[str, 
         await busy.close()
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_postgres_session_store_keeps_what_a_reconnect_needs() -> None:
+    """The durable store beside the backplane (and the example's --database): load, save, delete."""
+    from ocppgen.generated.runtime.pg_store import PostgresSessionStore
+    from ocppgen.generated.runtime.session import SessionState
+    from tests.cluster_kit import pg_schema
+
+    with pg_schema(require_service("postgresql")) as url:
+
+        async def main() -> None:
+            store = await PostgresSessionStore.connect(url)
+            try:
+                assert await store.load("cs-1") is None
+                state = SessionState(identity="CS-1", version="2.1", registration="Accepted",
+                                     answers=[("Heartbeat", "m-1", b'{"currentTime":"2024-01-01T00:00:00Z"}')], security_floor=2)
+                await store.save("cs-1", state)
+                await store.save("cs-1", state)  # an update, not a second row
+                assert await store.load("cs-1") == state
+                await store.delete("cs-1")
+                assert await store.load("cs-1") is None
+            finally:
+                await store.close()
+
+        asyncio.run(main())
