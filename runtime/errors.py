@@ -15,6 +15,10 @@
     |   +-- ResponseInvalid   the peer's CALLRESULT failed validation (2.1: we sent CALLRESULTERROR)
     |   +-- ConnectionLost    the connection closed with the call outstanding or queued
     |   +-- NotConnected      the peer is connected nowhere: nothing was sent
+    |   +-- NotSent           cluster: the node holding the station was gone before it sent the CALL
+    |   +-- OutcomeUnknown    cluster: the node took the CALL, then died or went silent
+    |   +-- ClusterUnavailable cluster: the backplane (Redis) cannot be reached
+    +-- DeadLettered          the station's durable queue gave up on a queued message
     +-- ConnectFailed         a station could not connect to its CSMS (the cause says why)
 
 Local misuse and remote failures never mix: a LocalError is always a bug in the calling code
@@ -28,19 +32,22 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "DeadLettered",
     "CallCancelled",
     "CallErrorReceived",
     "CallFailure",
     "CallTimeout",
+    "ClusterUnavailable",
     "ConnectFailed",
     "ConnectionLost",
+    "DeadLettered",
     "InvalidMessage",
     "InvalidMessageId",
     "LocalError",
     "NotAllowed",
     "NotConnected",
+    "NotSent",
     "OcppError",
+    "OutcomeUnknown",
     "QueueFull",
     "ResponseInvalid",
     "VersionMismatch",
@@ -156,6 +163,27 @@ class DeadLettered(OcppError):
         self.action = action
         self.reason = reason
         super().__init__(f"queued message #{seq} ({action}) dead-lettered: {reason}")
+
+
+class NotSent(CallFailure):
+    """Cluster (decision 0013): the node that held the station was gone (or the call expired)
+    before it sent the CALL: the station cannot have received it."""
+
+    sent = False
+
+
+class OutcomeUnknown(CallFailure):
+    """Cluster (decision 0013): the node holding the station took the CALL but neither answered
+    nor stayed alive: the station may have received it and acted on it."""
+
+
+class ClusterUnavailable(CallFailure):
+    """Cluster (decision 0013): the backplane (e.g. Redis) cannot be reached; ``sent`` is False
+    unless the request may have reached it before the failure."""
+
+    def __init__(self, message_id: str, action: str, reason: str, *, sent: bool = False) -> None:
+        self.sent = sent
+        super().__init__(message_id, action, reason)
 
 
 class ConnectFailed(OcppError):

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 import msgspec
@@ -179,6 +180,8 @@ class Session:
         #: Profile 3 with ``certificate_binding="serial_number"``: the client certificate's CN,
         #: which every BootNotification's serial number must equal (B01.FR.11/12).
         self.certificate_serial: str | None = None
+        #: Called after the 2.1 answer cache changed (a cluster registry shares it at once).
+        self.on_answer: Callable[[Session], None] | None = None
         self._link: Caller | None = None
         self._clients: dict[int, object] = {}
 
@@ -402,6 +405,8 @@ class Session:
         self.answers[(action, message_id)] = payload
         while len(self.answers) > self.answer_cache_size:
             self.answers.popitem(last=False)
+        if self.on_answer is not None:
+            self.on_answer(self)
 
     # -- persistence (CSMS side) ------------------------------------------------------------
 

@@ -108,3 +108,19 @@ dm201.OCPPCommCtrlr.HeartbeatInterval.required = True  # E: misc
 dm201.OCPPCommCtrlr.NoSuchVariable  # E: attr-defined
 dm201.ComponentVariable(component="X", variable="Y", data_type="integer")  # E: arg-type
 cfg16.ConfigurationKey(key="K", data_type="float", accessibility=("R",), required=False)  # E: arg-type
+
+# --- cluster registry (issue 13): the same typed clients as the in-process registry ---
+
+from ocppgen.generated.runtime.cluster import ClusterRegistry  # noqa: E402
+from ocppgen.generated.runtime.redis_backplane import RedisBackplane  # noqa: E402
+
+
+async def cluster_misuse(url: str) -> None:
+    registry = ClusterRegistry(RedisBackplane(url))
+    station = registry.client("CS-1", csms201.BINDING)
+    await station.reset(m201.HeartbeatRequest())  # E: arg-type
+    await station.boot_notification(None)  # E: attr-defined
+    as201: csms201.ChargingStationClient = registry.client("CS-1", csms16.BINDING)  # E: assignment
+    level: int = (await station.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))).status  # E: assignment
+    ClusterRegistry("redis://127.0.0.1:6379/0")  # E: arg-type
+    CsmsServer(registry=RedisBackplane(url))  # E: arg-type

@@ -193,3 +193,24 @@ unit: str = dm201.Units.kWh
 ping: cfg16.ConfigurationKey = cfg16.Keys.WebSocketPingInterval
 secret_keys: frozenset[str] = cfg16.SECRET_KEYS
 access: tuple[cfg16.Accessibility, ...] = cfg16.Keys.AuthorizationKey.accessibility
+
+
+# --- cluster registry (issue 13) ---
+
+from ocppgen.generated.runtime.cluster import ClusterRegistry  # noqa: E402
+from ocppgen.generated.runtime.errors import CallFailure  # noqa: E402
+from ocppgen.generated.runtime.redis_backplane import RedisBackplane  # noqa: E402
+from ocppgen.generated.runtime.server import CsmsServer  # noqa: E402
+
+
+async def cluster_reset(url: str) -> e201.ResetStatusEnumType | None:
+    async with ClusterRegistry(RedisBackplane(url, prefix="ocpp:", ttl=15)) as registry:
+        server = CsmsServer(registry=registry)
+        assert server.registry is registry
+        station: csms201.ChargingStationClient = registry.client("CS-1", csms201.BINDING)
+        try:
+            answer = await station.reset(m201.ResetRequest(type=e201.ResetEnumType.Immediate), timeout=10)
+        except CallFailure as failure:
+            sent: bool = failure.sent  # whether the station can have received it
+            return None if sent else None
+        return answer.status
