@@ -1,0 +1,145 @@
+"""The example station's device model store and the example CSMS's helpers, end to end over
+loopback WebSockets: the base report read after boot (split into NotifyReport parts and
+assembled), the boot-time configuration flow (Pending, configure, Accepted), a
+WebSocketPingInterval set by the CSMS applied to the live link, values kept across a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from examples import csms as example_csms, station as example_station
+from ocppgen.generated.runtime.device_model import VariableKey
+from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16
+from ocppgen.generated.v201 import csms as csms201, datatypes as d201, messages as m201
+from ocppgen.generated.v21 import csms as csms21, datatypes as d21, messages as m21
+from tests.helpers import eventually, run
+
+BINDINGS: dict[str, Any] = {"1.6": csms16, "2.0.1": csms201, "2.1": csms21}
+
+
+async def _started(server: Any, version: str, sim: example_station.Simulator, config: str | None = None) -> asyncio.Future[Any]:
+    port = next(iter(server.sockets)).getsockname()[1]
+    started = asyncio.Event()
+    task = asyncio.ensure_future(
+        example_station.simulate(f"ws://127.0.0.1:{port}/ocpp/SIM", version, meter_values=0, interval=0.01,
+                                 keep_running=True, started=started, sim=sim, config_path=config)
+    )
+    await asyncio.wait_for(started.wait(), 15)
+    return task
+
+
+async def _stop(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def _rows(db: Path, query: str) -> list[Any]:
+    return sqlite3.connect(db).execute(query).fetchall()
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_csms_reads_the_stations_device_model_after_boot(tmp_path: Path, version: str) -> None:
+    """B07: the example CSMS asks FullInventory after the boot; the station answers in
+    NotifyReport parts of at most its ItemsPerMessage[GetReport] (8) items, the CSMS assembles
+    them into one report and stores every variable; the secret is reported without a value."""
+    db = tmp_path / "csms.sqlite"
+    server = example_csms.build_server(str(db))
+    sim = example_station.Simulator("SIM", version)
+
+    async def main() -> None:
+        async with server.serve("127.0.0.1", 0) as ws:
+            task = await _started(ws, version, sim)
+            await eventually(lambda: len(_rows(db, "SELECT * FROM device_model")) >= len(sim.model.variables), what="the base report")
+            await _stop(task)
+
+    run(main())
+    rows = {(c, v): (value, mutability) for c, v, value, mutability in _rows(db, "SELECT component, variable, value, mutability FROM device_model")}
+    assert len(rows) == len(sim.model.variables) == 36
+    assert rows[("OCPPCommCtrlr", "HeartbeatInterval")] == ("300", "ReadWrite")
+    assert rows[("DeviceDataCtrlr", "ItemsPerMessage[GetReport]")] == ("8", "ReadOnly")
+    assert rows[("EVSE@1", "AvailabilityState")][0] == "Available"
+    assert rows[("Connector@1.1", "ConnectorType")] == ("cType2", "ReadOnly")
+    assert rows[("SecurityCtrlr", "BasicAuthPassword")] == (None, "WriteOnly")  # never reported
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_boot_time_configuration_pending_then_accepted(tmp_path: Path, version: str) -> None:
+    """B02 with BootConfiguration: the first boot is answered Pending; while Pending the CSMS
+    reads the limits and the base report and sets HeartbeatInterval, then triggers a
+    BootNotification (F06) and accepts it; the station takes the new interval from its store."""
+    db = tmp_path / "csms.sqlite"
+    server = example_csms.build_server(str(db), pending_boot=True)
+    sim = example_station.Simulator("SIM", version)
+
+    async def main() -> None:
+        async with server.serve("127.0.0.1", 0) as ws:
+            task = await _started(ws, version, sim)
+            session = server.registry.session("SIM")
+            assert session is not None and session.registered
+            await _stop(task)
+
+    run(main())
+    assert sim.settings.heartbeat_interval() == 120  # set by the CSMS while Pending
+    assert sim.model.get(VariableKey("OCPPCommCtrlr", "HeartbeatInterval")) == "120"
+    assert _rows(db, "SELECT COUNT(*) FROM boots")[0][0] == 2  # Pending, then the triggered one Accepted
+    assert len(_rows(db, "SELECT * FROM device_model")) == 36
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_ping_interval_set_by_the_csms_takes_effect_and_survives_a_restart(tmp_path: Path, version: str) -> None:
+    """WebSocketPingInterval (OCPP-J 1.6 section 7; 2.x Part 4 section 8.4) set by the CSMS:
+    applied to the live connection at once, stored in SQLite, and read back after a restart;
+    an unknown key / read-only variable is refused as the spec says."""
+    db = tmp_path / "csms.sqlite"
+    config = str(tmp_path / "station.sqlite")
+    server = example_csms.build_server(str(db))
+    sim = example_station.Simulator("SIM", version, config)
+
+    async def main() -> list[str]:
+        async with server.serve("127.0.0.1", 0) as ws:
+            task = await _started(ws, version, sim)
+            client = server.registry.client("SIM", BINDINGS[version].BINDING)
+            if version == "1.6":
+                answers = [
+                    await client.change_configuration(m16.ChangeConfigurationRequest(key="WebSocketPingInterval", value="45")),
+                    await client.change_configuration(m16.ChangeConfigurationRequest(key="NumberOfConnectors", value="2")),
+                    await client.change_configuration(m16.ChangeConfigurationRequest(key="NoSuchKey", value="1")),
+                ]
+                statuses = [a.status.value for a in answers]
+                got = await client.get_configuration(m16.GetConfigurationRequest(key=["websocketpinginterval", "AuthorizationKey", "Nope"]))
+                assert [(k.key, k.value) for k in got.configuration_key] == [("WebSocketPingInterval", "45"), ("AuthorizationKey", msgspec_unset())]
+                assert got.unknown_key == ["Nope"]
+            else:
+                d = d201 if version == "2.0.1" else d21
+                m = m201 if version == "2.0.1" else m21
+                items = [
+                    d.SetVariableDataType(attribute_value="45", component=d.ComponentType(name="OCPPCommCtrlr"), variable=d.VariableType(name="WebSocketPingInterval")),
+                    d.SetVariableDataType(attribute_value="2", component=d.ComponentType(name="DeviceDataCtrlr"), variable=d.VariableType(name="ItemsPerMessage", instance="GetReport")),
+                    d.SetVariableDataType(attribute_value="1", component=d.ComponentType(name="NoSuchCtrlr"), variable=d.VariableType(name="X")),
+                ]
+                answer = await client.set_variables(m.SetVariablesRequest(set_variable_data=items))
+                statuses = [r.attribute_status.value for r in answer.set_variable_result]
+            assert sim.client is not None
+            assert sim.client.ping_interval == 45  # applied to the live link
+            await _stop(task)
+            return statuses
+
+    statuses = run(main())
+    if version == "1.6":
+        assert statuses == ["Accepted", "Rejected", "NotSupported"]
+    else:
+        assert statuses == ["Accepted", "Rejected", "UnknownComponent"]  # B05.FR.10, FR.09, FR.04
+    restarted = example_station.Simulator("SIM", version, config)  # a new process reading the same file
+    assert restarted.settings.ping_interval() == 45
+
+
+def msgspec_unset() -> Any:
+    import msgspec
+
+    return msgspec.UNSET
