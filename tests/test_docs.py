@@ -1,5 +1,5 @@
 """Every Python code block of the integration guides runs as written (each as a script in a
-fresh interpreter): docs/asgi.md, docs/metrics.md, docs/testing.md."""
+fresh interpreter): docs/asgi.md, docs/metrics.md, docs/testing.md, docs/device-model.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-GUIDES = ["asgi.md", "metrics.md", "testing.md"]
+GUIDES = ["asgi.md", "metrics.md", "testing.md", "device-model.md"]
 BLOCKS = [
     (name, i, block)
     for name in GUIDES
