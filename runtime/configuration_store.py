@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 import msgspec
 
+from .codes import Failure, code_for
 from .config import BackOff
-from .routing import CallError16
+from .routing import CallErrorAnswer
 from .values import MemoryValues, ValueStore
 
 if TYPE_CHECKING:
@@ -172,8 +173,8 @@ class ConfigurationStore:
         self._values: dict[str, str] = {k: s.value for k, s in self._specs.items() if s.value is not None}
         self._watchers: dict[str, list[Callable[[str], object]]] = {}
         for key, value in self._store.load().items():
-            spec = self._specs.get(key)
-            if spec is not None and spec.is_persistent and check_key_value(spec, value) is None:
+            found = self._specs.get(key)
+            if found is not None and found.is_persistent and check_key_value(found, value) is None:
                 self._values[key] = value
 
     # -- the station's own code ------------------------------------------------------------
@@ -270,7 +271,8 @@ class ConfigurationStore:
         if isinstance(asked, list):
             limit = self._int("GetConfigurationMaxKeys")
             if limit is not None and limit > 0 and len(asked) > limit:
-                raise CallError16("OccurenceConstraintViolation", f"{len(asked)} keys, GetConfigurationMaxKeys is {limit}")
+                code = code_for(Failure.TOO_MANY_ITEMS, "1.6")  # OCA's spelling: OccurenceConstraintViolation
+                raise CallErrorAnswer(code, f"{len(asked)} keys, GetConfigurationMaxKeys is {limit}")
             specs = [self._specs.get(str(k).casefold()) for k in asked]
             unknown = [str(k) for k, s in zip(asked, specs) if s is None]
             known = [s for s in specs if s is not None]

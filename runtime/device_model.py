@@ -60,12 +60,13 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TypeVar, Union
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TypeVar, Union, cast
 
 import msgspec
 
+from .codes import Failure, code_for
 from .config import BackOff
-from .routing import CallError2x
+from .routing import CallErrorAnswer
 from .values import MemoryValues, ValueStore
 
 if TYPE_CHECKING:
@@ -246,12 +247,12 @@ def declare(
         inst = standard.instance
     if inst is None and standard.instance is not None:
         raise ValueError(f"{name}.{standard.variable}: give the instance for {standard.instance}")
-    dt = data_type or (str(standard.data_type.value) if standard.data_type is not None else "string")
+    dt: DataType = data_type or cast(DataType, str(standard.data_type.value) if standard.data_type is not None else "string")
     allowed = tuple(str(m.value) for m in standard.mutability)
-    mut = mutability or (allowed[0] if allowed else "ReadWrite")
+    mut: Mutability = mutability or cast(Mutability, allowed[0] if allowed else "ReadWrite")
     if mutability is not None and allowed and mutability not in allowed:
         raise ValueError(f"{name}.{standard.variable}: the specification allows {allowed}, not {mutability}")
-    attrs = attributes or tuple(str(a.value) for a in standard.attribute_types) or ("Actual",)
+    attrs: tuple[Attribute, ...] = attributes or cast("tuple[Attribute, ...]", tuple(str(a.value) for a in standard.attribute_types)) or ("Actual",)
     return VariableSpec(
         component=name,
         variable=standard.variable,
@@ -259,9 +260,9 @@ def declare(
         evse=evse,
         connector=connector,
         instance=inst,
-        data_type=dt,  # type: ignore[arg-type]  # checked in __post_init__
-        mutability=mut,  # type: ignore[arg-type]  # one of the enum's values
-        attributes=attrs,  # type: ignore[arg-type]  # checked in __post_init__
+        data_type=dt,  # checked in __post_init__
+        mutability=mut,
+        attributes=attrs,  # checked in __post_init__
         unit=unit or (standard.units[0] if standard.units else None),
         min_limit=min_limit,
         max_limit=max_limit,
@@ -368,6 +369,15 @@ def _wire_variable(key: VariableKey) -> dict[str, object]:
     if key.instance is not None:
         out["instance"] = key.instance
     return out
+
+
+def _reason(problem: str) -> str:
+    """The standard reason code (Part 2 appendix, reason codes) of a ``check_value`` problem."""
+    if problem.startswith("below"):
+        return "ValueTooLow"
+    if problem.startswith("above"):
+        return "ValueTooHigh"
+    return "InvalidValue"
 
 
 def _status_info(reason: str, detail: str) -> dict[str, str]:
@@ -609,15 +619,15 @@ class DeviceModel:
         return int(value) if value is not None and _INTEGER.match(value) and int(value) > 0 else None
 
     def _check_limits(self, action: str, count: int, what: str, context: CallContext[C], payload: bytes, rules: tuple[str, str]) -> None:
+        version = context.session.version or "2.0.1"
         items = self._limit("ItemsPerMessage", action)
         if items is not None and count > items:
-            raise CallError2x(
-                "OccurrenceConstraintViolation",
-                f"{count} {what} items, ItemsPerMessage{action} is {items} ({rules[0]})",
-            )
+            code = code_for(Failure.TOO_MANY_ITEMS, version)  # OccurrenceConstraintViolation
+            raise CallErrorAnswer(code, f"{count} {what} items, ItemsPerMessage{action} is {items} ({rules[0]})")
         limit = self._limit("BytesPerMessage", action)
         if limit is not None and (size := _frame_size(context, payload)) > limit:
-            raise CallError2x("FormatViolation", f"{size} bytes, BytesPerMessage{action} is {limit} ({rules[1]})")
+            code = code_for(Failure.TOO_MANY_BYTES, version)  # FormatViolation
+            raise CallErrorAnswer(code, f"{size} bytes, BytesPerMessage{action} is {limit} ({rules[1]})")
 
     def answer_get_variables(self, route: Route[Req, Res], request: Req, context: CallContext[C]) -> Res:
         """The GetVariablesResponse to ``request`` (B06); raises the version's CALLERROR for a
@@ -674,7 +684,7 @@ class DeviceModel:
         problem = check_value(spec, value)
         if problem is not None:  # B05.FR.07/08
             result["attributeStatus"] = "Rejected"
-            result["attributeStatusInfo"] = _status_info("InvalidValue", problem)
+            result["attributeStatusInfo"] = _status_info(_reason(problem), problem)
             return result
         if spec.mutability == "ReadOnly" or spec.constant:  # B05.FR.09
             result["attributeStatus"] = "Rejected"
