@@ -143,3 +143,120 @@ def msgspec_unset() -> Any:
     import msgspec
 
     return msgspec.UNSET
+
+
+# -- a third-party CSMS (the incumbent `ocpp` package) reads the example station's model ---------
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
+def test_a_third_party_csms_reads_the_example_stations_device_model(version: str) -> None:
+    """The `ocpp` package from PyPI (its own jsonschema validation of every message) as the CSMS:
+    GetBaseReport is answered Accepted and followed by NotifyReport parts with seqNo 0..n and tbc
+    on all but the last (B07.FR.03/04/10), the parts hold every variable; GetVariables answers
+    the heartbeat interval and rejects the write-only password (B06.FR.09). On 1.6:
+    GetConfiguration with an unknown key."""
+    import importlib
+
+    from ocpp.routing import on
+    from websockets.asyncio.server import serve
+
+    lib = importlib.import_module({"1.6": "ocpp.v16", "2.0.1": "ocpp.v201", "2.1": "ocpp.v21"}[version])
+    Action = lib.enums.Action  # noqa: N806
+    parts: list[dict[str, Any]] = []
+    answers: list[Any] = []
+    booted = asyncio.Event()
+    iso = "2026-01-01T00:00:00Z"
+
+    class TheirCsms(lib.ChargePoint):  # type: ignore[misc, name-defined]
+        @on(Action.boot_notification)
+        def on_boot(self, **kwargs: Any) -> Any:
+            booted.set()
+            return lib.call_result.BootNotification(current_time=iso, interval=300, status="Accepted")
+
+        @on(Action.heartbeat)
+        def on_heartbeat(self) -> Any:
+            return lib.call_result.Heartbeat(current_time=iso)
+
+        @on(Action.status_notification)
+        def on_status(self, **kwargs: Any) -> Any:
+            return lib.call_result.StatusNotification()
+
+        if version == "1.6":
+
+            @on(Action.authorize)
+            def on_authorize(self, **kwargs: Any) -> Any:
+                return lib.call_result.Authorize(id_tag_info={"status": "Accepted"})
+
+            @on(Action.start_transaction)
+            def on_start(self, **kwargs: Any) -> Any:
+                return lib.call_result.StartTransaction(transaction_id=1, id_tag_info={"status": "Accepted"})
+
+            @on(Action.stop_transaction)
+            def on_stop(self, **kwargs: Any) -> Any:
+                return lib.call_result.StopTransaction()
+
+            @on(Action.meter_values)
+            def on_meter(self, **kwargs: Any) -> Any:
+                return lib.call_result.MeterValues()
+
+        else:
+
+            @on(Action.authorize)
+            def on_authorize(self, **kwargs: Any) -> Any:
+                return lib.call_result.Authorize(id_token_info={"status": "Accepted"})
+
+            @on(Action.transaction_event)
+            def on_tx(self, **kwargs: Any) -> Any:
+                return lib.call_result.TransactionEvent()
+
+            @on(Action.notify_report)
+            def on_notify_report(self, **kwargs: Any) -> Any:
+                parts.append(kwargs)
+                return lib.call_result.NotifyReport()
+
+    async def main() -> None:
+        async def handler(ws: Any) -> None:
+            cp = TheirCsms("SIM", ws)
+            reader = asyncio.ensure_future(cp.start())
+            await asyncio.wait_for(booted.wait(), 10)
+            await asyncio.sleep(0.1)
+            if version == "1.6":
+                answers.append(await cp.call(lib.call.GetConfiguration(key=["HeartbeatInterval", "AuthorizationKey", "Nope"])))
+            else:
+                answers.append(await cp.call(lib.call.GetBaseReport(request_id=5, report_base="FullInventory")))
+                for _ in range(200):
+                    if parts and not parts[-1].get("tbc", False):
+                        break
+                    await asyncio.sleep(0.02)
+                wanted = [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}},
+                          {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}]
+                answers.append(await cp.call(lib.call.GetVariables(get_variable_data=wanted)))
+            reader.cancel()
+
+        subprotocol = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}[version]
+        async with serve(handler, "127.0.0.1", 0, subprotocols=[subprotocol]) as server:  # type: ignore[list-item]
+            sim = example_station.Simulator("SIM", version)
+            task = await _started(server, version, sim)
+            for _ in range(300):
+                if len(answers) == (1 if version == "1.6" else 2):
+                    break
+                await asyncio.sleep(0.02)
+            task.cancel()
+            with pytest.raises((asyncio.CancelledError, Exception)):
+                await task
+
+    run(main())
+    if version == "1.6":
+        [conf] = answers
+        assert [(k["key"], k.get("value")) for k in conf.configuration_key] == [("HeartbeatInterval", "300"), ("AuthorizationKey", None)]
+        assert conf.unknown_key == ["Nope"]
+        return
+    report, variables = answers
+    assert report.status == "Accepted"
+    assert [p["seq_no"] for p in parts] == list(range(len(parts))) and len(parts) == 5  # 36 variables, 8 a part
+    assert [p.get("tbc", False) for p in parts] == [True] * 4 + [False]
+    assert {p["request_id"] for p in parts} == {5}
+    assert sum(len(p["report_data"]) for p in parts) == 36
+    statuses = [r["attribute_status"] for r in variables.get_variable_result]
+    assert statuses == ["Accepted", "Rejected"]
+    assert variables.get_variable_result[0]["attribute_value"] == "300"
