@@ -346,7 +346,7 @@ def _component(raw: Mapping[str, object]) -> _Component:
     inst = raw.get("instance")
     return _Component(
         str(raw["name"]),
-        inst if isinstance(inst, str) else None,
+        inst if isinstance(inst, str) and inst else None,  # "" is no instance (B06.FR.15)
         evse_id if isinstance(evse_id, int) else None,
         connector if isinstance(connector, int) else None,
     )
@@ -645,7 +645,7 @@ class DeviceModel:
         attribute = str(item.get("attributeType", "Actual"))
         result: dict[str, object] = {"component": component, "variable": variable, "attributeType": attribute}
         inst = variable.get("instance")
-        status, spec = self._find(_component(component), str(variable["name"]), inst if isinstance(inst, str) else None)
+        status, spec = self._find(_component(component), str(variable["name"]), inst if isinstance(inst, str) and inst else None)
         if spec is None:
             result["attributeStatus"] = status  # B06.FR.06/07/15: no value
         elif attribute not in spec.attributes:
@@ -674,7 +674,7 @@ class DeviceModel:
         value = str(item["attributeValue"])
         result: dict[str, object] = {"component": component, "variable": variable, "attributeType": attribute}
         inst = variable.get("instance")
-        status, spec = self._find(_component(component), str(variable["name"]), inst if isinstance(inst, str) else None)
+        status, spec = self._find(_component(component), str(variable["name"]), inst if isinstance(inst, str) and inst else None)
         if spec is None:
             result["attributeStatus"] = status  # B05.FR.04/05
             return result

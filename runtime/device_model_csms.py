@@ -125,7 +125,8 @@ class _Parts(Generic[R]):
 class ReportAssembler(Generic[R]):
     """Collects NotifyReport parts per (station, requestId) into :class:`Report` objects.
     One assembler serves every station of a CSMS (identities compared without case).
-    ``keep``: how many finished reports nobody waits for yet are kept per CSMS."""
+    ``keep``: how many finished reports, and how many unfinished ones, nobody waits for yet
+    are kept (the oldest go first)."""
 
     def __init__(self, *, keep: int = 256) -> None:
         self._open: dict[tuple[str, int], _Parts[R]] = {}
@@ -135,7 +136,10 @@ class ReportAssembler(Generic[R]):
     def feed(self, station: str, message: NotifyReportLike[R]) -> Report[R] | None:
         """Take one part; returns the report when this part completed it."""
         key = (station.casefold(), message.request_id)
-        state = self._open.setdefault(key, _Parts())
+        state = self._open.get(key)
+        if state is None:
+            state = self._open[key] = _Parts()
+            self._evict()
         if message.seq_no in state.parts:
             return None  # a repeated part (e.g. a retry): the first one counts
         state.parts[message.seq_no] = message
@@ -164,6 +168,12 @@ class ReportAssembler(Generic[R]):
             while len(self._done) > self._keep:
                 self._done.pop(next(iter(self._done)))
         return report
+
+    def _evict(self) -> None:
+        """Unfinished reports nobody waits for (unsolicited, or abandoned) are bounded too."""
+        idle = [k for k, s in self._open.items() if s.waiter is None]
+        for key in idle[: max(0, len(idle) - self._keep)]:
+            del self._open[key]
 
     def _fail(self, key: tuple[str, int], state: _Parts[R]) -> None:
         if state.waiter is not None and not state.waiter.done():

@@ -390,3 +390,18 @@ def test_16_change_configuration_statuses_and_persistence(tmp_path: Path) -> Non
     again = config16(SqliteValues(path))
     assert again.heartbeat_interval() == 60 and again.boolean("VendorRebootKey") is True
     assert again.get("authorizationkey") == "00112233445566778899"
+
+
+@VERSIONS
+def test_b06_fr_15_empty_instance_is_no_instance(version: str) -> None:
+    d = V[version][0]
+    item = d.GetVariableDataType(component=d.ComponentType(name="OCPPCommCtrlr", instance=""), variable=d.VariableType(name="HeartbeatInterval", instance=""))
+    assert statuses(get(version, model(version), item)) == ["Accepted"]
+
+
+def test_unsolicited_unfinished_reports_are_bounded() -> None:
+    parts = notify("2.0.1", model("2.0.1", report_items=4))
+    assembler: ReportAssembler[Any] = ReportAssembler(keep=3)
+    for station in range(10):
+        assembler.feed(f"CS-{station}", parts[0])
+    assert len(assembler._open) == 3
