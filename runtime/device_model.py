@@ -451,7 +451,6 @@ class DeviceModel:
                 raise ValueError(f"{spec.key} declared twice")
             self._specs[spec.key] = spec
         self._components = {_Component(k.component, k.component_instance, k.evse, k.connector) for k in self._specs}
-        self._names = {k.component for k in self._specs}
         self._store: ValueStore = values if values is not None else MemoryValues()
         self._values: dict[tuple[VariableKey, str], str] = {}
         self._watchers: dict[VariableKey, list[Callable[[str], object]]] = {}
@@ -493,15 +492,16 @@ class DeviceModel:
         instance: str | None = None,
     ) -> VariableKey:
         """The key of a declared variable: a spec, a key, or a standard constant (with the
-        EVSE, connector or instances that tell which one)."""
+        EVSE, connector or instances that tell which one); KeyError if it is not declared."""
         if isinstance(ref, VariableSpec):
-            return ref.key
-        if isinstance(ref, VariableKey):
-            return ref
-        if ref.component is None:
+            key = ref.key
+        elif isinstance(ref, VariableKey):
+            key = ref
+        elif ref.component is None:
             raise KeyError(f"{ref.variable}: a generic variable; pass a VariableKey")
-        inst = instance if instance is not None else (ref.instance if ref.instance and not ref.instance.startswith("<") else None)
-        key = VariableKey(ref.component, ref.variable, component_instance, evse, connector, inst)
+        else:
+            inst = instance if instance is not None else (ref.instance if ref.instance and not ref.instance.startswith("<") else None)
+            key = VariableKey(ref.component, ref.variable, component_instance, evse, connector, inst)
         if key not in self._specs:
             raise KeyError(f"{key} is not declared")
         return key
