@@ -12,7 +12,9 @@ Splitting
     SetVariables | GetReport] (B05.FR.11, B06.FR.05, B08.FR.06), and the station may refuse a
     CALL longer than BytesPerMessage (B06.FR.17, B08.FR.18). :func:`read_limits` reads the six
     DeviceDataCtrlr variables, :func:`split` cuts a list of items by both limits (whole CALL
-    frames measured) and :func:`call_in_batches` sends one CALL per batch.
+    frames measured), :func:`call_in_batches` sends one CALL per batch (GetVariables,
+    SetVariables) and :func:`request_reports_in_batches` one GetReport per batch, each with its
+    own requestId, and awaits their reports.
 BootConfiguration
     The boot-time configuration recipe (B02, the Pending state): the first BootNotification
     of a session is answered Pending; once the answer is out, ``configure(session)`` reads and
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
@@ -55,6 +57,7 @@ __all__ = [
     "call_in_batches",
     "read_limits",
     "request_report",
+    "request_reports_in_batches",
     "split",
 ]
 
@@ -354,6 +357,33 @@ async def call_in_batches(
     for batch in batches:
         answers.append(await session.call(route, make(batch), timeout))
     return answers
+
+
+async def request_reports_in_batches(
+    session: Session,
+    route: Route[Req, Res],
+    items: Sequence[T],
+    make: Callable[[list[T], int], Req],
+    limits: Limits,
+    assembler: ReportAssembler[R],
+    *,
+    request_ids: Iterator[int],
+    timeout: float | None = 60.0,
+) -> list[Report[R]]:
+    """GetReport for many componentVariable ``items`` within the station's
+    ItemsPerMessage[GetReport] / BytesPerMessage[GetReport] (B08.FR.06): one GetReport per
+    batch, ``make(batch, request_id)`` builds it (a fresh id from ``request_ids`` each, as
+    every report is told apart by its requestId), the reports awaited one after the other. A
+    batch the station answers EmptyResultSet (B08.FR.15) gives no report; any other refusal
+    raises :class:`ReportRefused`."""
+    reports: list[Report[R]] = []
+    for batch in split(items, limits, action=route.action, field_name="componentVariable", envelope={"requestId": 2**31 - 1}):
+        try:
+            reports.append(await request_report(session, route, make(batch, next(request_ids)), assembler, timeout=timeout))
+        except ReportRefused as exc:
+            if exc.status != "EmptyResultSet":
+                raise
+    return reports
 
 
 # -- boot-time configuration (B02) ----------------------------------------------------------

@@ -260,3 +260,46 @@ def test_a_third_party_csms_reads_the_example_stations_device_model(version: str
     statuses = [r["attribute_status"] for r in variables.get_variable_result]
     assert statuses == ["Accepted", "Rejected"]
     assert variables.get_variable_result[0]["attribute_value"] == "300"
+
+
+@pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+def test_csms_splits_get_report_and_get_variables_by_the_stations_limits(tmp_path: Path, version: str) -> None:
+    """B08.FR.06, B06.FR.05: the CSMS reads the station's DeviceDataCtrlr limits (GetReport 8
+    items, GetVariables 32) and sends 20 componentVariables as 3 GetReports (each its own
+    requestId, each report assembled) and 40 GetVariableData as 2 GetVariables, so the station
+    never has to answer OccurrenceConstraintViolation."""
+    import itertools
+
+    from ocppgen.generated.runtime.device_model_csms import ReportAssembler, call_in_batches, read_limits, request_reports_in_batches
+
+    d, m = (d201, m201) if version == "2.0.1" else (d21, m21)
+    routes = example_csms.r201 if version == "2.0.1" else example_csms.r21
+    server = example_csms.build_server(str(tmp_path / "csms.sqlite"))
+    handler = next(h for b, h in server.bindings.values() if b.version == version)
+    sim = example_station.Simulator("SIM", version)
+
+    async def main() -> tuple[Any, list[Any], list[Any]]:
+        async with server.serve("127.0.0.1", 0) as ws:
+            task = await _started(ws, version, sim)
+            session = server.registry.session("SIM")
+            assert session is not None
+            limits = await read_limits(session, routes.GET_VARIABLES)
+            names = ["HeartbeatInterval", "WebSocketPingInterval", "OfflineThreshold", "ResetRetries"] * 5
+            cvs = [d.ComponentVariableType(component=d.ComponentType(name="OCPPCommCtrlr"), variable=d.VariableType(name=n)) for n in names]
+            assembler: ReportAssembler[Any] = handler.reports
+            reports = await request_reports_in_batches(
+                session, routes.GET_REPORT, cvs, lambda batch, rid: m.GetReportRequest(request_id=rid, component_variable=batch),
+                limits.get_report, assembler, request_ids=itertools.count(100), timeout=10,
+            )
+            wanted = [d.GetVariableDataType(component=d.ComponentType(name="OCPPCommCtrlr"), variable=d.VariableType(name=n)) for n in names * 2]
+            answers = await call_in_batches(session, routes.GET_VARIABLES, wanted, lambda batch: m.GetVariablesRequest(get_variable_data=batch),
+                                            limits.get_variables, field_name="getVariableData")
+            await _stop(task)
+            return limits, reports, answers
+
+    limits, reports, answers = run(main())
+    assert (limits.get_report.items, limits.get_report.bytes, limits.get_variables.items) == (8, 4096, 32)
+    assert [r.request_id for r in reports] == [100, 101, 102]
+    assert [len(r.items) for r in reports] == [4, 4, 4]  # each batch names the same 4 variables
+    assert [len(a.get_variable_result) for a in answers] == [32, 8]
+    assert all(r.attribute_status.value == "Accepted" for a in answers for r in a.get_variable_result)
