@@ -203,6 +203,7 @@ from ocppgen.generated.runtime.device_model_csms import (  # noqa: E402
     call_in_batches,
     read_limits,
     request_report,
+    request_reports_in_batches,
     split,
 )
 from ocppgen.generated.runtime.values import SqliteValues  # noqa: E402
@@ -258,8 +259,13 @@ async def csms_reads(session: Session) -> list[d21.ReportDataType]:
         session, routing21.GET_VARIABLES, wanted, lambda batch: m21.GetVariablesRequest(get_variable_data=batch), Limits(items=8),
         field_name="getVariableData",
     )
+    by_batch: list[Report[d21.ReportDataType]] = await request_reports_in_batches(
+        session, routing21.GET_REPORT, [d21.ComponentVariableType(component=item.component) for item in report.items],
+        lambda batch, rid: m21.GetReportRequest(request_id=rid, component_variable=batch), limits.get_report, assembler,
+        request_ids=iter(range(2, 100)),
+    )
     assembler.feed(session.identity, m21.NotifyReportRequest(request_id=1, generated_at=datetime.datetime.now(datetime.timezone.utc), seq_no=0))
-    return report.items if len(batches) == len(answers) else []
+    return report.items if len(batches) == len(answers) == len(by_batch) else []
 
 
 async def configure(session: Session) -> bool:
