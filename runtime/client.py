@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from .config import StationOptions
 from .connection import Connection, WebSocketLike, log
 from .errors import CallFailure, ConnectFailed, LocalError, NotAllowed
-from .queue import TransactionSender
+from .queue import Queued, TransactionSender
 from .routing import Role, RoleBinding, Route
 from .server import station_id_from_path
 from .security import websockets_logger
@@ -44,6 +44,7 @@ H = TypeVar("H")
 C = TypeVar("C")
 R = TypeVar("R")
 Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 
 class StationClient(Generic[H, C]):
@@ -98,6 +99,7 @@ class StationClient(Generic[H, C]):
                 opts.queue, binding.routes, self._ready, reuse_ids=binding.version == "2.1",
                 max_attempts=opts.queue_attempts, interval=opts.queue_interval, call_timeout=opts.call_timeout,
                 sleep=opts.sleep, on_dead_letter=opts.on_dead_letter, id_factory=opts.id_factory,
+                on_delivered=opts.on_delivered,
             )
 
     # -- what the application uses --------------------------------------------------------------
@@ -168,16 +170,38 @@ class StationClient(Generic[H, C]):
     def ping_interval(self) -> float | None:
         return self._ping_interval
 
-    def submit(self, route: Route[Req, Any], request: Req, *, start: int | None = None) -> int:
+    def submit(self, route: Route[Req, Resp], request: Req, *, start: int | None = None) -> Queued[Resp]:
         """Queue a transaction-related message durably; it is delivered in order once the
-        station is connected and registered (needs ``StationOptions(queue=...)``). Returns its
-        sequence number; on 1.6 pass a StartTransaction's number as ``start`` to a
-        StopTransaction or MeterValues submitted before the CSMS assigned the transactionId."""
+        station is connected and registered (needs ``StationOptions(queue=...)``).
+
+        Args:
+            route: The message's route (``routing.TRANSACTION_EVENT``, ...), of this version.
+            request: The typed request.
+            start: 1.6: the number ``submit`` returned for the StartTransaction whose
+                transactionId this StopTransaction or MeterValues must carry (the CSMS assigns
+                it in StartTransaction.conf, maybe after this message was queued).
+
+        Returns:
+            Its sequence number, an ``int`` typed with the response: ``await
+            client.response(queued)`` gives the CALLRESULT (e.g. the idTokenInfo of a
+            TransactionEventResponse, which the station must act on, E05/E06).
+        """
         if self.sender is None:
             raise LocalError("this StationClient has no queue: pass StationOptions(queue=SqliteStore(path))")
         if self.binding.routes.get(route.action) is not route:
             raise LocalError(f"{route!r} is not a route of OCPP {self.binding.version}")
         return self.sender.submit(route, request, start=start)
+
+    async def response(self, queued: Queued[Resp], timeout: float | None = None) -> Resp:
+        """The typed response to a message ``submit`` queued, once it is delivered (maybe after
+        reconnects and retries). Raises DeadLettered when the queue gave up on it, TimeoutError
+        after ``timeout`` seconds (None: no limit). Covers deliveries made by this process;
+        ``StationOptions.on_delivered`` also sees those of messages queued before a restart."""
+        if self.sender is None:
+            raise LocalError("this StationClient has no queue: pass StationOptions(queue=SqliteStore(path))")
+        future = self.sender.outcome(queued)
+        result = await asyncio.wait_for(asyncio.shield(future), timeout)
+        return result  # type: ignore[return-value]  # the route's response type (Queued[Resp])
 
     def transaction_id(self, start: int) -> int | None:
         """1.6: the transactionId the CSMS assigned to the StartTransaction queued as ``start``."""

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "DeadLettered",
     "CallCancelled",
     "CallErrorReceived",
     "CallFailure",
@@ -136,6 +137,17 @@ class NotConnected(CallFailure):
     """The peer is not connected: the CALL was not sent."""
 
     sent = False
+
+
+class DeadLettered(OcppError):
+    """A queued message the station's durable queue gave up on after its last attempt
+    (``StationOptions.queue_attempts``); ``reason`` says why (the last CALLERROR or timeout)."""
+
+    def __init__(self, seq: int, action: str, reason: str) -> None:
+        self.seq = seq
+        self.action = action
+        self.reason = reason
+        super().__init__(f"queued message #{seq} ({action}) dead-lettered: {reason}")
 
 
 class ConnectFailed(OcppError):

@@ -3,9 +3,12 @@
 Transaction-related messages (2.x TransactionEvent; 1.6 StartTransaction, StopTransaction and
 MeterValues with a transactionId) must not be lost when the link is down or a CALL is not
 answered. ``TransactionSender.submit`` stores each one durably (SQLite by default; any
-``MessageStore`` will do) before anything is sent, and one sender task delivers them strictly
+``MessageStore`` will do) before anything is sent, and the sender delivers them strictly
 in order, one at a time, once the station is connected and its BootNotification Accepted
-(2.x B01.FR.08, B02.FR.02; 1.6 section 4.2: no cached message goes out before that):
+(2.x B01.FR.08, B02.FR.02; 1.6 section 4.2: no cached message goes out before that).
+Other messages a station must not lose (critical SecurityEventNotifications, A04.FR.02) are
+stored the same way but go in a lane of their own (``Lane``): each lane is in order, and a
+message being retried in one lane never holds back the other.
 
 - a CALLRESULT acknowledges the message; it moves to the store's sent log;
 - a CALLERROR, a timeout or an invalid answer counts as a failed attempt; the message is
@@ -38,17 +41,19 @@ CSMS answers from its cache).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
-from .errors import CallFailure, ConnectionLost, InvalidMessage, LocalError, NotAllowed, NotConnected, QueueFull
+from .errors import CallFailure, ConnectionLost, DeadLettered, InvalidMessage, LocalError, NotAllowed, NotConnected, QueueFull
 from .protocol import encode_payload
 from .routing import Role, Route
 
@@ -57,7 +62,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ocppgen")
 
-__all__ = ["DeadLetter", "MessageStore", "QueuedMessage", "SqliteStore", "TransactionSender", "is_transaction_related"]
+__all__ = ["LANES", "TRANSACTION_ACTIONS", "DeadLetter", "Delivered", "Lane", "MessageStore", "Queued", "QueuedMessage", "SqliteStore", "TransactionSender", "is_transaction_related"]
+
+
+Lane = Literal["transactions", "other"]
+"""The queue's two lanes, each delivered in order and independently of the other: the transaction
+messages (2.x E, 1.6 §4.7/4.8/4.10: their order matters and their retries follow
+TransactionMessageAttempts/Interval), and everything else a station queues durably (critical
+SecurityEventNotifications, A04.FR.02). A message of one lane never waits behind the other's retries."""
+
+TRANSACTION_ACTIONS: tuple[str, ...] = ("TransactionEvent", "StartTransaction", "StopTransaction", "MeterValues")
+LANES: tuple[Lane, ...] = ("transactions", "other")
+OUTCOMES = 1024  # resolved delivery outcomes kept for a late waiter (TransactionSender.outcome)
 
 
 @dataclass(frozen=True)
@@ -70,6 +86,24 @@ class QueuedMessage:
     payload: bytes
     attempts: int
     start: int | None = None  # 1.6: the StartTransaction this message belongs to
+
+
+Resp = TypeVar("Resp")
+
+
+class Queued(int, Generic[Resp]):
+    """The sequence number ``submit`` returned, typed with the response its message will get
+    (``StationClient.response(queued)`` awaits it). It is an ``int``: pass it as ``start=``."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A queued message and the CALLRESULT that acknowledged it (``on_delivered``)."""
+
+    message: QueuedMessage
+    response: msgspec.Struct
 
 
 @dataclass(frozen=True)
@@ -85,7 +119,9 @@ class MessageStore(Protocol):
 
     def put(self, action: str, message_id: str, payload: bytes, start: int | None = None) -> int: ...
 
-    def head(self) -> QueuedMessage | None: ...
+    def head(self, lane: Lane | None = None) -> QueuedMessage | None:
+        """The oldest stored message (of *lane*: its action in TRANSACTION_ACTIONS or not)."""
+        ...
 
     def failed_attempt(self, seq: int) -> int: ...
 
@@ -130,9 +166,13 @@ class SqliteStore:
         )
         return int(cur.lastrowid or 0)
 
-    def head(self) -> QueuedMessage | None:
+    def head(self, lane: Lane | None = None) -> QueuedMessage | None:
+        where = "" if lane is None else "WHERE action {} IN ({})".format(
+            "" if lane == "transactions" else "NOT", ",".join("?" * len(TRANSACTION_ACTIONS))
+        )
         row = self.db.execute(
-            "SELECT seq, action, message_id, payload, attempts, start FROM queue ORDER BY seq LIMIT 1"
+            f"SELECT seq, action, message_id, payload, attempts, start FROM queue {where} ORDER BY seq LIMIT 1",
+            () if lane is None else TRANSACTION_ACTIONS,
         ).fetchone()
         return None if row is None else QueuedMessage(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
 
@@ -205,6 +245,7 @@ class TransactionSender:
         on_dead_letter: Callable[[DeadLetter], None] | None = None,
         id_factory: Callable[[], str] | None = None,
         local_retry: float = 0.2,
+        on_delivered: Callable[[Delivered], None] | None = None,
     ) -> None:
         self.store = store
         self.routes = routes
@@ -217,10 +258,14 @@ class TransactionSender:
         self.on_dead_letter = on_dead_letter
         self._ids = id_factory or (lambda: str(uuid.uuid4()))
         self.local_retry = local_retry
-        self._wake = asyncio.Event()
+        self._wakes: dict[Lane, asyncio.Event] = {lane: asyncio.Event() for lane in LANES}
         self.delivered: list[QueuedMessage] = []
+        self.on_delivered = on_delivered
+        # outcomes of this process's deliveries, by seq: awaited ones until resolved, the last
+        # OUTCOMES resolved ones for a waiter that comes late (bounded: nobody has to await them)
+        self._outcomes: OrderedDict[int, asyncio.Future[msgspec.Struct]] = OrderedDict()
 
-    def submit(self, route: Route[Any, Any], request: Any, *, start: int | None = None) -> int:
+    def submit(self, route: Route[Any, Resp], request: Any, *, start: int | None = None) -> Queued[Resp]:
         """Store a message durably (2.x TransactionEvents created offline marked so) and wake
         the sender; returns its sequence number. ``start`` (1.6): the sequence number of the
         StartTransaction whose transactionId this StopTransaction or MeterValues must carry."""
@@ -236,30 +281,65 @@ class TransactionSender:
             request = msgspec.structs.replace(request, offline=True)
         payload = encode_payload(route, request, response=False)  # validated strictly before it is stored
         seq = self.store.put(route.action, self._ids(), payload, start)
-        self._wake.set()
-        return seq
+        self.wake()
+        return Queued(seq)
+
+    def outcome(self, seq: int) -> asyncio.Future[msgspec.Struct]:
+        """The future of message *seq*'s delivery in this process: its CALLRESULT's response, or
+        DeadLettered. A message delivered by an earlier process (before a restart) resolves only
+        through ``on_delivered`` there; await this with a timeout when that can be the case."""
+        future = self._outcomes.get(seq)
+        if future is None:
+            future = self._outcomes[seq] = asyncio.get_running_loop().create_future()
+        return future
+
+    def _resolve(self, seq: int, response: msgspec.Struct | None, failure: BaseException | None) -> None:
+        future = self._outcomes.get(seq)
+        if future is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: nobody can await it
+                future = self._outcomes[seq] = asyncio.get_running_loop().create_future()
+        if future is not None and not future.done():
+            if failure is not None:
+                future.set_exception(failure)
+                future.exception()  # retrieved: a dead letter nobody awaits is not an error to log
+            else:
+                future.set_result(response)  # type: ignore[arg-type]
+        if seq in self._outcomes:
+            self._outcomes.move_to_end(seq)
+        while len(self._outcomes) > OUTCOMES:  # drop the oldest resolved ones
+            oldest = next((k for k, f in self._outcomes.items() if f.done()), None)
+            if oldest is None:
+                break
+            del self._outcomes[oldest]
 
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled; nothing else ends it."""
+        """Deliver until cancelled; nothing else ends it. Each lane (see ``Lane``) has its own
+        loop, so a security event being retried never holds back a TransactionEvent, nor the
+        reverse; the connection sends their CALLs one at a time (Part 4 §4.1.1)."""
+        await asyncio.gather(*(self._run_lane(lane) for lane in LANES))
+
+    async def _run_lane(self, lane: Lane) -> None:
+        wake = self._wakes[lane]
         while True:
-            self._wake.clear()  # before looking: a submit() after this point wakes the wait below
-            item = self.store.head()
+            wake.clear()  # before looking: a submit() after this point wakes the wait below
+            item = self.store.head(lane)
             connection = self.ready()
             if item is None or connection is None or connection.closed:
-                await self._wake.wait()
+                await wake.wait()
                 continue
             try:
-                await self._deliver(item, connection)
+                await self._deliver(item, connection, wake)
             except asyncio.CancelledError:
                 raise
             except Exception:  # never fatal: log, wait a little, try again
                 log.exception("queue: delivering message #%d failed locally; retrying", item.seq)
                 await self._sleep(max(self.local_retry, 1.0))
 
-    async def _deliver(self, item: QueuedMessage, connection: Connection) -> None:
+    async def _deliver(self, item: QueuedMessage, connection: Connection, wake: asyncio.Event) -> None:
         route = self.routes[item.action]
         request = route.request_codec.decode(item.payload)
         if item.start is not None:
@@ -278,7 +358,7 @@ class TransactionSender:
             return
         except NotAllowed as exc:
             log.info("queue: waiting: %s", exc)
-            await self._wake.wait()  # the registration changed under us: wait until it is back
+            await wake.wait()  # the registration changed under us: wait until it is back
             return
         except (InvalidMessage, LocalError) as exc:
             self._give_up(item, f"cannot be sent: {exc}")  # would fail the same way every time
@@ -296,9 +376,16 @@ class TransactionSender:
             if isinstance(transaction_id, int):
                 self.store.assign_transaction(item.seq, transaction_id)
         self.delivered.append(item)
+        self._resolve(item.seq, response, None)
+        if self.on_delivered is not None:
+            try:
+                self.on_delivered(Delivered(item, response))
+            except Exception:  # the application's callback must not stop delivery
+                log.exception("queue: on_delivered raised for message #%d", item.seq)
 
     def _give_up(self, item: QueuedMessage, reason: str) -> None:
         self.store.bury(item.seq, reason)
         log.warning("queue: message #%d (%s) dead-lettered: %s", item.seq, item.action, reason)
+        self._resolve(item.seq, None, DeadLettered(item.seq, item.action, reason))
         if self.on_dead_letter is not None:
             self.on_dead_letter(DeadLetter(item, reason))

@@ -1,5 +1,7 @@
 """Misuse of the generated package: every marked line must be a mypy --strict error."""
 
+import datetime
+
 from ocppgen.generated.runtime.payload import codec
 from ocppgen.generated.v16 import enums as e16, messages as m16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201
@@ -70,11 +72,20 @@ async def registry_misuse(server: CsmsServer) -> None:
     server.handle(csms201.BINDING, lambda session: Station201())  # E: arg-type, return-value
 
 
+def queued_event() -> m201.TransactionEventRequest:
+    return m201.TransactionEventRequest(
+        event_type=e201.TransactionEventEnumType.Started, timestamp=datetime.datetime.now(datetime.timezone.utc),
+        trigger_reason=e201.TriggerReasonEnumType.Authorized, seq_no=0, transaction_info=d201.TransactionType(transaction_id="T"),
+    )
+
+
 async def station_misuse() -> None:
     client = StationClient("ws://x/ocpp/CS-1", station201.BINDING, Station201())
     await client.csms.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: attr-defined
     client.submit(routing201.TRANSACTION_EVENT, m201.HeartbeatRequest())  # E: misc
     client.submit(routing16.STOP_TRANSACTION, m201.HeartbeatRequest())  # E: misc
+    queued = client.submit(routing201.TRANSACTION_EVENT, queued_event())
+    heartbeat: m201.HeartbeatResponse = await client.response(queued)  # E: arg-type
     StationClient("ws://x/ocpp/CS-1", station201.BINDING, Csms201())  # E: arg-type
     StationClient("ws://x/ocpp/CS-1", csms201.BINDING, Station201())  # E: arg-type
 

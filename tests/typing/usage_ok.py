@@ -2,6 +2,8 @@
 
 import datetime
 
+import msgspec
+
 from msgspec import UNSET
 
 from ocppgen.generated.runtime.payload import codec
@@ -145,7 +147,9 @@ async def run_station() -> int:
             seq_no=0,
             transaction_info=d201.TransactionType(transaction_id="T"),
         )
-        client.submit(routing201.TRANSACTION_EVENT, event)
+        queued = client.submit(routing201.TRANSACTION_EVENT, event)
+        confirmed: m201.TransactionEventResponse = await client.response(queued, timeout=5)
+        assert confirmed.id_token_info is msgspec.UNSET or confirmed.id_token_info.status
         return answer.interval
 
 
