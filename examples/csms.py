@@ -25,11 +25,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 if __package__ in (None, ""):  # run as a script: make `examples` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.defaults import describe, with_defaults
 from ocppgen.generated.runtime.config import ServerOptions
+from ocppgen.generated.runtime.device_model_csms import BootConfiguration, ReportAssembler, read_limits, request_report
+from ocppgen.generated.runtime.session import Session
 from ocppgen.generated.runtime.registry import SqliteSessionStore
 from ocppgen.generated.runtime.server import CsmsServer
 from ocppgen.generated.v16 import csms as csms16, datatypes as d16, enums as e16, messages as m16, routing as r16
@@ -45,6 +49,8 @@ CREATE TABLE IF NOT EXISTS transactions (station_id TEXT, version TEXT, transact
 CREATE TABLE IF NOT EXISTS meter_values (station_id TEXT, transaction_id TEXT, at TEXT, measurand TEXT,
     value REAL, unit TEXT);
 CREATE TABLE IF NOT EXISTS configuration (station_id TEXT, name TEXT, value TEXT, PRIMARY KEY (station_id, name));
+CREATE TABLE IF NOT EXISTS device_model (station_id TEXT, component TEXT, variable TEXT, attribute TEXT, value TEXT,
+    mutability TEXT, data_type TEXT, PRIMARY KEY (station_id, component, variable, attribute));
 """
 
 
@@ -96,6 +102,25 @@ class Store:
 
     def configured(self, station: str, name: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO configuration VALUES (?,?,?)", (station, name, value))
+        self.db.commit()
+
+    def device_model(self, station: str, items: list[Any]) -> None:
+        """A station's base report: one row per variable attribute (component and variable
+        written name[instance]@evse.connector)."""
+        rows = []
+        for item in items:
+            component, variable = item.component, item.variable
+            where = "".join((f"[{component.instance}]" if isinstance(component.instance, str) else "",
+                             f"@{component.evse.id}" if not isinstance(component.evse, msgspec.UnsetType) else "",
+                             f".{component.evse.connector_id}" if not isinstance(component.evse, msgspec.UnsetType)
+                             and isinstance(component.evse.connector_id, int) else ""))
+            name = variable.name + (f"[{variable.instance}]" if isinstance(variable.instance, str) else "")
+            data_type = item.variable_characteristics.data_type.value if not isinstance(item.variable_characteristics, msgspec.UnsetType) else None
+            for attribute in item.variable_attribute:
+                rows.append((station, component.name + where, name, getattr(attribute.type, "value", "Actual"),
+                             attribute.value if isinstance(attribute.value, str) else None,
+                             getattr(attribute.mutability, "value", None), data_type))
+        self.db.executemany("INSERT OR REPLACE INTO device_model VALUES (?,?,?,?,?,?,?)", rows)
         self.db.commit()
 
 
@@ -166,16 +191,48 @@ class Csms16(Base, csms16.CsmsHandler):
 
 
 class Csms2x(Base):
-    """Answers shared by 2.0.1 and 2.1."""
+    """Answers shared by 2.0.1 and 2.1. After a boot it reads the station's full device model
+    (GetBaseReport, the NotifyReport parts assembled by the runtime's ReportAssembler); with
+    ``pending_boot`` it answers the first boot Pending, reads the report and the station's
+    message limits, sets the heartbeat interval, then accepts the station (BootConfiguration)."""
 
     m: Any
     d: Any
     e: Any
+    r: Any
+
+    def __init__(self, store: Store, pending_boot: bool = False) -> None:
+        super().__init__(store)
+        self.reports: ReportAssembler[Any] = ReportAssembler()
+        self.boot_flow = BootConfiguration(self.configure, self.r.TRIGGER_MESSAGE) if pending_boot else None
+        self._request_ids = itertools.count(1)
+
+    async def read_device_model(self, session: Session) -> None:
+        request = self.m.GetBaseReportRequest(request_id=next(self._request_ids), report_base=self.e.ReportBaseEnumType.FullInventory)
+        report = await request_report(session, self.r.GET_BASE_REPORT, request, self.reports, timeout=30)
+        self.store.device_model(session.identity, report.items)
+        self.log(session.identity, f"device model: {len(report.items)} variables in {report.parts} NotifyReport parts")
+
+    async def configure(self, session: Session) -> bool:
+        """The boot-time configuration (while Pending): read, then set what the operator wants."""
+        limits = await read_limits(session, self.r.GET_VARIABLES)
+        self.log(session.identity, f"limits: SetVariables {limits.set_variables.items} items, GetReport {limits.get_report.items} items")
+        await self.read_device_model(session)
+        d = self.d
+        wanted = d.SetVariableDataType(attribute_value="120", component=d.ComponentType(name="OCPPCommCtrlr"), variable=d.VariableType(name="HeartbeatInterval"))
+        answer = await session.call(self.r.SET_VARIABLES, self.m.SetVariablesRequest(set_variable_data=[wanted]), 30)
+        return all(r.attribute_status.value in ("Accepted", "RebootRequired") for r in answer.set_variable_result)
+
+    async def on_notify_report(self, request: Any, context: Any) -> Any:
+        self.reports.feed(context.station_id, request)  # parts of a report, in any order
+        return self.m.NotifyReportResponse()
 
     async def on_boot_notification(self, request: Any, context: Any) -> Any:
         cs = request.charging_station
         self.log(context.station_id, f"BootNotification {cs.vendor_name} {cs.model} ({request.reason.value})")
         self.store.boot(context.station_id, self.version, cs.vendor_name, cs.model, request.reason.value)
+        if self.boot_flow is not None and self.boot_flow.status(context) == "Pending":  # configure runs after the answer
+            return self.m.BootNotificationResponse(current_time=now(), interval=10, status=self.e.RegistrationStatusEnumType.Pending)
 
         async def read_configuration() -> None:  # runs once the boot's answer is on the wire
             d = self.d
@@ -184,6 +241,8 @@ class Csms2x(Base):
             for result in answer.get_variable_result:
                 if isinstance(result.attribute_value, str):
                     self.store.configured(context.station_id, result.variable.name, result.attribute_value)
+            if self.boot_flow is None:  # (with the boot flow, configure read it while Pending)
+                await self.read_device_model(context.session)
 
         context.after_response(read_configuration)
         return self.m.BootNotificationResponse(current_time=now(), interval=300, status=self.e.RegistrationStatusEnumType.Accepted)
@@ -222,17 +281,20 @@ class Csms2x(Base):
 
 
 class Csms201(Csms2x, csms201.CsmsHandler):
-    version, m, d, e = "2.0.1", m201, d201, e201
+    version, m, d, e, r = "2.0.1", m201, d201, e201, r201
 
 
 class Csms21(Csms2x, csms21.CsmsHandler):
-    version, m, d, e = "2.1", m21, d21, e21
+    version, m, d, e, r = "2.1", m21, d21, e21, r21
 
 
-def build_server(db_path: str, registry: Any = None, store: Any = None, **options: Any) -> CsmsServer:
+def build_server(
+    db_path: str, registry: Any = None, store: Any = None, *, pending_boot: bool = False, **options: Any
+) -> CsmsServer:
     """The example server: every version (2.1 preferred), each station-initiated action
     answered, sessions persisted beside the data (``store``: another database, e.g.
-    ``examples.pg_store.PostgresStore``; ``registry``: a cluster's)."""
+    ``examples.pg_store.PostgresStore``; ``registry``: a cluster's); ``pending_boot``: configure
+    2.x stations while Pending (BootConfiguration) before accepting them."""
     store = store or Store(db_path)
 
     def on_event(session: Any, event: Any) -> None:
@@ -244,8 +306,8 @@ def build_server(db_path: str, registry: Any = None, store: Any = None, **option
     if "session_store" not in options:
         options["session_store"] = SqliteSessionStore(db_path)
     server = CsmsServer(ServerOptions(on_event=on_event, **options), registry=registry)
-    server.handle(csms21.BINDING, with_defaults(Csms21, dict(csms21.HANDLED), r21.ROUTES)(store))
-    server.handle(csms201.BINDING, with_defaults(Csms201, dict(csms201.HANDLED), r201.ROUTES)(store))
+    server.handle(csms21.BINDING, with_defaults(Csms21, dict(csms21.HANDLED), r21.ROUTES)(store, pending_boot))
+    server.handle(csms201.BINDING, with_defaults(Csms201, dict(csms201.HANDLED), r201.ROUTES)(store, pending_boot))
     server.handle(csms16.BINDING, with_defaults(Csms16, dict(csms16.HANDLED), r16.ROUTES)(store))
     return server
 

@@ -26,8 +26,13 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from examples.defaults import with_defaults
+from examples.station_model import configuration, device_model
 from ocppgen.generated.runtime.client import StationClient
 from ocppgen.generated.runtime.config import BackOff, StationOptions
+from ocppgen.generated.runtime.configuration_store import ConfigurationStore
+from ocppgen.generated.runtime.device_model import DeviceModel, VariableKey
+from ocppgen.generated.runtime.values import MemoryValues, SqliteValues, ValueStore
+from ocppgen.generated.v16.configuration import Keys
 from ocppgen.generated.v16 import datatypes as d16, enums as e16, messages as m16, routing as r16, station as st16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201, routing as r201
 from ocppgen.generated.v201 import station as st201
@@ -41,18 +46,14 @@ def now() -> datetime.datetime:
 class Simulator:
     """The station's state, shared by its handler (what the CSMS asks) and its script."""
 
-    def __init__(self, station_id: str, version: str) -> None:
+    def __init__(self, station_id: str, version: str, config_path: str | None = None) -> None:
         self.station_id = station_id
         self.version = version
-        self.variables: dict[tuple[str, str], str] = {
-            ("OCPPCommCtrlr", "HeartbeatInterval"): "300",
-            ("OCPPCommCtrlr", "WebSocketPingInterval"): "0",
-            ("AuthCtrlr", "AuthorizeRemoteStart"): "false",
-        }
-        self.configuration: dict[str, str] = {
-            "HeartbeatInterval": "300", "MeterValueSampleInterval": "10", "WebSocketPingInterval": "0",
-            "AuthorizeRemoteTxRequests": "false",
-        }
+        # the device model (2.x) or configuration keys (1.6), values kept in SQLite when a path is given
+        values: ValueStore = SqliteValues(config_path) if config_path else MemoryValues()
+        self.config = configuration(values) if version == "1.6" else None
+        self._model = device_model(version, values) if version != "1.6" else None
+        self.settings: ConfigurationStore | DeviceModel = self.config or self.model
         self.energy = 1000.0
         self.remote_start: asyncio.Queue[tuple[str, int | None]] = asyncio.Queue()  # id token, remoteStartId
         self.remote_stop = asyncio.Event()
@@ -64,12 +65,24 @@ class Simulator:
     def log(self, text: str) -> None:
         print(f"{now():%H:%M:%S} [{self.station_id} {self.version}] {text}", flush=True)
 
-    def set_ping_interval(self, value: str) -> bool:
-        """WebSocketPingInterval (1.6 OCPP-J section 7; 2.x Part 4 section 8.4): 0 disables."""
-        if not value.isdigit() or self.client is None:
-            return False
-        self.client.set_ping_interval(int(value))
-        return True
+    @property
+    def model(self) -> DeviceModel:
+        """The 2.x device model (not on 1.6)."""
+        assert self._model is not None, "1.6 has configuration keys, not a device model"
+        return self._model
+
+    def remote_needs_authorize(self) -> bool:
+        """AuthorizeRemoteTxRequests (1.6) / AuthCtrlr.AuthorizeRemoteStart (2.x)."""
+        if self.config is not None:
+            return self.config.boolean(Keys.AuthorizeRemoteTxRequests) is True
+        return self.model.boolean(VariableKey("AuthCtrlr", "AuthorizeRemoteStart")) is True
+
+    def set_heartbeat(self, interval: int) -> None:
+        """HeartbeatInterval from an accepted BootNotification's interval."""
+        if self.config is not None:
+            self.config.set(Keys.HeartbeatInterval, str(interval))
+        else:
+            self.model.set(VariableKey("OCPPCommCtrlr", "HeartbeatInterval"), str(interval))
 
 
 class Handler16(st16.StationHandler):
@@ -80,20 +93,15 @@ class Handler16(st16.StationHandler):
         self.sim.log(text)
 
     async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: st16.Context) -> m16.GetConfigurationResponse:
-        keys = request.key if isinstance(request.key, list) else list(self.sim.configuration)
-        known = [d16.KeyValue(key=k, readonly=False, value=self.sim.configuration[k]) for k in keys if k in self.sim.configuration]
-        unknown = [k for k in keys if k not in self.sim.configuration]
-        self.sim.log(f"GetConfiguration {keys}")
-        return m16.GetConfigurationResponse(configuration_key=known, unknown_key=unknown) if unknown else m16.GetConfigurationResponse(configuration_key=known)
+        assert self.sim.config is not None
+        self.sim.log(f"GetConfiguration {request.key if isinstance(request.key, list) else 'all'}")
+        return self.sim.config.answer_get_configuration(r16.GET_CONFIGURATION, request, context)
 
     async def on_change_configuration(self, request: m16.ChangeConfigurationRequest, context: st16.Context) -> m16.ChangeConfigurationResponse:
-        if request.key not in self.sim.configuration:
-            return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.NotSupported)
-        if request.key == "WebSocketPingInterval" and not self.sim.set_ping_interval(request.value):
-            return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.Rejected)
-        self.sim.configuration[request.key] = request.value
-        self.sim.log(f"ChangeConfiguration {request.key}")  # values may be secrets: not logged
-        return m16.ChangeConfigurationResponse(status=e16.ConfigurationStatus.Accepted)
+        assert self.sim.config is not None
+        answer = self.sim.config.answer_change_configuration(r16.CHANGE_CONFIGURATION, request, context)
+        self.sim.log(f"ChangeConfiguration {request.key}: {answer.status.value}")  # values may be secrets: not logged
+        return answer
 
     async def on_remote_start_transaction(self, request: m16.RemoteStartTransactionRequest, context: st16.Context) -> m16.RemoteStartTransactionResponse:
         self.sim.log(f"RemoteStartTransaction for {request.id_tag}")
@@ -145,6 +153,7 @@ class Handler2x:
     m: Any
     d: Any
     e: Any
+    r: Any
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
@@ -152,29 +161,26 @@ class Handler2x:
     def log(self, station: str, text: str) -> None:
         self.sim.log(text)
 
+    # the device model store answers per Part 2 B05-B08 (docs/device-model.md)
     async def on_get_variables(self, request: Any, context: Any) -> Any:
-        results = []
-        for item in request.get_variable_data:
-            key = (item.component.name, item.variable.name)
-            value = self.sim.variables.get(key)
-            status = self.e.GetVariableStatusEnumType.Accepted if value is not None else self.e.GetVariableStatusEnumType.UnknownVariable
-            kwargs = {"attribute_value": value} if value is not None else {}
-            results.append(self.d.GetVariableResultType(attribute_status=status, component=item.component, variable=item.variable, **kwargs))
-            self.sim.log(f"GetVariables {key[0]}.{key[1]} -> {value}")
-        return self.m.GetVariablesResponse(get_variable_result=results)
+        answer = self.sim.model.answer_get_variables(self.r.GET_VARIABLES, request, context)
+        for result in answer.get_variable_result:
+            self.sim.log(f"GetVariables {result.component.name}.{result.variable.name}: {result.attribute_status.value}")
+        return answer
 
     async def on_set_variables(self, request: Any, context: Any) -> Any:
-        results = []
-        for item in request.set_variable_data:
-            key = (item.component.name, item.variable.name)
-            status = self.e.SetVariableStatusEnumType.Accepted
-            if key == ("OCPPCommCtrlr", "WebSocketPingInterval") and not self.sim.set_ping_interval(item.attribute_value):
-                status = self.e.SetVariableStatusEnumType.Rejected
-            if status is self.e.SetVariableStatusEnumType.Accepted:
-                self.sim.variables[key] = item.attribute_value
-            self.sim.log(f"SetVariables {key[0]}.{key[1]}: {status.value}")  # values may be secrets: not logged
-            results.append(self.d.SetVariableResultType(attribute_status=status, component=item.component, variable=item.variable))
-        return self.m.SetVariablesResponse(set_variable_result=results)
+        answer = self.sim.model.answer_set_variables(self.r.SET_VARIABLES, request, context)
+        for result in answer.set_variable_result:  # values may be secrets: not logged
+            self.sim.log(f"SetVariables {result.component.name}.{result.variable.name}: {result.attribute_status.value}")
+        return answer
+
+    async def on_get_base_report(self, request: Any, context: Any) -> Any:
+        self.sim.log(f"GetBaseReport {request.report_base.value} (request {request.request_id})")
+        return self.sim.model.answer_get_base_report(self.r.GET_BASE_REPORT, request, context, self.r.NOTIFY_REPORT)
+
+    async def on_get_report(self, request: Any, context: Any) -> Any:
+        self.sim.log(f"GetReport (request {request.request_id})")
+        return self.sim.model.answer_get_report(self.r.GET_REPORT, request, context, self.r.NOTIFY_REPORT)
 
     async def on_request_start_transaction(self, request: Any, context: Any) -> Any:
         self.sim.log(f"RequestStartTransaction for {request.id_token.id_token} (remoteStartId {request.remote_start_id})")
@@ -228,11 +234,11 @@ class Handler2x:
 
 
 class Handler201(Handler2x, st201.StationHandler):
-    m, d, e = m201, d201, e201
+    m, d, e, r = m201, d201, e201, r201
 
 
 class Handler21(Handler2x, st21.StationHandler):
-    m, d, e = m21, d21, e21
+    m, d, e, r = m21, d21, e21, r21
 
 
 BINDINGS = {"1.6": (st16, r16, Handler16), "2.0.1": (st201, r201, Handler201), "2.1": (st21, r21, Handler21)}
@@ -253,7 +259,7 @@ async def send_event(client: Any, sim: Simulator, m: Any, d: Any, e: Any, kind: 
 
 
 async def transaction_16(client: Any, sim: Simulator, id_tag: str, remote: bool, meter_values: int, interval: float) -> None:
-    if not remote or sim.configuration.get("AuthorizeRemoteTxRequests") == "true":
+    if not remote or sim.remote_needs_authorize():
         auth = await client.authorize(m16.AuthorizeRequest(id_tag=id_tag))
         sim.log(f"Authorize {id_tag}: {auth.id_tag_info.status.value}")
     start = await client.start_transaction(m16.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=int(sim.energy), timestamp=now()))
@@ -285,7 +291,7 @@ async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id
                          meter_values: int, interval: float) -> None:
     token = d.IdTokenType(id_token=id_tag, type=e.IdTokenEnumType.ISO14443 if sim.version == "2.0.1" else "ISO14443")
     remote = remote_start_id is not None
-    if not remote or sim.variables.get(("AuthCtrlr", "AuthorizeRemoteStart")) == "true":
+    if not remote or sim.remote_needs_authorize():
         auth = await client.authorize(m.AuthorizeRequest(id_token=token))
         sim.log(f"Authorize {id_tag}: {auth.id_token_info.status.value}")
     sim.transaction = str(uuid.uuid4())
@@ -309,26 +315,44 @@ async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id
 
 
 async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_values: int = 3, interval: float = 1.0,
-                   keep_running: bool = False, started: asyncio.Event | None = None, sim: Simulator | None = None) -> Simulator:
+                   keep_running: bool = False, started: asyncio.Event | None = None, sim: Simulator | None = None,
+                   config_path: str | None = None) -> Simulator:
     """Boot, report status, run one metered transaction; with keep_running, then heartbeat and
     serve CSMS requests (remote starts run further transactions) until cancelled. ``sim``: the
-    state to use (to watch it from outside)."""
+    state to use (to watch it from outside); ``config_path``: the SQLite file of its settings."""
     role, routes, handler_cls = BINDINGS[version]
-    sim = sim or Simulator(url.rstrip("/").rsplit("/", 1)[-1], version)
+    sim = sim or Simulator(url.rstrip("/").rsplit("/", 1)[-1], version, config_path)
     handler = with_defaults(handler_cls, dict(role.HANDLED), routes.ROUTES)(sim)
-    station = StationClient(url, role.BINDING, handler, StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))
+    settings = sim.settings
+    options = settings.station_options(StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))  # back-off, ping, retries
+    station = StationClient(url, role.BINDING, handler, options)
+    settings.bind(station)  # a WebSocketPingInterval set by the CSMS takes effect at once
     sim.client = station
     async with station.running():
         await station.connected()
         client = station.csms
+        boot_request: Any
         if version == "1.6":
-            boot = await client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen"))
-            await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
+            boot_request = m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")
         else:
             m, d, e = (m201, d201, e201) if version == "2.0.1" else (m21, d21, e21)
-            boot = await client.boot_notification(m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))
+            boot_request = m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))
+        boot = await client.boot_notification(boot_request)
+        while boot.status.value != "Accepted" and not station.registered:  # Pending: the CSMS configures us first (B02)
+            sim.log(f"BootNotification: {boot.status.value}, again in {boot.interval} s unless asked sooner")
+            for _ in range(max(boot.interval, 1) * 20):
+                if station.registered:  # a BootNotification the CSMS triggered was accepted
+                    break
+                await asyncio.sleep(0.05)
+            if not station.registered:
+                boot = await client.boot_notification(boot_request)
+        if boot.status.value == "Accepted":
+            sim.set_heartbeat(boot.interval)  # the interval of the accepted boot (B01, 1.6 section 4.2)
+        sim.log(f"BootNotification accepted, heartbeat every {settings.heartbeat_interval()} s")
+        if version == "1.6":
+            await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
+        else:
             await client.status_notification(m.StatusNotificationRequest(timestamp=now(), connector_status=e.ConnectorStatusEnumType.Available, evse_id=1, connector_id=1))
-        sim.log(f"BootNotification: {boot.status.value}, heartbeat every {boot.interval} s")
         if started is not None:
             started.set()
 
@@ -342,7 +366,7 @@ async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_va
         await run_transaction(id_tag, None, False)
         while keep_running:
             with contextlib.suppress(asyncio.TimeoutError):
-                tag, remote_start_id = await asyncio.wait_for(sim.remote_start.get(), timeout=max(boot.interval, 1))
+                tag, remote_start_id = await asyncio.wait_for(sim.remote_start.get(), timeout=max(settings.heartbeat_interval(), 1))
                 await run_transaction(tag, remote_start_id, True)
                 continue
             await client.heartbeat({"1.6": m16, "2.0.1": m201, "2.1": m21}[version].HeartbeatRequest())
@@ -358,10 +382,11 @@ def main() -> None:
     parser.add_argument("--meter-values", type=int, default=3)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between meter values")
     parser.add_argument("--once", action="store_true", help="exit after the first transaction")
+    parser.add_argument("--config", default=None, help="SQLite file of the station's settings (kept across restarts)")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(simulate(args.url, args.version, id_tag=args.id_tag, meter_values=args.meter_values,
-                             interval=args.interval, keep_running=not args.once))
+                             interval=args.interval, keep_running=not args.once, config_path=args.config))
 
 
 if __name__ == "__main__":

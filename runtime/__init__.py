@@ -24,6 +24,11 @@ Sans-I/O (no sockets, no clock, no awaits that do I/O):
                  the station's certificate store and the A02/A03 flows (cryptography, lazily)
     admission -- admission control for reconnection storms
     queue     -- the station's durable queue of transaction-related messages
+    values    -- where a station's configuration values persist (SQLite, memory)
+    device_model -- the station's 2.x device model: GetVariables, SetVariables, reports (B05-B08)
+    configuration_store -- the station's 1.6 configuration keys (GetConfiguration, ChangeConfiguration)
+    device_model_csms -- CSMS side: reports assembled, requests split by the station's limits,
+                 configuration at boot
     registry  -- how application code reaches sessions; session stores
     config    -- the options of each side
 

@@ -89,6 +89,8 @@ class Failure(enum.Enum):
     TOO_MANY_CALLS = "too_many_calls"  # the peer pipelines CALLs past the bound (Part 4 4.1.1)
     SIGNATURE_INVALID = "signature_invalid"  # a signed message that does not verify (Part 4 chapter 7)
     SIGNATURE_REQUIRED = "signature_required"  # an unsigned message where the policy requires a signature
+    TOO_MANY_ITEMS = "too_many_items"  # more list items than the receiver's ItemsPerMessage (B06.FR.16, B08.FR.17)
+    TOO_MANY_BYTES = "too_many_bytes"  # a CALL longer than the receiver's BytesPerMessage (B06.FR.17, B08.FR.18)
 
 
 _COMMON: dict[Failure, str] = {
@@ -106,6 +108,7 @@ _COMMON: dict[Failure, str] = {
     Failure.TOO_MANY_CALLS: "GenericError",
     Failure.SIGNATURE_INVALID: "SecurityError",
     Failure.SIGNATURE_REQUIRED: "SecurityError",
+    Failure.TOO_MANY_ITEMS: "OccurrenceConstraintViolation",
 }
 
 _V2X: dict[Failure, str] = {
@@ -118,6 +121,7 @@ _V2X: dict[Failure, str] = {
     Failure.UNKNOWN_PROPERTY: "FormatViolation",
     Failure.DUPLICATE_ID: "RpcFrameworkError",
     Failure.REPLY_MALFORMED: "ProtocolError",
+    Failure.TOO_MANY_BYTES: "FormatViolation",
 }
 
 _V16: dict[Failure, str] = {
@@ -131,6 +135,8 @@ _V16: dict[Failure, str] = {
     Failure.OCCURRENCE: "OccurenceConstraintViolation",
     Failure.DUPLICATE_ID: "GenericError",
     Failure.REPLY_MALFORMED: "FormationViolation",
+    Failure.TOO_MANY_ITEMS: "OccurenceConstraintViolation",  # GetConfigurationMaxKeys (1.6 section 5.8)
+    Failure.TOO_MANY_BYTES: "FormationViolation",  # 1.6 has no BytesPerMessage: never sent
 }
 
 _TABLE: Final[dict[str, dict[Failure, str]]] = {"1.6": _V16, "2.0.1": _V2X, "2.1": _V2X}

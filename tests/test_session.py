@@ -400,9 +400,12 @@ def test_no_module_but_codes_spells_an_error_code() -> None:
     spelled = {"FormationViolation", "FormatViolation", "RpcFrameworkError", "OccurenceConstraintViolation",
                "OccurrenceConstraintViolation", "TypeConstraintViolation", "PropertyConstraintViolation", "SecurityError",
                "InternalError", "NotImplemented\"", "NotSupported\"", "GenericError", "MessageTypeNotSupported"}
+    # response statuses and reason codes that share an error code's spelling (GetBaseReport and
+    # ChangeConfiguration answer NotSupported; InternalError is a Part 2 appendix reason code)
+    not_codes = {"device_model.py": {"NotSupported\"", "InternalError"}, "configuration_store.py": {"NotSupported\""}}
     for path in (ROOT / "runtime").glob("*.py"):
         if path.name in ("codes.py", "errors.py"):
             continue
         text = path.read_text()
-        found = {code for code in spelled if f'"{code}' in text}
+        found = {code for code in spelled if f'"{code}' in text} - not_codes.get(path.name, set())
         assert not found, f"{path.name} spells {found}"

@@ -124,3 +124,24 @@ async def cluster_misuse(url: str) -> None:
     level: int = (await station.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))).status  # E: assignment
     ClusterRegistry("redis://127.0.0.1:6379/0")  # E: arg-type
     CsmsServer(registry=RedisBackplane(url))  # E: arg-type
+
+# --- device-model store and CSMS helpers ---
+from ocppgen.generated.runtime.device_model import DeviceModel, VariableKey, VariableSpec, declare
+from ocppgen.generated.runtime.device_model_csms import Limits, ReportAssembler
+from ocppgen.generated.v201 import datatypes as d201_
+from ocppgen.generated.v21 import messages as m21_
+
+
+def store_misuse(model: DeviceModel, request: m201.GetVariablesRequest, context: station201.Context) -> None:
+    wrong: m201.SetVariablesResponse = model.answer_get_variables(routing201.GET_VARIABLES, request, context)  # E: assignment
+    model.answer_set_variables(routing201.SET_VARIABLES, request, context)  # E: misc
+    declare(dm201.OCPPCommCtrlr.HeartbeatInterval, 300)  # E: arg-type
+    declare(dm201.OCPPCommCtrlr.HeartbeatInterval, mutability="ReadMostly")  # E: arg-type
+    VariableSpec(component="X", variable="Y", data_type="float")  # E: arg-type
+    interval: int = model.integer(VariableKey("OCPPCommCtrlr", "HeartbeatInterval"))  # E: assignment
+    model.set(VariableKey("OCPPCommCtrlr", "HeartbeatInterval"), 60)  # E: arg-type
+    Limits(items=3).items = 4  # E: misc
+
+
+def assembler_misuse(assembler: ReportAssembler[d201_.ReportDataType], part: m21_.NotifyReportRequest) -> None:
+    assembler.feed("CS-1", part)  # E: arg-type

@@ -214,3 +214,85 @@ async def cluster_reset(url: str) -> e201.ResetStatusEnumType | None:
             sent: bool = failure.sent  # whether the station can have received it
             return None if sent else None
         return answer.status
+# --- device-model store and CSMS helpers ---
+from ocppgen.generated.runtime.configuration_store import ConfigurationStore, declare_key  # noqa: E402
+from ocppgen.generated.runtime.device_model import DeviceModel, VariableKey, VariableSpec, declare  # noqa: E402
+from ocppgen.generated.runtime.device_model_csms import (  # noqa: E402
+    BootConfiguration,
+    Limits,
+    MessageLimits,
+    Report,
+    ReportAssembler,
+    call_in_batches,
+    read_limits,
+    request_report,
+    request_reports_in_batches,
+    split,
+)
+from ocppgen.generated.runtime.values import SqliteValues  # noqa: E402
+from ocppgen.generated.v16 import routing as routing16, station as station16  # noqa: E402
+from ocppgen.generated.v21 import datatypes as d21, enums as e21, routing as routing21  # noqa: E402
+
+
+def station_model(path: str) -> DeviceModel:
+    specs: list[VariableSpec] = [
+        declare(dm201.OCPPCommCtrlr.HeartbeatInterval, "300", min_limit=1),
+        declare(dm21.EVSE.AvailabilityState, "Available", evse=1, values_list=("Available", "Faulted")),
+        VariableSpec(component="AcmeCtrlr", variable="Fan", data_type="integer", mutability="ReadWrite"),
+    ]
+    model = DeviceModel(specs, values=SqliteValues(path), report_items=10)
+    interval: int = model.heartbeat_interval()
+    fan: int | None = model.integer(VariableKey("AcmeCtrlr", "Fan"))
+    model.set(dm201.OCPPCommCtrlr.HeartbeatInterval, str(interval + (fan or 0)))
+    model.watch(dm201.OCPPCommCtrlr.HeartbeatInterval, print)
+    return model
+
+
+class ModelStation(station201.StationHandler):
+    def __init__(self, model: DeviceModel) -> None:
+        self.model = model
+
+    async def on_get_variables(self, request: m201.GetVariablesRequest, context: station201.Context) -> m201.GetVariablesResponse:
+        return self.model.answer_get_variables(routing201.GET_VARIABLES, request, context)
+
+    async def on_get_base_report(self, request: m201.GetBaseReportRequest, context: station201.Context) -> m201.GetBaseReportResponse:
+        return self.model.answer_get_base_report(routing201.GET_BASE_REPORT, request, context, routing201.NOTIFY_REPORT)
+
+
+class KeysStation(station16.StationHandler):
+    store = ConfigurationStore([declare_key(cfg16.Keys.HeartbeatInterval, "300")])
+
+    async def on_get_configuration(self, request: m16.GetConfigurationRequest, context: station16.Context) -> m16.GetConfigurationResponse:
+        return self.store.answer_get_configuration(routing16.GET_CONFIGURATION, request, context)
+
+
+def bound(model: DeviceModel, client: StationClient[station201.StationHandler, station201.CsmsClient]) -> StationOptions:
+    model.bind(client)
+    return model.station_options(StationOptions())
+
+
+async def csms_reads(session: Session) -> list[d21.ReportDataType]:
+    assembler: ReportAssembler[d21.ReportDataType] = ReportAssembler()
+    request = m21.GetBaseReportRequest(request_id=1, report_base=e21.ReportBaseEnumType.FullInventory)
+    report: Report[d21.ReportDataType] = await request_report(session, routing21.GET_BASE_REPORT, request, assembler)
+    limits: MessageLimits = await read_limits(session, routing21.GET_VARIABLES)
+    wanted = [d21.GetVariableDataType(component=item.component, variable=item.variable) for item in report.items]
+    batches: list[list[d21.GetVariableDataType]] = split(wanted, limits.get_variables, action="GetVariables", field_name="getVariableData")
+    answers: list[m21.GetVariablesResponse] = await call_in_batches(
+        session, routing21.GET_VARIABLES, wanted, lambda batch: m21.GetVariablesRequest(get_variable_data=batch), Limits(items=8),
+        field_name="getVariableData",
+    )
+    by_batch: list[Report[d21.ReportDataType]] = await request_reports_in_batches(
+        session, routing21.GET_REPORT, [d21.ComponentVariableType(component=item.component) for item in report.items],
+        lambda batch, rid: m21.GetReportRequest(request_id=rid, component_variable=batch), limits.get_report, assembler,
+        request_ids=iter(range(2, 100)),
+    )
+    assembler.feed(session.identity, m21.NotifyReportRequest(request_id=1, generated_at=datetime.datetime.now(datetime.timezone.utc), seq_no=0))
+    return report.items if len(batches) == len(answers) == len(by_batch) else []
+
+
+async def configure(session: Session) -> bool:
+    return session.registered
+
+
+flow = BootConfiguration(configure, routing201.TRIGGER_MESSAGE)
