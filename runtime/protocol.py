@@ -98,9 +98,6 @@ from .session import Registration, Session
 
 __all__ = ["OcppProtocol", "Strictness", "default_message_id", "dispatch", "encode_payload"]
 
-# Frames longer than this take the one-pass path first: it saves the second scan of the
-# payload, which only pays off once the payload is larger than the cost of peeking at the action.
-COMPACT_MIN = 400
 H = TypeVar("H")
 
 # Drops that are the peer's fault and count towards max_bad_messages.
@@ -148,6 +145,25 @@ def _qualified(t: type) -> str:
     module = t.__module__.split(".")
     version = next((part for part in module if part in ("v16", "v201", "v21")), None)
     return f"{version}.{t.__qualname__}" if version else t.__qualname__
+
+
+# Frames longer than this take the one-pass path first: it saves the second scan of the payload,
+# which pays off once the payload is dearer than peeking at the action (about 150 characters).
+COMPACT_MIN = 200
+
+_FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], dict[str, Any]]] = {}
+
+
+def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str]) -> dict[str, Any]:
+    """The hot-path table (action -> decoder, method, date-times) of one routes/handled pair,
+    shared by every connection that has them (the generated tables are module constants)."""
+    key = (id(routes), id(handled))
+    found = _FAST_TABLES.get(key)
+    if found is None or found[0] is not routes or found[1] is not handled:
+        if len(_FAST_TABLES) > 256:  # routes built on the fly (tests): do not grow without bound
+            _FAST_TABLES.clear()
+        found = _FAST_TABLES[key] = (routes, handled, {})
+    return found[2]
 
 
 class _Pending:
@@ -243,6 +259,9 @@ class OcppProtocol:
         self._close_requested = False
         self._last_now = 0.0
         self._text: str | bytes = ""
+        self._fast = _fast_table(routes, handled)
+        # no session and no signing policy: a valid CALL only needs a free handler slot
+        self._plain = session is None and self.signing is None
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -439,6 +458,21 @@ class OcppProtocol:
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return self._malformed(data, now)
         if type(frame) is fr.Call:  # the common case first
+            action = frame.action
+            fast = self._fast.get(action) or self._fast_entry(action)
+            mid = frame.message_id
+            if fast is not None and mid not in self._inbound and not self._waiting:
+                try:
+                    request = fast[1](frame.payload)  # the hot path: valid input
+                except (msgspec.ValidationError, RecursionError):
+                    pass  # the general path answers it
+                else:
+                    if not fast[3] or not wire.suspect(data):
+                        if self._plain and len(self._inbound) < self.max_calls_in_progress:
+                            timeout = self.handler_timeout
+                            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+                            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
+                        return self._accept(mid, action, fast[2], request, now, None)
             return self._on_call(frame, now)
         kind = fr.type_of(frame)
         if kind not in self._types:
@@ -480,23 +514,36 @@ class OcppProtocol:
 
     def _compact_call(self, data: str, now: float) -> list[Event] | None:
         """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
-        action, or None: then the general path decides, with all its checks and answers."""
-        end_id = data.find('"', 4)
-        if end_id < 0 or data[end_id + 1 : end_id + 3] != ',"' or "\\" in data[4:end_id]:
-            return None
+        action, or None: then the general path decides, with all its checks and answers. Used
+        for longer frames: the one pass saves a second scan of the payload, which pays off
+        once that is dearer than peeking at the action."""
+        end_id = data.find('","', 4)
         end_action = data.find('"', end_id + 3)
-        action = data[end_id + 3 : end_action]
-        route = self.routes.get(action)
-        method = self.handled.get(action)
-        if end_action < 0 or route is None or method is None or route.send:
+        action = data[end_id + 3 : end_action]  # a guess: the decoded action must equal it
+        fast = self._fast.get(action) or self._fast_entry(action)
+        if fast is None or end_id < 0:
             return None
         try:
-            _, mid, decoded_action, request = route.call_frame_decoder.decode(data)
+            _, mid, decoded_action, request = fast[0](data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
-        if decoded_action != action or self._busy(mid) or (route.request_datetimes and wire.suspect(data)):
+        if decoded_action != action or mid in self._inbound or (self._waiting and self._busy(mid)):
             return None
-        return self._accept(mid, action, method, request, now, None)
+        if fast[3] and wire.suspect(data):
+            return None
+        return self._accept(mid, action, fast[2], request, now, None)
+
+    def _fast_entry(self, action: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], str, bool] | None:
+        """The hot path's entry for ``action`` (frame decoder, payload decoder, handler
+        method, has date-times), or None (unknown, not handled, SEND): remembered in the
+        table that this connection shares with every other of the same routes."""
+        route = self.routes.get(action)
+        method = self.handled.get(action)
+        if route is None or method is None or route.send:
+            return None
+        entry = (route.call_frame_decoder.decode, route.request_codec.decode_strict, method, route.request_datetimes)
+        self._fast[action] = entry
+        return entry
 
     def _on_call(self, frame: fr.Call, now: float) -> list[Event]:
         mid, action = frame.message_id, frame.action

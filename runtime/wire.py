@@ -40,7 +40,8 @@ _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\
 _PLUS_HHMM = re.compile(r"\+\d\d\d\d\"")
 _MINUS_HHMM = re.compile(r"-\d\d\d\d\"")
 _TIME_BEFORE = re.compile(r"\d\d:\d\d:\d\d(?:\.\d+)?\Z")
-_SPACE_SEPARATOR = re.compile(r"\d\d\d\d-\d\d-\d\d \d\d:\d\d")
+# "yyyy-mm-dd hh:mm", written to start with its literal space (the engine scans for it fast)
+_SPACE_SEPARATOR = re.compile(r" \d\d:\d\d(?<=\d\d\d\d-\d\d-\d\d \d\d:\d\d)")
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
@@ -82,16 +83,22 @@ def _millis(value: datetime.datetime) -> str:
 
 def suspect(text: str | bytes) -> bool:
     """Whether a frame may hold a date-time msgspec accepts but RFC 3339 does not (a space for
-    ``T``, an offset without its colon). False positives only cost the type-aware check."""
+    ``T``, an offset without its colon). False positives only cost the type-aware check.
+
+    Every pattern starts with a literal character (``+``, space, ``-``), which the regular
+    expression engine finds with a fast scan; ``in`` skips a pattern whose character is absent."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     if "+" in text and _PLUS_HHMM.search(text):
         return True
     if " " in text and _SPACE_SEPARATOR.search(text):
         return True
-    for m in _MINUS_HHMM.finditer(text):  # dates are full of "-": look for "hh:mm:ss-hhmm"
-        if _TIME_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+    m = _MINUS_HHMM.search(text)
+    while m is not None:  # dates are full of "-": look for "hh:mm:ss-hhmm"
+        start = m.start()
+        if start and text[start - 1].isdigit() and _TIME_BEFORE.search(text, max(0, start - 40), start):
             return True
+        m = _MINUS_HHMM.search(text, m.end() - 1)
     return False
 
 
