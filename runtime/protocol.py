@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
@@ -83,6 +84,7 @@ from . import signing as sg
 from . import wire
 from .admission import BootPacer
 from .lenient import Tolerated, decode_lenient
+from .payload import enc_hook
 from .routing import (
     CallContext,
     CallError,
@@ -131,10 +133,13 @@ def encode_payload(
     if not isinstance(payload, expected):
         raise InvalidMessage(f"{route.action} needs {_qualified(expected)}, not {_qualified(type(payload))}")
     try:
-        data = codec.encode(payload)
+        data = _PAYLOAD_ENCODER.encode(payload)  # what codec.encode does, without the call
         if millis or decimals is not None:
             data = wire.limit(payload, data, millis=millis, decimals=decimals)
-        codec.decode(data)
+        try:
+            codec.decode_strict(data)  # valid output: the bare decoder
+        except msgspec.ValidationError:
+            codec.decode(data)  # the draft-06 integer rule, then the verdict
     except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
         raise InvalidMessage(f"{route.action}: {exc}") from None
     return data
@@ -150,6 +155,11 @@ def _qualified(t: type) -> str:
 # Frames longer than this take the one-pass path first: it saves the second scan of the payload,
 # which pays off once the payload is dearer than peeking at the action (about 150 characters).
 COMPACT_MIN = 200
+# The action of a compact CALL, peeked at before the one pass; a guess that the decoded frame
+# must confirm (an id with escapes takes the general path).
+_CALL_HEAD = re.compile(r'\[2,"[^"\\]*","([^"\\]+)"')
+
+_PAYLOAD_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 _FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], dict[str, Any]]] = {}
 
@@ -326,7 +336,8 @@ class OcppProtocol:
         entry = self._inbound.pop(message_id, None)
         if entry is None:
             return []
-        self._unpace(message_id)
+        if self._paced:
+            self._unpace(message_id)
         action, request, _ = entry
         route = self.routes[action]
         try:
@@ -338,7 +349,7 @@ class OcppProtocol:
         if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
             payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
         self._outbox.append(fr.encode_result(message_id, payload))
-        events = self._next_waiting()
+        events = self._next_waiting() if self._waiting else []
         session = self.session
         if session is None:
             return events
@@ -449,10 +460,12 @@ class OcppProtocol:
         """Process one inbound text message; see the module docstring for what comes out."""
         self._last_now = now
         self._text = data
-        if type(data) is str and len(data) > COMPACT_MIN and data.startswith('[2,"'):
-            events = self._compact_call(data, now)
-            if events is not None:
-                return events
+        if type(data) is str and len(data) > COMPACT_MIN:
+            head = _CALL_HEAD.match(data)
+            if head is not None:
+                events = self._compact_call(data, head[1], now)
+                if events is not None:
+                    return events
         try:
             frame: fr.Frame = fr.DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
@@ -512,16 +525,13 @@ class OcppProtocol:
             return Failure.PROPERTY, refusal
         return route, method, request, events
 
-    def _compact_call(self, data: str, now: float) -> list[Event] | None:
+    def _compact_call(self, data: str, action: str, now: float) -> list[Event] | None:
         """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
         action, or None: then the general path decides, with all its checks and answers. Used
         for longer frames: the one pass saves a second scan of the payload, which pays off
         once that is dearer than peeking at the action."""
-        end_id = data.find('","', 4)
-        end_action = data.find('"', end_id + 3)
-        action = data[end_id + 3 : end_action]  # a guess: the decoded action must equal it
         fast = self._fast.get(action) or self._fast_entry(action)
-        if fast is None or end_id < 0:
+        if fast is None:
             return None
         try:
             _, mid, decoded_action, request = fast[0](data)
@@ -531,6 +541,10 @@ class OcppProtocol:
             return None
         if fast[3] and wire.suspect(data):
             return None
+        if self._plain and len(self._inbound) < self.max_calls_in_progress:
+            timeout = self.handler_timeout
+            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
         return self._accept(mid, action, fast[2], request, now, None)
 
     def _fast_entry(self, action: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], str, bool] | None:
