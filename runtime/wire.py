@@ -63,6 +63,11 @@ def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> b
     if not need_millis and not need_decimals:
         return data
     if not need_decimals:
+        top = _top_datetimes(type(payload))
+        if top is not None:  # the common case: date-times only at the top, cut in the text
+            cut = _cut_top(payload, data, top)
+            if cut is not None:
+                return cut
         paths = _datetime_paths(type(payload))
         if paths is not None:  # the common case: cut the fraction of the date-time strings in place
             tree = msgspec.json.decode(data)
@@ -95,7 +100,7 @@ def _datetime_paths(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
         if isinstance(t, (mi.ListType, mi.VarTupleType)):
             return walk(t.item_type, (*prefix, _ITEMS), depth + 1)
         if isinstance(t, mi.UnionType) or isinstance(t, mi.CustomType):
-            return not has_kind_info(t, mi.DateTimeType)
+            return not _has_kind_info(t, mi.DateTimeType)
         return True
 
     if not walk(mi.type_info(type_), (), 0):
@@ -103,8 +108,40 @@ def _datetime_paths(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
     return tuple(paths)
 
 
-def has_kind_info(t: mi.Type, kind: type) -> bool:
+def _has_kind_info(t: mi.Type, kind: type) -> bool:
     return _has(t, kind, set())
+
+
+@lru_cache(maxsize=None)
+def _top_datetimes(type_: Any) -> tuple[str, ...] | None:
+    """The attribute names of a payload type's date-time fields when all of them are its own
+    fields (not nested), else None."""
+    paths = _datetime_paths(type_)
+    if not paths or any(len(p) != 1 for p in paths):
+        return None
+    info = mi.type_info(type_)
+    assert isinstance(info, mi.StructType)
+    names = {f.encode_name: f.name for f in info.fields}
+    return tuple(names[p[0]] for p in paths)  # type: ignore[index]
+
+
+def _cut_top(payload: Any, data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """``data`` with each top-level date-time's text cut to the millisecond, or None when the
+    same text also stands elsewhere (say, in a free-text field): then the tree rewrite decides.
+    Exact: every occurrence of the quoted text is one of the fields, as the count proves."""
+    counts: dict[bytes, int] = {}
+    for name in names:
+        value = getattr(payload, name, None)
+        if isinstance(value, datetime.datetime) and value.microsecond:
+            text = _ENCODER.encode(value)
+            counts[text] = counts.get(text, 0) + 1
+    for text, n in counts.items():
+        # msgspec writes "yyyy-mm-ddThh:mm:ss.ffffff" then the offset: 1 + 19 + 1 + 6 bytes
+        if len(text) < 29 or text[20:21] != b"." or data.count(text) != n:
+            return None
+        millis = text[21:24]
+        data = data.replace(text, text[:20] + text[27:] if millis == b"000" else text[:24] + text[27:])
+    return data
 
 
 def _cut_at(node: Any, path: tuple[str | None, ...], i: int) -> None:

@@ -12,9 +12,9 @@ def test_codec_harness_runs_and_times_real_validators() -> None:
     rows = codec.run(repeat=1, target_seconds=0.0005)
     assert [r["name"] for r in rows] == [c[0] for c in codec.CALLS]
     for row in rows:
-        assert {"floor", "ours_receive", "ours_codec", "incumbent", "ours_encode", "incumbent_encode"} <= set(row["samples"])
+        assert {"floor", "ours_receive", "ours_codec", "incumbent", "ours_encode", "incumbent_encode", "out_floor", "ours_respond", "incumbent_respond"} <= set(row["samples"])
     text = codec.table(rows)
-    assert text.count("\n| ") == len(rows)  # one table row per message
+    assert text.count("\n| ") == 2 * len(rows)  # one row per message in each table
 
 
 def test_harness_refuses_a_decoder_that_accepts_invalid_messages(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -97,3 +97,22 @@ def test_the_fast_table_is_shared_and_follows_its_routes() -> None:
     a.receive('[2,"h","Heartbeat",{}]', 0)
     assert a._fast is b._fast and "Heartbeat" in a._fast
     assert r201.ROUTES["Heartbeat"].request_codec.decode_strict(b"{}") == m201.HeartbeatRequest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(TIMES)
+def test_a_top_level_date_time_is_cut_as_the_tree_rewrite_cuts_it(when: datetime.datetime) -> None:
+    value = m201.HeartbeatResponse(current_time=when)
+    data = msgspec.json.encode(value)
+    assert wire._top_datetimes(m201.HeartbeatResponse) == ("current_time",)
+    assert wire.limit(value, data, millis=True, decimals=None) == (_tree_rewrite(value) if wire._MICROS.search(data) else data)
+
+
+def test_the_text_cut_gives_way_when_the_same_text_stands_in_another_field() -> None:
+    when = datetime.datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
+    custom = d201.CustomDataType(vendor_id="v", extra={"echo": "2024-01-01T00:00:00.123456Z"})
+    value = m201.HeartbeatResponse(current_time=when, custom_data=custom)
+    data = msgspec.json.encode(value, enc_hook=wire.enc_hook)
+    assert wire._cut_top(value, data, ("current_time",)) is None
+    out = json.loads(wire.limit(value, data, millis=True, decimals=None))
+    assert out == {"currentTime": "2024-01-01T00:00:00.123Z", "customData": {"vendorId": "v", "echo": "2024-01-01T00:00:00.123456Z"}}
