@@ -63,12 +63,13 @@ def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> b
     if not need_millis and not need_decimals:
         return data
     if not need_decimals:
-        top = _top_datetimes(type(payload))
+        kind: Any = type(payload)  # (mypy: a class is hashable)
+        top = _top_datetimes(kind)
         if top is not None:  # the common case: date-times only at the top, cut in the text
             cut = _cut_top(payload, data, top)
             if cut is not None:
                 return cut
-        paths = _datetime_paths(type(payload))
+        paths = _datetime_paths(kind)
         if paths is not None:  # the common case: cut the fraction of the date-time strings in place
             tree = msgspec.json.decode(data)
             for path in paths:
