@@ -35,6 +35,13 @@ CANNED = {
     "TransactionEvent": "{}",
 }
 PASSWORD = "benchmark-password"
+PROFILER: Any = None  # a cProfile.Profile (--profile), enabled once the server listens
+
+
+def ready() -> None:
+    if PROFILER is not None:
+        PROFILER.enable()
+    print("READY", flush=True)
 
 
 def _ssl(args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -79,7 +86,7 @@ async def ocppgen_server(args: argparse.Namespace) -> None:
     server = CsmsServer(options)
     server.handle(csms.BINDING, Csms())
     async with server.serve("127.0.0.1", args.port, ssl=_ssl(args), backlog=4096):
-        print("READY", flush=True)
+        ready()
         await asyncio.Future()
 
 
@@ -111,7 +118,7 @@ async def incumbent_server(args: argparse.Namespace) -> None:
 
     async with serve(handler, "127.0.0.1", args.port, subprotocols=["ocpp2.0.1"], ping_interval=None,  # type: ignore[list-item]
                      compression=None if args.no_deflate else "deflate", ssl=_ssl(args), backlog=4096, open_timeout=120):
-        print("READY", flush=True)
+        ready()
         await asyncio.Future()
 
 
@@ -138,7 +145,7 @@ async def floor_server(args: argparse.Namespace) -> None:
     async with serve(handler, "127.0.0.1", args.port, subprotocols=["ocpp2.0.1"], ping_interval=None,  # type: ignore[list-item]
                      compression=None if args.no_deflate else "deflate", ssl=_ssl(args), backlog=4096, open_timeout=120,
                      process_request=check_password if args.tls else None):
-        print("READY", flush=True)
+        ready()
         await asyncio.Future()
 
 
@@ -155,12 +162,26 @@ def main() -> None:
     parser.add_argument("--no-deflate", action="store_true")
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--admission", default=None, help="RATE,BURST,BOOTS (ocppgen only)")
+    parser.add_argument("--profile", default=None, help="write cProfile stats to this file at SIGTERM")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     from ocppgen.generated.runtime.loop import run
 
+    if args.profile:
+        import cProfile
+        import signal
+
+        global PROFILER
+        PROFILER = profiler = cProfile.Profile()
+
+        def dump(*_: object) -> None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, dump)
     run(SERVERS[args.kind](args), uvloop=args.uvloop)
 
 

@@ -277,7 +277,10 @@ class Connection:
                 if self.options.log_frames:
                     self._log_frame("<", message)
                 self._apply(self.protocol.receive(message, self._loop.time()))
-                await self._flush()
+                if self.protocol.has_data_to_send():
+                    await self._flush()
+                else:  # a CALL for a handler: nothing to write yet, only its deadline to arm
+                    self._arm_timer()
         except ConnectionClosed:
             pass
         finally:

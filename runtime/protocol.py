@@ -410,6 +410,10 @@ class OcppProtocol:
             return events
         return []
 
+    def has_data_to_send(self) -> bool:
+        """Whether ``data_to_send()`` would return frames."""
+        return bool(self._outbox)
+
     def data_to_send(self) -> list[str]:
         """The frames to write to the WebSocket, in order (each a text message)."""
         out, self._outbox = self._outbox, []
