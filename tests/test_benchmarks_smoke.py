@@ -49,3 +49,17 @@ def test_idle_harness_smoke() -> None:
     text = idle.table(results, ["ocppgen", "floor"])
     assert all(r[0]["connected"] == 20 for r in results.values())
     assert "| on | ocppgen | 20 |" in text and "| off | floor | 20 |" in text
+
+
+def test_storm_harness_smoke() -> None:
+    """The storm harness with 20 stations over plain WebSockets, with admission control and
+    against the floor: every station is registered again and its queued messages delivered."""
+    import asyncio
+
+    from benchmarks import storm
+
+    results = asyncio.run(storm.run([20], ["ws"], ["ocppgen+admission", "floor"], admission="100,5,2", steady=2, queued=1, per_process=10))
+    text = storm.table(results, "100,5,2")
+    assert "| 20 | ws | ocppgen+admission |" in text and "| 20 | ws | floor |" in text
+    for r in results.values():
+        assert r["stations"] == 20 and r["delivered_s"] >= r["registered_s"] >= 0
