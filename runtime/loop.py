@@ -5,7 +5,7 @@ nothing in the runtime needs it, and every module runs on either loop. It lowers
 scheduling cost of each frame, the part of a call's CPU time that is not OCPP
 (docs/decisions/0019-performance.md has the measurements).
 
-    from ocppgen.generated.runtime.loop import run
+    from <package>.runtime.loop import run
     run(main())                  # uvloop if present
     run(main(), uvloop=False)    # asyncio's loop
 """
