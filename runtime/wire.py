@@ -52,6 +52,71 @@ _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
     """``data`` (the encoding of ``payload``) with the 2.x value rules applied."""
+    kind: Any = type(payload)  # (mypy: a class is hashable)
+    plan = _PLANS.get(kind, _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = _PLANS[kind] = _plan(kind)
+    if millis and plan is not None:
+        top, opens = plan
+        floats = False
+        if decimals is not None:
+            for name in opens:
+                if getattr(getattr(payload, name, None), "extra", None):
+                    floats = True
+        if not floats:
+            # Date-times only among the type's own fields, and no float to round (none declared,
+            # no extra property in its open objects): whether a date-time needs cutting is read
+            # from the values (msgspec writes six digits exactly when there are microseconds),
+            # not scanned for; the same outcome as the scans, cheaper.
+            for name in top:
+                value = getattr(payload, name, None)
+                if type(value) is datetime.datetime and value.microsecond and value.tzinfo is not None:
+                    return _cut_top(payload, data, top) or limit_scanned(payload, data, millis=millis, decimals=decimals)
+            return data
+    return limit_scanned(payload, data, millis=millis, decimals=decimals)
+
+
+_UNKNOWN: Any = object()
+_PLANS: dict[Any, Any] = {}
+
+
+def _plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(its top-level date-time fields, its top-level open-object fields) for a payload type
+    whose date-times are all its own fields, that declares no float and has open objects
+    only at its top level; None for any other type (the scans decide)."""
+    top = _top_datetimes(type_)
+    if top is None or has_kind(type_, mi.FloatType):
+        return None
+    info = mi.type_info(type_)
+    assert isinstance(info, mi.StructType)
+    opens = []
+    for f in info.fields:
+        t = f.type
+        members = t.types if isinstance(t, mi.UnionType) else (t,)
+        if any(isinstance(m, mi.CustomType) for m in members):
+            opens.append(f.name)
+        elif _has_open(t, set()):
+            return None  # an open object deeper down: its extras could hold floats
+    return top, tuple(opens)
+
+
+def _has_open(t: mi.Type, seen: set[int]) -> bool:
+    if isinstance(t, mi.CustomType):
+        return True
+    if isinstance(t, mi.StructType):
+        if id(t.cls) in seen:
+            return False
+        seen.add(id(t.cls))
+        return any(_has_open(f.type, seen) for f in t.fields)
+    if isinstance(t, (mi.ListType, mi.VarTupleType)):
+        return _has_open(t.item_type, seen)
+    if isinstance(t, mi.UnionType):
+        return any(_has_open(m, seen) for m in t.types)
+    return False
+
+
+def limit_scanned(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
+    """:func:`limit`, deciding what to rewrite by scanning the encoded text."""
     # one scan for both fractions (an int tests one byte: ``b"." in data`` is several times dearer)
     if 46 in data and _SIX_DIGITS.search(data) is not None:
         need_millis = millis and _MICROS.search(data) is not None
@@ -130,18 +195,17 @@ def _cut_top(payload: Any, data: bytes, names: tuple[str, ...]) -> bytes | None:
     """``data`` with each top-level date-time's text cut to the millisecond, or None when the
     same text also stands elsewhere (say, in a free-text field): then the tree rewrite decides.
     Exact: every occurrence of the quoted text is one of the fields, as the count proves."""
-    counts: dict[bytes, int] = {}
+    texts: list[bytes] = []
     for name in names:
         value = getattr(payload, name, None)
-        if isinstance(value, datetime.datetime) and value.microsecond:
-            text = _ENCODER.encode(value)
-            counts[text] = counts.get(text, 0) + 1
-    for text, n in counts.items():
+        if type(value) is datetime.datetime and value.microsecond:
+            texts.append(_ENCODER.encode(value))
+    for text in set(texts):
         # msgspec writes "yyyy-mm-ddThh:mm:ss.ffffff" then the offset: 1 + 19 + 1 + 6 bytes
-        if len(text) < 29 or text[20:21] != b"." or data.count(text) != n:
+        if len(text) < 29 or text[20] != 46 or data.count(text) != texts.count(text):
             return None
-        millis = text[21:24]
-        data = data.replace(text, text[:20] + text[27:] if millis == b"000" else text[:24] + text[27:])
+        cut = text[:20] + text[27:] if text[21:24] == b"000" else text[:24] + text[27:]
+        data = data.replace(text, cut)
     return data
 
 
