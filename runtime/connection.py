@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
@@ -342,7 +343,9 @@ class Connection:
             kind = type(event)
             if kind is CallReceived or kind is SendReceived:
                 assert isinstance(event, (CallReceived, SendReceived))
-                task = self._loop.create_task(self._handle(event))
+                task = self._start(self._handle(event))
+                if task.done():  # ran to its end at once (an eager start): nothing to track
+                    continue
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
                 if kind is CallReceived:
@@ -516,6 +519,14 @@ class Connection:
             return
         self._apply(self.protocol.handle_timeout(self._loop.time()))
         self._spawn(self._flush())
+
+    def _start(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """A handler's task. From Python 3.12 it starts eagerly: the handler runs at once, in
+        its own task and context, up to its first suspension, and one that never suspends
+        (most answer at once) costs no scheduling round trip (decision 0019)."""
+        if sys.version_info >= (3, 12):
+            return asyncio.Task(coro, loop=self._loop, eager_start=True)
+        return self._loop.create_task(coro)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task: asyncio.Task[Any] = self._loop.create_task(coro)
