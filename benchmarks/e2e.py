@@ -112,7 +112,8 @@ async def prove_the_server_validates() -> None:
 
 
 async def run(
-    stations: list[int], calls_per_station: int, repeat: int, loops: list[str] | None = None, build: bool = True, min_calls: int = 20000
+    stations: list[int], calls_per_station: int, repeat: int, loops: list[str] | None = None, build: bool = True, min_calls: int = 20000,
+    python: str | None = None,
 ) -> dict[str, Any]:
     raise_fd_limit()
     loops = loops_available(loops or ["asyncio", "uvloop"])
@@ -121,7 +122,7 @@ async def run(
     for _ in range(repeat):  # interleaved: every server, loop and size once per repetition
         for loop in loops:
             for kind in KINDS:
-                server = ServerProcess(kind, *(["--uvloop"] if loop == "uvloop" else []))
+                server = ServerProcess(kind, *(["--uvloop"] if loop == "uvloop" else []), python=python)
                 try:
                     for n in stations:
                         # enough calls for the CPU clock's 10 ms ticks to be small against the total
@@ -178,10 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls-per-station", type=int, default=20)
     parser.add_argument("--loops", default="asyncio,uvloop")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--python", default=None, help="run the servers on this interpreter (e.g. to compare Python versions)")
+    parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     stations = [int(x) for x in args.stations.split(",") if x]
-    results = asyncio.run(run(stations, args.calls_per_station, args.repeat, args.loops.split(",")))
+    results = asyncio.run(run(stations, args.calls_per_station, args.repeat, args.loops.split(","), build=not args.no_build,
+                              python=args.python))
     text = table(results, stations)
     print(text)
     if args.out:

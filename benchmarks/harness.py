@@ -36,11 +36,11 @@ def fd_limit() -> int:
 class ServerProcess:
     """One benchmark server (benchmarks/servers.py) in its own process."""
 
-    def __init__(self, kind: str, *flags: str) -> None:
+    def __init__(self, kind: str, *flags: str, python: str | None = None) -> None:
         self.kind = kind
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.servers", kind, str(self.port), *flags],
+            [python or sys.executable, "-m", "benchmarks.servers", kind, str(self.port), *flags],
             stdout=subprocess.PIPE, text=True, cwd=ROOT,
         )
         assert self.proc.stdout is not None

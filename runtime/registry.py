@@ -279,6 +279,7 @@ class LocalRegistry:
         self, session: Session, code: int | None, reason: str, replaced: bool, hook: Callable[[], Any] | None
     ) -> None:
         if not session.connected:
+            self._gone.pop(session.key, None)  # to the end: _gone stays in disconnect order
             self._gone[session.key] = time.monotonic()
         if self.store is not None:
             self._spawn_save(session)
@@ -341,14 +342,17 @@ class LocalRegistry:
         if self.session_ttl is None or not self._gone:
             return
         limit = time.monotonic() - self.session_ttl
-        for key, since in list(self._gone.items()):
+        # _gone is in disconnect order, oldest first: stop at the first session with time left.
+        # (Walking all of it on every call made a reconnection storm quadratic: decision 0019.)
+        while self._gone:
+            key, since = next(iter(self._gone.items()))
             session = self._sessions.get(key)
-            if session is None or session.connected:
-                del self._gone[key]
-            elif since < limit:
-                del self._gone[key]
+            if session is not None and not session.connected:
+                if since >= limit:
+                    return
                 del self._sessions[key]
                 self._hooks.pop(key, None)
+            del self._gone[key]
 
 
 def _address(session: Session) -> str | None:

@@ -116,3 +116,31 @@ def test_the_text_cut_gives_way_when_the_same_text_stands_in_another_field() -> 
     assert wire._cut_top(value, data, ("current_time",)) is None
     out = json.loads(wire.limit(value, data, millis=True, decimals=None))
     assert out == {"currentTime": "2024-01-01T00:00:00.123Z", "customData": {"vendorId": "v", "echo": "2024-01-01T00:00:00.123456Z"}}
+
+
+def test_sessions_expire_in_disconnect_order_and_a_reconnect_starts_the_clock_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry expires sessions from the oldest disconnect and stops at the first with time
+    left (a storm of reconnects no longer walks every disconnected session, decision 0019)."""
+    import asyncio
+
+    from ocppgen.generated.runtime import registry as reg
+    from ocppgen.generated.runtime.session import Session
+
+    clock = [1000.0]
+    monkeypatch.setattr(reg.time, "monotonic", lambda: clock[0])
+    registry = reg.LocalRegistry(session_ttl=10)
+
+    async def scenario() -> None:
+        sessions = [await registry.open(f"S{i}", lambda identity: Session(identity, Role.CSMS)) for i in range(3)]
+        for i, session in enumerate(sessions):
+            clock[0] = 1000.0 + i
+            registry.disconnected(session, 1006, "", False, None)
+        clock[0] = 1003.0
+        await registry.open("S0", lambda identity: Session(identity, Role.CSMS))  # S0 is back...
+        registry.disconnected(sessions[0], 1006, "", False, None)  # ...and gone again at 1003
+        clock[0] = 1011.5  # S1 (gone at 1001) has expired; S2 (1002) and S0 (1003) have not
+        assert {s.identity for s in registry.sessions()} == {"S0", "S2"}
+        clock[0] = 1013.5
+        assert registry.sessions() == []
+
+    asyncio.run(scenario())
