@@ -5,6 +5,11 @@ the same SQLite file, so a station that reconnects after a CSMS restart need not
 
     python examples/csms.py --port 9000 --db csms.sqlite
 
+Several processes make one CSMS (decision 0013): each joins the cluster with ``--redis URL``
+and may offer the operator endpoint of ``examples/cluster_ops.py``:
+
+    python examples/csms.py --port 9001 --db a.sqlite --redis redis://127.0.0.1:6379/0 --operator-port 8081
+
 Stations connect to ws://HOST:9000/ocpp/<station id>, offering ocpp2.1, ocpp2.0.1 or ocpp1.6.
 """
 
@@ -224,10 +229,11 @@ class Csms21(Csms2x, csms21.CsmsHandler):
     version, m, d, e = "2.1", m21, d21, e21
 
 
-def build_server(db_path: str, **options: Any) -> CsmsServer:
+def build_server(db_path: str, registry: Any = None, store: Any = None, **options: Any) -> CsmsServer:
     """The example server: every version (2.1 preferred), each station-initiated action
-    answered, sessions persisted beside the data."""
-    store = Store(db_path)
+    answered, sessions persisted beside the data (``store``: another database, e.g.
+    ``examples.pg_store.PostgresStore``; ``registry``: a cluster's)."""
+    store = store or Store(db_path)
 
     def on_event(session: Any, event: Any) -> None:
         name = type(event).__name__
@@ -235,17 +241,48 @@ def build_server(db_path: str, **options: Any) -> CsmsServer:
             print(f"{now():%H:%M:%S} [{session.identity}] {name}: {describe(event)}", flush=True)
 
     options.setdefault("default_subprotocol", "ocpp1.6")
-    server = CsmsServer(ServerOptions(session_store=SqliteSessionStore(db_path), on_event=on_event, **options))
+    if "session_store" not in options:
+        options["session_store"] = SqliteSessionStore(db_path)
+    server = CsmsServer(ServerOptions(on_event=on_event, **options), registry=registry)
     server.handle(csms21.BINDING, with_defaults(Csms21, dict(csms21.HANDLED), r21.ROUTES)(store))
     server.handle(csms201.BINDING, with_defaults(Csms201, dict(csms201.HANDLED), r201.ROUTES)(store))
     server.handle(csms16.BINDING, with_defaults(Csms16, dict(csms16.HANDLED), r16.ROUTES)(store))
     return server
 
 
-async def serve_forever(host: str, port: int, db_path: str) -> None:
-    server = build_server(db_path)
-    async with server.serve(host, port):
-        print(f"CSMS listening on ws://{host}:{port}/ocpp/<station id> (ocpp2.1, ocpp2.0.1, ocpp1.6); database {db_path}", flush=True)
+async def open_stores(db_path: str, database: str | None) -> tuple[Any, Any]:
+    """(the example's data, the session store): the SQLite file, or PostgreSQL with ``database``."""
+    if database is None:
+        return Store(db_path), SqliteSessionStore(db_path)
+    from examples.pg_store import PostgresStore
+    from ocppgen.generated.runtime.pg_store import PostgresSessionStore
+
+    return PostgresStore(database), await PostgresSessionStore.connect(database)
+
+
+async def serve_forever(host: str, port: int, db_path: str, cluster: argparse.Namespace | None = None) -> None:
+    database = cluster.database if cluster is not None else None
+    store, session_store = await open_stores(db_path, database)
+    if cluster is None or cluster.redis is None:
+        server = build_server(db_path, None, store, session_store=session_store)
+        async with server.serve(host, port):
+            print(f"CSMS listening on ws://{host}:{port}/ocpp/<station id> (ocpp2.1, ocpp2.0.1, ocpp1.6); database {db_path}", flush=True)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Future()
+        return
+    from examples.cluster_ops import serve_operator
+    from ocppgen.generated.runtime.cluster import ClusterRegistry
+    from ocppgen.generated.runtime.redis_backplane import RedisBackplane
+
+    backplane = RedisBackplane(cluster.redis, prefix=cluster.redis_prefix, ttl=cluster.presence_ttl)
+    registry = ClusterRegistry(backplane, store=session_store)
+    server = build_server(db_path, registry, store, session_store=session_store)
+    async with registry, server.serve(host, port) as ws:
+        bound = next(iter(ws.sockets)).getsockname()[1]
+        print(f"CSMS node {backplane.node} listening on ws://{host}:{bound}/ocpp/<station id>; cluster {cluster.redis}", flush=True)
+        if cluster.operator_port is not None:
+            operator = await serve_operator(registry, host, cluster.operator_port)
+            print(f"operator endpoint on http://{host}:{operator.sockets[0].getsockname()[1]}/stations/<id>/<reset|start>", flush=True)
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.Future()
 
@@ -255,9 +292,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--db", default="csms.sqlite", help="SQLite file (created on first run)")
+    parser.add_argument("--database", help="PostgreSQL instead of the SQLite file: postgresql://host:port/db "
+                        "(needs ocppgen[postgresql]; what several nodes share)")
+    parser.add_argument("--redis", help="join the cluster on this Redis (redis://host:port/db; needs ocppgen[redis])")
+    parser.add_argument("--redis-prefix", default="ocpp:", help="the cluster's key prefix in Redis")
+    parser.add_argument("--presence-ttl", type=float, default=15.0, help="seconds until a dead node's stations vanish")
+    parser.add_argument("--operator-port", type=int, help="serve the operator endpoint (examples/cluster_ops.py) here")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_forever(args.host, args.port, args.db))
+        asyncio.run(serve_forever(args.host, args.port, args.db, args))
 
 
 if __name__ == "__main__":

@@ -398,5 +398,103 @@ def overlays() -> None:
     click.echo("\nApply one with: ocppgen build --overlay NAME (repeatable); your own: --overlay path/to/file.json")
 
 
+# --- validate -------------------------------------------------------------------------------
+
+_VALIDATE_EPILOG = """\b
+Input formats (--input; detected per file by default):
+  frames  one frame per line, as sent on the WebSocket
+  jsonl   one {"frame": ..., "direction": ..., "station": ...} object per line; direction is
+          who sent it (station | csms) or, relative to the capturing side, in | out
+  log     the runtime's frame log (logger ocppgen.frames): "<station id> <|> <frame>", any
+          logging prefix before the station id ignored (the ocpp package's log is read too)
+\b
+Exit status: 0 no violations, 1 violations, 2 bad input (unreadable file, no frames, bad option).
+--format json prints one JSON object: {"report": 1, "source", "ocpp", "input", "logged_by",
+"lenient", "partial", "findings": [{"severity", "kind", "line", "detail", "spec", "station",
+"message_id", "action", "frame_type", "sender", "path", "lenient"}], "summary": {...},
+"exit_code"}; docs/validate.md describes every field and kind."""
+
+
+def _bad_input(where: str, what: str) -> NoReturn:
+    click.echo(f"error: {where}: {what}", err=True)
+    sys.exit(2)
+
+
+@main.command(epilog=_VALIDATE_EPILOG)
+@click.argument("capture", metavar="CAPTURE")
+@click.option("--ocpp", "version", type=click.Choice(list(VERSIONS)), help="The OCPP version of the exchange (required).")
+@_legacy_version_option
+@click.option("--lenient", is_flag=True, help="Report what the runtime's lenient mode tolerates as warnings, not violations.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text: one line per finding and a summary; json: one machine-readable report.",
+)
+@click.option(
+    "--input", "input_format", type=click.Choice(["auto", "frames", "jsonl", "log"]), default="auto", show_default=True,
+    help="The capture's format (auto: detected from its lines).",
+)
+@click.option(
+    "--logged-by", type=click.Choice(["csms", "station"]), default=None,
+    help="The side that wrote a frame log (or in/out records): its '>' frames are its own. "
+    "Default: inferred from the actions only one side sends.",
+)
+@click.option(
+    "--station", "stations", multiple=True, metavar="ID",
+    help="Check only this station's frames (repeatable), e.g. one charger of a CSMS's log.",
+)
+@click.option(
+    "--partial", is_flag=True,
+    help="The capture is an excerpt: replies to CALLs before it and CALLs answered after it are warnings.",
+)
+def validate(
+    capture: str,
+    version: str | None,
+    legacy_versions: tuple[str, ...],
+    lenient: bool,
+    output_format: str,
+    input_format: str,
+    logged_by: str | None,
+    stations: tuple[str, ...],
+    partial: bool,
+) -> None:
+    """Check a captured OCPP-J exchange (a file, or - for stdin) against a version's schemas
+    and the OCPP-J rules: framing, message ids, actions and their direction, every payload
+    (responses against their CALL's action), unanswered CALLs and unmatched replies.
+
+    \b
+    ocppgen validate charger.log --ocpp 1.6
+    ocppgen validate capture.jsonl --ocpp 2.0.1 --lenient --format json
+    journalctl -u csms | ocppgen validate - --ocpp 2.1 --logged-by csms --station CP-0042
+    """
+    from .capture import CaptureError, InputFormat, read_capture
+    from .validate import render_text, validate as run_validation
+
+    formats: dict[str, InputFormat] = {"frames": "frames", "jsonl": "jsonl", "log": "log"}
+
+    chosen = _one_version(version, legacy_versions)
+    try:
+        data = sys.stdin.buffer.read() if capture == "-" else Path(capture).read_bytes()
+    except OSError as exc:
+        _bad_input(capture, exc.strerror or str(exc))
+    source = "<stdin>" if capture == "-" else capture
+    try:
+        parsed = read_capture(data, formats.get(input_format))
+    except CaptureError as exc:
+        _bad_input(source, str(exc))
+    if stations:
+        parsed.records = [r for r in parsed.records if r.station in stations]
+        if not parsed.records:
+            _bad_input(source, f"no frames of station {', '.join(stations)} (stations are named by frame logs and jsonl records)")
+    report = run_validation(
+        parsed, chosen, source=source, lenient=lenient, partial=partial,
+        logged_by="csms" if logged_by == "csms" else "station" if logged_by == "station" else None,
+    )
+    if output_format == "json":
+        click.echo(msgspec.json.encode(report).decode())
+    else:
+        click.echo(render_text(report))
+    sys.exit(report.exit_code)
+
+
 if __name__ == "__main__":
     main()

@@ -23,7 +23,8 @@ __all__ = ["BootPacer", "ConnectionLimiter", "TokenBucket"]
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` stored."""
+    """``rate`` tokens per second, at most ``burst`` stored; full at ``now`` (monotonic
+    seconds, as every ``now`` of this module)."""
 
     __slots__ = ("rate", "burst", "tokens", "stamp")
 
@@ -36,7 +37,7 @@ class TokenBucket:
         self.stamp = now
 
     def take(self, now: float) -> float:
-        """0.0 when a token was taken, else the seconds until one will be there."""
+        """At ``now``: 0.0 when a token was taken, else the seconds until one will be there."""
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1.0:
@@ -65,7 +66,8 @@ class ConnectionLimiter:
         self.refused = 0
 
     def admit(self, address: str | None, now: float) -> int | None:
-        """None to admit the connection, else the ``Retry-After`` seconds for HTTP 503."""
+        """A connection from ``address`` (None: unknown) at ``now``: None to admit it, else the
+        ``Retry-After`` seconds for HTTP 503."""
         if self._overall is None:
             self._overall = TokenBucket(self.rate, self.burst, now)
         if self.per_address_rate is not None and address is not None:
@@ -106,8 +108,8 @@ class BootPacer:
         self._recent: deque[float] = deque()
 
     def acquire(self, now: float) -> int | None:
-        """None: handle this BootNotification (call ``release`` once it is answered); else
-        answer Pending with this interval (seconds)."""
+        """A BootNotification arrives at ``now``. None: handle it (call ``release`` once it is
+        answered); else answer Pending with this interval (seconds)."""
         if self.running < self.max_concurrent:
             self.running += 1
             return None

@@ -63,7 +63,9 @@ class FrameworkWebSocket(Protocol):
 
     async def receive(self) -> Message: ...
 
-    async def send(self, message: Message) -> None: ...
+    async def send(self, message: Message) -> None:
+        """Send an ASGI ``message``."""
+        ...
 
 
 #: Without the ``websocket.http.response`` extension a refused handshake is accepted and closed
@@ -91,7 +93,9 @@ class ForwardedCertificate:
     verified_header: str | None = "x-ssl-client-verify"
 
     def certificate(self, headers: list[tuple[str, str]], peer: object) -> Mapping[str, Any] | None:
-        """The forwarded certificate as a ``peercert()``-style mapping, or None."""
+        """The certificate forwarded in the request's ``headers`` (name/value pairs) as a
+        ``peercert()``-style mapping, or None (none, not verified, or ``peer``, the client
+        address of the ASGI scope, is not a trusted proxy)."""
         name, verified = self.header.lower(), (self.verified_header or "").lower()
         value = next((v for k, v in headers if k.lower() == name), None)
         if value is None or not value.strip():
@@ -112,7 +116,14 @@ class ForwardedCertificate:
 class CsmsEndpoint:
     """The ASGI application of a ``CsmsServer``: mount it on a WebSocket route (the station
     identity is the last path segment, as for the websockets server). It also answers a plain
-    HTTP request with 426 and runs the lifespan protocol when it is the whole application."""
+    HTTP request with 426 and runs the lifespan protocol when it is the whole application.
+
+    Args:
+        server: The ``CsmsServer`` whose handlers, options and registry serve the stations
+            (``handle`` must have been called).
+        forwarded_certificate: Profile 3 behind a TLS-terminating proxy (None: no client
+            certificates under ASGI).
+    """
 
     def __init__(self, server: CsmsServer, *, forwarded_certificate: ForwardedCertificate | None = None) -> None:
         if not server.bindings:
@@ -141,7 +152,7 @@ class CsmsEndpoint:
                     return
 
     async def serve(self, websocket: FrameworkWebSocket) -> None:
-        """Serve a framework's WebSocket object that was not accepted yet (Starlette's and
+        """Serve ``websocket``, a framework's WebSocket object that was not accepted yet (Starlette's and
         FastAPI's ``WebSocket``: its ``scope``, ``receive`` and ``send``), e.g. from a FastAPI
         ``@router.websocket`` function, after its dependencies ran."""
         await self(websocket.scope, websocket.receive, websocket.send)
@@ -198,7 +209,8 @@ class AsgiWebSocket:
     iteration yields text (and binary) messages until ``websocket.disconnect``; ``close`` sends
     ``websocket.close`` and waits, up to ``close_timeout``, for the peer's answer. ASGI cannot
     ping or abort a TCP connection: ``ping`` returns at once, ``abort`` stops reading so the
-    application returns and the server drops the socket."""
+    application returns and the server drops the socket. ``receive`` and ``send`` are the
+    ASGI callables of the connection, ``peer`` the client address of its scope."""
 
     def __init__(self, receive: Receive, send: Send, peer: object, *, close_timeout: float = 10.0) -> None:
         self._receive = receive
@@ -254,6 +266,7 @@ class AsgiWebSocket:
             self._reading = None
 
     async def send(self, message: str, /) -> None:
+        """Send the text ``message``; ConnectionClosed once the socket closed."""
         if self._done.is_set() or self._close_sent:
             raise ConnectionClosed(_close(self.close_code, self.close_reason), None)
         try:
@@ -263,6 +276,7 @@ class AsgiWebSocket:
             raise ConnectionClosed(None, None) from exc
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close with ``code`` and ``reason`` and wait (up to ``close_timeout``) for the peer."""
         if not self._close_sent and not self._done.is_set():
             self._close_sent = True
             try:
@@ -323,8 +337,8 @@ _STRINGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1", 0x
 
 
 def parse_certificate(text: str) -> dict[str, Any]:
-    """A forwarded X.509 certificate (PEM, URL-escaped PEM, or base64 DER; the first of a
-    chain) as the mapping ``ssl.SSLSocket.getpeercert()`` gives: ``subject``, ``issuer``,
+    """A forwarded X.509 certificate ``text`` (PEM, URL-escaped PEM, or base64 DER; the first
+    of a chain) as the mapping ``ssl.SSLSocket.getpeercert()`` gives: ``subject``, ``issuer``,
     ``serialNumber``, ``version``. Only the names are read: the proxy verified the
     certificate. Raises ValueError for anything else."""
     text = urllib.parse.unquote(text.strip())

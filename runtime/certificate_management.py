@@ -136,8 +136,9 @@ def _status(status: str, reason_code: str | None = None, detail: str | None = No
 
 @dataclass(frozen=True)
 class StoreResult:
-    """What the store did: the status to answer (the spec's values: Accepted, Rejected, Failed,
-    NotFound) and, when not Accepted, why (with the requirement id)."""
+    """What the store did: the ``status`` to answer (the spec's values: Accepted, Rejected,
+    Failed, NotFound) and, when not Accepted, why: ``reason_code`` (the statusInfo reasonCode)
+    and ``detail`` (in words, with the requirement id)."""
 
     status: str
     reason_code: str | None = None
@@ -150,8 +151,9 @@ class StoreResult:
 
 @dataclass(frozen=True)
 class InstalledCertificate:
-    """One CA certificate in the trust store: its kind (2.x name), PEM, hash data (SHA-256),
-    and whether it is the fallback CSMS root kept by AdditionalRootCertificateCheck (M05.FR.12)."""
+    """One CA certificate in the trust store: its kind (``use``, 2.x name), ``pem``,
+    ``hash_data`` (SHA-256), and whether it is the ``fallback`` CSMS root kept by
+    AdditionalRootCertificateCheck (M05.FR.12)."""
 
     use: str
     pem: str
@@ -244,7 +246,12 @@ class CertificateStore:
 
     def installed(self, uses: Iterable[str] | None = None, algorithm: str = "SHA256") -> list[InstalledCertificate]:
         """The installed CA certificates of the given kinds (2.x names; None: all), each with
-        its hash data (M03.FR.04). A certificate whose issuer is no longer known is left out."""
+        its hash data (M03.FR.04). A certificate whose issuer is no longer known is left out.
+
+        Args:
+            uses: Kinds by their 2.x names (None: all).
+            algorithm: The hash algorithm of the hash data (SHA256, SHA384, SHA512).
+        """
         everything = [der for _, _, der in self._entries()]
         fallback = self._fallback_name()
         out: list[InstalledCertificate] = []
@@ -258,7 +265,11 @@ class CertificateStore:
 
     def trusted_pem(self, use: str = CSMS_ROOT) -> str:
         """The PEM of every installed certificate of one kind (the fallback root included,
-        M05.FR.14): e.g. ``csms_ca_data`` of ``tls.client_context``."""
+        M05.FR.14): e.g. ``csms_ca_data`` of ``tls.client_context``.
+
+        Args:
+            use: The kind, by its 2.x name (default CSMSRootCertificate).
+        """
         return "".join(x509.to_pem(der) for _, _, der in self._entries([use]))
 
     def _fallback_name(self) -> str | None:
@@ -297,6 +308,9 @@ class CertificateStore:
         reached (M05.FR.06; 1.6 M05.FR.03); Rejected when AdditionalRootCertificateCheck is on
         and the old CSMS root did not sign it (M05.FR.11). The same certificate again is
         replaced and Accepted (M05.FR.17). Failed when it cannot be written (M05.FR.03).
+
+        Args:
+            certificate: The certificate, PEM.
         """
         kind = _FROM_16.get(use, use)
         if kind not in _USES:
@@ -408,7 +422,12 @@ class CertificateStore:
 
     def certificate_chain(self, certificate_type: str = STATION_CERTIFICATE, *, candidate: bool = False) -> CertChain | None:
         """The files of the station's certificate in use (or the one just accepted, not yet
-        confirmed), as ``tls.CertChain`` for ``tls.client_context``; None if there is none."""
+        confirmed), as ``tls.CertChain`` for ``tls.client_context``; None if there is none.
+
+        Args:
+            certificate_type: The kind, by its 2.x name (default ChargingStationCertificate).
+            candidate: The certificate just accepted and not yet confirmed, instead of the one in use.
+        """
         name = self._slot(certificate_type, "candidate" if candidate else "current")
         if name is None:
             return None
@@ -416,13 +435,24 @@ class CertificateStore:
         return CertChain(folder / f"{name}.pem", folder / f"{name}.key")
 
     def chain_pem(self, certificate_type: str = STATION_CERTIFICATE, *, candidate: bool = False) -> str | None:
-        """The PEM chain of the station's certificate in use (or the candidate)."""
+        """The PEM chain of the station's certificate in use (or the candidate).
+
+        Args:
+            certificate_type: The kind, by its 2.x name (default ChargingStationCertificate).
+            candidate: As for ``certificate_chain``.
+        """
         chain = self.certificate_chain(certificate_type, candidate=candidate)
         return None if chain is None else Path(chain.certfile).read_text("ascii")
 
     def set_certificate(self, chain: str, private_key: bytes, certificate_type: str = STATION_CERTIFICATE) -> None:
         """Install the station's certificate and key directly (manufacturing or installation,
-        A00.FR.801-804): it is in use at once."""
+        A00.FR.801-804): it is in use at once.
+
+        Args:
+            chain: The PEM chain, leaf first.
+            private_key: Its private key (PEM).
+            certificate_type: The kind, by its 2.x name (default ChargingStationCertificate).
+        """
         self._save_own(certificate_type, chain, private_key, "current")
 
     def _save_own(self, certificate_type: str, chain: str, private_key: bytes, slot: str) -> None:
@@ -438,14 +468,25 @@ class CertificateStore:
 
     def save_pending(self, certificate_type: str, private_key: bytes, csr: str, request_id: int | None) -> None:
         """Keep the key of a CSR just made (A02.FR.05: it never leaves the station), with the
-        CSR and the 2.1 requestId, until its certificate arrives."""
+        CSR and the 2.1 requestId, until its certificate arrives.
+
+        Args:
+            certificate_type: The kind the CSR is for.
+            private_key: The CSR's private key (PEM).
+            csr: The CSR (PEM).
+            request_id: 2.1: the SignCertificate's requestId (None on 1.6 and 2.0.1).
+        """
         folder = self._own_dir(certificate_type)
         folder.mkdir(parents=True, exist_ok=True)
         _write(folder / "pending.key", private_key, 0o600)
         _write(folder / "pending.json", json.dumps({"csr": csr, "requestId": request_id}).encode())
 
     def pending(self, certificate_type: str) -> tuple[bytes, str, int | None] | None:
-        """The key, CSR and requestId of the outstanding CSR of this type, or None."""
+        """The key, CSR and requestId of the outstanding CSR of this type, or None.
+
+        Args:
+            certificate_type: The kind.
+        """
         folder = self._own_dir(certificate_type)
         if not (folder / "pending.key").exists() or not (folder / "pending.json").exists():
             return None
@@ -454,12 +495,22 @@ class CertificateStore:
 
     def accept_candidate(self, certificate_type: str, chain: str, private_key: bytes) -> None:
         """A CertificateSigned chain passed its checks: keep it as the candidate (the
-        certificate in use stays until the candidate is confirmed, A02.FR.10/28)."""
+        certificate in use stays until the candidate is confirmed, A02.FR.10/28).
+
+        Args:
+            certificate_type: The kind.
+            chain: The accepted PEM chain.
+            private_key: The key of its CSR (PEM).
+        """
         self._save_own(certificate_type, chain, private_key, "candidate")
 
     def promote(self, certificate_type: str) -> bool:
         """The candidate works: it becomes the certificate in use; the old one and the
-        pending key are discarded (2.x A02.FR.10: the certificate not in use is discarded)."""
+        pending key are discarded (2.x A02.FR.10: the certificate not in use is discarded).
+
+        Args:
+            certificate_type: The kind.
+        """
         folder = self._own_dir(certificate_type)
         name = self._slot(certificate_type, "candidate")
         if name is None:
@@ -474,7 +525,11 @@ class CertificateStore:
         return True
 
     def discard_candidate(self, certificate_type: str) -> bool:
-        """The candidate did not work: discard it; the certificate in use stays (A02.FR.28)."""
+        """The candidate did not work: discard it; the certificate in use stays (A02.FR.28).
+
+        Args:
+            certificate_type: The kind.
+        """
         folder = self._own_dir(certificate_type)
         name = self._slot(certificate_type, "candidate")
         if name is None:
@@ -486,6 +541,7 @@ class CertificateStore:
         return True
 
     def clear_pending(self, certificate_type: str) -> None:
+        """Forget the outstanding CSR of ``certificate_type`` (its key and request)."""
         folder = self._own_dir(certificate_type)
         for name in ("pending.key", "pending.json"):
             (folder / name).unlink(missing_ok=True)
@@ -513,14 +569,24 @@ class CertificateStore:
     # -- answers to the CSMS's requests, for any version ---------------------------------------
 
     def answer_install(self, route: Route[Any, Res], request: object) -> Res:
-        """InstallCertificateResponse for an InstallCertificateRequest (M05.FR.01)."""
+        """InstallCertificateResponse for an InstallCertificateRequest (M05.FR.01).
+
+        Args:
+            route: The version's InstallCertificate route: it types the answer.
+            request: The InstallCertificate request.
+        """
         result = self.install(_value(getattr(request, "certificate_type")), str(getattr(request, "certificate")))
         if not result.accepted:
             log.info("InstallCertificate %s: %s", result.status, result.detail)
         return _response(route, _status(result.status, result.reason_code, result.detail))
 
     def answer_delete(self, route: Route[Any, Res], request: object) -> Res:
-        """DeleteCertificateResponse for a DeleteCertificateRequest (M04.FR.01)."""
+        """DeleteCertificateResponse for a DeleteCertificateRequest (M04.FR.01).
+
+        Args:
+            route: The version's DeleteCertificate route: it types the answer.
+            request: The DeleteCertificate request.
+        """
         result = self.delete(x509.CertificateHashData.of(getattr(request, "certificate_hash_data")))
         return _response(route, _status(result.status, result.reason_code, result.detail))
 
@@ -528,7 +594,12 @@ class CertificateStore:
         """GetInstalledCertificateIdsResponse (M03.FR.01-05; 1.6 M03): Accepted with the hash
         data (SHA-256) of every certificate of the requested kinds, NotFound when there is none.
         2.x V2GCertificateChain lists the station's V2G certificates with their sub-CA
-        certificates as children (M03.FR.05)."""
+        certificates as children (M03.FR.05).
+
+        Args:
+            route: The version's GetInstalledCertificateIds route: it types the answer.
+            request: The GetInstalledCertificateIds request.
+        """
         requested = getattr(request, "certificate_type", None)
         v16 = "certificateHashData" in _wire_names(route.response) if route.response is not None else False
         kinds: list[str] | None
@@ -617,7 +688,8 @@ def _signed_by(der: bytes, issuer_der: bytes) -> bool:
 @dataclass(frozen=True)
 class InstalledId:
     """One entry of a station's GetInstalledCertificateIds answer, in every version: the kind
-    (2.x names), the hash data, and (2.x V2GCertificateChain) the sub-CAs' hash data."""
+    (``use``, 2.x names), the ``hash_data``, and (2.x V2GCertificateChain) the sub-CAs' hash
+    data (``children``)."""
 
     use: str
     hash_data: x509.CertificateHashData
@@ -636,7 +708,8 @@ def _routes(session: Session, action: str) -> Route[Any, Any]:
 async def installed_certificates(
     session: Session, uses: Iterable[str] | None = None, *, timeout: float | None = None
 ) -> list[InstalledId]:
-    """Ask a station for its installed certificates (M03; 1.6 GetInstalledCertificateIds).
+    """Ask the station of ``session`` for its installed certificates (M03; 1.6
+    GetInstalledCertificateIds), waiting up to ``timeout`` seconds per request.
 
     ``uses``: kinds by their 2.x names (None: all). On 1.6, which asks for one kind per
     request, one request is sent per kind (CSMSRootCertificate, ManufacturerRootCertificate).
@@ -681,7 +754,9 @@ class IssueResult:
     CertificateSignedResponse status (Accepted, Rejected), or ``CsrRejected`` (the CSMS
     answered Rejected, A02.FR.12), ``SigningFailed`` (the signer raised: the station never
     learns; A02 error handling: an operator should), ``NotDelivered`` (the CertificateSigned
-    CALL failed). ``chain`` is what was sent."""
+    CALL failed). ``chain`` is what was sent. ``identity``: the station's;
+    ``certificate_type``: the kind asked for (None when the request named none);
+    ``detail``: why, in words."""
 
     identity: str
     status: str
@@ -730,7 +805,13 @@ class CertificateIssuer:
         self.results: list[IssueResult] = []
 
     def answer(self, route: Route[Any, Res], request: object, context: CallContext[Any]) -> Res:
-        """The SignCertificateResponse for ``request``; schedules CertificateSigned."""
+        """The SignCertificateResponse for ``request``; schedules CertificateSigned.
+
+        Args:
+            route: The version's SignCertificate route (``routing.SIGN_CERTIFICATE``): it types the answer.
+            request: The SignCertificate request.
+            context: The handler's context (the station's session; CertificateSigned goes after the answer).
+        """
         csr = str(getattr(request, "csr"))
         session = context.session
         try:
@@ -806,7 +887,8 @@ async def trigger_renewal(session: Session, certificate_type: str = STATION_CERT
     """Start A02 from the CSMS: TriggerMessage(SignChargingStationCertificate) on 2.x (or
     SignV2GCertificate, 2.1 SignV2G20Certificate / SignCombinedCertificate: ``certificate_type``
     V2GCertificate, V2G20Certificate, Combined); ExtendedTriggerMessage(SignChargePointCertificate)
-    on 1.6. Returns whether the station answered Accepted. Raises what the CALL raises."""
+    on 1.6, to the station of ``session``, waiting up to ``timeout`` seconds. Returns whether
+    the station answered Accepted. Raises what the CALL raises."""
     if session.version == "1.6":
         route = _routes(session, "ExtendedTriggerMessage")
         payload = {"requestedMessage": "SignChargePointCertificate"}
@@ -829,6 +911,7 @@ class SigningRetry:
     then, and after a certificate it rejected (A02.FR.20), it waits for the CSMS's next
     TriggerMessage. Every input takes ``now``; the caller sleeps until :meth:`next_deadline`
     and calls :meth:`handle_timeout`, which says whether to send the CSR again.
+    ``wait_minimum``: CertSigningWaitMinimum, seconds; ``repeat_times``: CertSigningRepeatTimes.
     """
 
     def __init__(self, wait_minimum: float, repeat_times: int) -> None:
@@ -839,7 +922,7 @@ class SigningRetry:
         self._wait = wait_minimum
 
     def accepted(self, now: float) -> None:
-        """The CSMS answered Accepted to a new CSR (a first SignCertificate): start waiting."""
+        """The CSMS answered Accepted to a new CSR (a first SignCertificate) at ``now``: start waiting."""
         self.resent = 0
         self._wait = self.wait_minimum
         self._deadline = now + self._wait
@@ -853,7 +936,7 @@ class SigningRetry:
         return self._deadline
 
     def handle_timeout(self, now: float) -> bool:
-        """The wait may have ended: True means send the CSR again now (A02.FR.17)."""
+        """At ``now`` the wait may have ended: True means send the CSR again now (A02.FR.17)."""
         if self._deadline is None or now < self._deadline:
             return False
         if self.resent >= self.repeat_times:  # A02.FR.19: until the CSMS triggers again
@@ -867,7 +950,7 @@ class SigningRetry:
 
 class RenewableContext(ssl.SSLContext):
     """A station's client TLS context whose certificate can change while the client runs:
-    every handshake uses the context last given to :meth:`use`. Pass it as
+    every handshake uses the context last given to :meth:`use` (first: ``inner``). Pass it as
     ``StationOptions(ssl=...)``; :class:`StationCertificates` switches it to the new
     certificate and reconnects (A02.FR.08), or back to the old one (A02.FR.28)."""
 
@@ -889,9 +972,12 @@ class RenewableContext(ssl.SSLContext):
         server_hostname: str | bytes | None = None,
         session: ssl.SSLSession | None = None,
     ) -> ssl.SSLObject:
+        """``ssl.SSLContext.wrap_bio`` of the current inner context (``incoming``, ``outgoing``,
+        ``server_side``, ``server_hostname``, ``session`` passed on unchanged)."""
         return self.inner.wrap_bio(incoming, outgoing, server_side, server_hostname, session)
 
     def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        """``ssl.SSLContext.wrap_socket`` of ``sock`` with the current inner context."""
         return self.inner.wrap_socket(sock, *args, **kwargs)
 
 
@@ -995,13 +1081,18 @@ class StationCertificates:
     # -- wiring ------------------------------------------------------------------------------
 
     def attach(self, client: StationClient[Any, Any]) -> None:
-        """The client whose TLS context switches and through which security events go."""
+        """``client``: the client whose TLS context switches and through which security events go."""
         self.client = client
 
     def tls_context(self, version: OcppVersion, *, profile: int = 3) -> RenewableContext:
         """The client's TLS context (``tls.client_context``) over the store: the installed CSMS
         roots (A00.FR.411), and in profile 3 the station's certificate in use (A00.FR.401).
-        A candidate left over by a restart before it was confirmed is discarded."""
+        A candidate left over by a restart before it was confirmed is discarded.
+
+        Args:
+            version: The OCPP version (``"1.6"``, ``"2.0.1"``, ``"2.1"``).
+            profile: 2 (no client certificate) or 3.
+        """
         if profile not in (2, 3):
             raise ValueError(f"security profile {profile!r} does not use TLS; profiles 2 and 3 do")
         self._version = version
@@ -1028,7 +1119,8 @@ class StationCertificates:
             log.warning("the station's TLS context was not rebuilt: %s", exc)
 
     def due_for_renewal(self, now: datetime.datetime | None = None, *, margin: datetime.timedelta = datetime.timedelta(days=30)) -> bool:
-        """A03.FR.02: the certificate in use expires within a month (or there is none)."""
+        """A03.FR.02: the certificate in use expires within ``margin`` (a month) of ``now``
+        (None: the store's clock), or there is none."""
         pem = self.store.chain_pem(STATION_CERTIFICATE)
         if pem is None:
             return True
@@ -1042,7 +1134,8 @@ class StationCertificates:
 
     def on_trigger(self, request: object, context: CallContext[Any]) -> bool:
         """If ``request`` (TriggerMessage, 1.6 ExtendedTriggerMessage) asks for a CSR, schedule
-        one after the answer (A02.FR.02) and return True: the handler answers Accepted."""
+        one after the answer (through ``context``, the handler's, A02.FR.02) and return True:
+        the handler answers Accepted."""
         kind = _SIGN_TRIGGERS.get(_value(getattr(request, "requested_message", "")))
         if kind is None:
             return False
@@ -1059,10 +1152,12 @@ class StationCertificates:
     async def request_certificate(
         self, session: Session, certificate_type: str = STATION_CERTIFICATE, *, combined: bool = False, timeout: float | None = None
     ) -> bool:
-        """Make a new key and CSR and send SignCertificate (A02.FR.02/03; A03 when the station
+        """Make a new key and CSR and send SignCertificate over ``session``, waiting up to
+        ``timeout`` seconds (A02.FR.02/03; A03 when the station
         starts it, e.g. when :meth:`due_for_renewal`). Returns whether the CSMS accepted it.
         On 2.x the request names ``certificate_type`` (A02.FR.13; omitted for a combined
-        certificate); on 2.1 it carries a new requestId (A02.FR.24)."""
+        certificate, ``combined``: both station and V2G in one CSR, 2.1); on 2.1 it carries a
+        new requestId (A02.FR.24)."""
         common_name = self.serial_number if certificate_type == STATION_CERTIFICATE else self.v2g_common_name or self.serial_number
         made = await asyncio.to_thread(
             x509.new_key_and_csr, common_name, self.organization, key_type=self.key_type, size=self.key_size
@@ -1139,7 +1234,13 @@ class StationCertificates:
     def answer_certificate_signed(self, route: Route[Any, Res], request: object, context: CallContext[Any]) -> Res:
         """The CertificateSignedResponse: Accepted after :func:`certificates.validate_chain`
         passed (then the switch, A02.FR.08), Rejected otherwise (A02.FR.07, A02.FR.16, 2.1
-        A02.FR.26: an unknown requestId)."""
+        A02.FR.26: an unknown requestId).
+
+        Args:
+            route: The version's CertificateSigned route: it types the answer.
+            request: The CertificateSigned request.
+            context: The handler's context (the station's session).
+        """
         version = context.ocpp_version
         kind_value = getattr(request, "certificate_type", None)
         kind = STATION_CERTIFICATE if kind_value is None or kind_value is msgspec.UNSET else _value(kind_value)

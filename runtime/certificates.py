@@ -104,7 +104,7 @@ _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\s]*)-----EN
 
 
 def der_certificates(pem: str | bytes) -> list[bytes]:
-    """The DER of every certificate in a PEM text, in order (A00.FR.507: PEM).
+    """The DER of every certificate in the PEM text ``pem``, in order (A00.FR.507: PEM).
 
     :raises CertificateError: a block that is not base64, or a block of another kind (a
         private key has no place where certificates are expected).
@@ -122,7 +122,7 @@ def der_certificates(pem: str | bytes) -> list[bytes]:
 
 
 def to_pem(der: bytes) -> str:
-    """One certificate as PEM text (64-column base64, LF line ends)."""
+    """One certificate, given as ``der``, as PEM text (64-column base64, LF line ends)."""
     return ssl.DER_cert_to_PEM_cert(der).replace("\r\n", "\n")
 
 
@@ -203,7 +203,7 @@ class CertificateHashData(msgspec.Struct, frozen=True, kw_only=True, rename="cam
     """CertificateHashDataType (2.x Part 2 section 2.6; 1.6 whitepaper section 6.1): which
     certificate, as an OCSP CertID (RFC 6960 section 4.1.1) names it.
 
-    ``issuer_name_hash``: hash of the DER issuer Name of the certificate; ``issuer_key_hash``:
+    ``hash_algorithm``: ``SHA256``, ``SHA384`` or ``SHA512``. ``issuer_name_hash``: hash of the DER issuer Name of the certificate; ``issuer_key_hash``:
     hash of the issuer's public key (the value of its subjectPublicKey BIT STRING, without tag,
     length and unused-bits octet); ``serial_number``: hexadecimal, no "0x", no leading zeroes.
     On the wire (``msgspec.to_builtins``) the names are camelCase, as in the schemas.
@@ -226,7 +226,7 @@ class CertificateHashData(msgspec.Struct, frozen=True, kw_only=True, rename="cam
         )
 
     def matches(self, other: CertificateHashData) -> bool:
-        """Whether both name the same certificate: same algorithm, hashes equal regardless of
+        """Whether this and ``other`` name the same certificate: same algorithm, hashes equal regardless of
         case, serial numbers equal as numbers (case and leading zeroes do not matter)."""
         if self.hash_algorithm.upper() != other.hash_algorithm.upper():
             return False
@@ -381,6 +381,7 @@ def build_csr(private_key: bytes, *, common_name: str, organization: str, passwo
         Certificate Properties; the BootNotification's serialNumber, B01.FR.11).
     :param organization: the CSO's name: 2.x SecurityCtrlr.OrganizationName (A03
         prerequisite), 1.6 CpoName (whitepaper A02.FR.13/A03.FR.13). A00.FR.509.
+    :param password: the private key's password, if it is encrypted.
     :raises CertificateError: an empty organization, a CN that is a URL or IP address, a weak key.
     """
     _need_cryptography()
@@ -405,7 +406,8 @@ def build_csr(private_key: bytes, *, common_name: str, organization: str, passwo
 
 @dataclass(frozen=True)
 class KeyAndCsr:
-    """A new key pair's private key (PEM; keep it on the station, A02.FR.05) and its CSR (PEM)."""
+    """A new key pair's ``private_key`` (PEM; keep it on the station, A02.FR.05) and its ``csr``
+    (PEM)."""
 
     private_key: bytes = field(repr=False)
     csr: str
@@ -427,7 +429,8 @@ def new_key_and_csr(
 
 @dataclass(frozen=True)
 class CsrInfo:
-    """What a CSR asks for: subject CN and O, the key (type, bits, SubjectPublicKeyInfo DER)."""
+    """What a CSR asks for: subject CN (``common_name``) and O (``organization``), the key
+    (``key_type``, ``key_size`` in bits, ``public_key`` as SubjectPublicKeyInfo DER)."""
 
     common_name: str
     organization: str | None
@@ -448,7 +451,7 @@ _WEAK_HASHES = frozenset({"md5", "sha1", "sha224"})
 
 
 def read_csr(csr: str | bytes) -> CsrInfo:
-    """Parse and check a CSR as a CSMS does before it accepts SignCertificate (A02.FR.11/12):
+    """Parse and check ``csr`` (PEM) as a CSMS does before it accepts SignCertificate (A02.FR.11/12):
     PEM (A02.FR.03), a valid self-signature (proof of possession of the key), a key of 112-bit
     strength (A00.FR.501-503), a hash of SHA-256 strength (A00.FR.504/506), a CN that is
     neither a URL nor an IP address (A00.FR.511).
@@ -708,8 +711,9 @@ def _is_ca(certificate: Any) -> bool:
 
 @dataclass(frozen=True)
 class ValidatedChain:
-    """A certificate chain that passed :func:`validate_chain`: the PEM chain (leaf first), the
-    leaf's subject CN and validity, its serial number (hex), and its hash data (SHA-256)."""
+    """A certificate chain that passed :func:`validate_chain`: ``chain_pem``, the PEM chain
+    (leaf first); the leaf's subject CN (``common_name``) and validity (``not_before``,
+    ``not_after``), its ``serial_number`` (hex), and its ``hash_data`` (SHA-256)."""
 
     chain_pem: str = field(repr=False)
     common_name: str
@@ -768,6 +772,7 @@ def validate_chain(
     :param chain: the certificateChain field: PEM, leaf first, then sub-CA certificates.
     :param roots: the trusted roots (PEM or DER), e.g. the installed CSMSRootCertificates.
     :param now: the current time (aware).
+    :param max_depth: the most certificates ``chain`` may hold.
     :raises InvalidCertificate: the first check that fails (``reason`` names it).
     """
     _need_cryptography()

@@ -14,7 +14,8 @@ __all__ = ["check_multiple_of", "check_uri"]
 
 
 def check_multiple_of(value: float, step: Decimal, field: str) -> None:
-    """Reject ``value`` unless it is an exact decimal multiple of ``step``.
+    """Reject ``value`` unless it is an exact decimal multiple of ``step``; ``field`` names the
+    field in the error (ValueError, which msgspec reports as a validation error).
 
     The decision is made on the shortest decimal spelling of the float (``repr``), which is
     the number the peer wrote for every JSON literal of 17 significant digits or fewer: 0.3 is
@@ -70,6 +71,7 @@ _URI = re.compile(rf"[A-Za-z][A-Za-z0-9+\-.]*:{_HIER_PART}(?:\?{_QUERY})?(?:#{_Q
 
 
 def check_uri(value: str, field: str) -> None:
-    """Reject ``value`` unless it is a URI as RFC 3986 section 3 defines it (scheme required)."""
+    """Reject ``value`` unless it is a URI as RFC 3986 section 3 defines it (scheme required);
+    ``field`` names the field in the error."""
     if _URI.match(value) is None:
         raise ValueError(f"`{field}` must be a URI (RFC 3986), got {value!r}")

@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from .config import StationOptions
 from .connection import Connection, WebSocketLike, log
 from .errors import CallFailure, ConnectFailed, LocalError, NotAllowed
-from .queue import TransactionSender
+from .queue import Queued, TransactionSender
 from .routing import Role, RoleBinding, Route
 from .server import station_id_from_path
 from .security import websockets_logger
@@ -44,12 +44,22 @@ H = TypeVar("H")
 C = TypeVar("C")
 R = TypeVar("R")
 Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 
 class StationClient(Generic[H, C]):
     """A charging station's link to its CSMS for one OCPP version (``binding``), typed by it:
     ``csms`` is that version's ``CsmsClient``, ``handler`` must be its ``StationHandler`` (or a
-    factory called with the session)."""
+    factory called with the session).
+
+    Args:
+        url: The CSMS's WebSocket URL, ``ws://`` or ``wss://``, ending in the station's identity
+            (``ws://csms:9000/ocpp/CS-1``); ValueError if the last path segment is no valid identity.
+        binding: ``station.BINDING`` of the OCPP version the station speaks.
+        handler: The station's handler (a ``StationHandler`` of that version), or a factory
+            called with the session.
+        options: The station's options (``StationOptions()`` when None).
+    """
 
     def __init__(
         self,
@@ -98,6 +108,7 @@ class StationClient(Generic[H, C]):
                 opts.queue, binding.routes, self._ready, reuse_ids=binding.version == "2.1",
                 max_attempts=opts.queue_attempts, interval=opts.queue_interval, call_timeout=opts.call_timeout,
                 sleep=opts.sleep, on_dead_letter=opts.on_dead_letter, id_factory=opts.id_factory,
+                on_delivered=opts.on_delivered,
             )
 
     # -- what the application uses --------------------------------------------------------------
@@ -157,7 +168,7 @@ class StationClient(Generic[H, C]):
         return await asyncio.wait_for(loop(), timeout)
 
     def set_ping_interval(self, seconds: float | None) -> None:
-        """Apply WebSocketPingInterval (1.6 OCPP-J section 7; 2.x Part 4 section 8.4): seconds
+        """Apply WebSocketPingInterval (1.6 OCPP-J section 7; 2.x Part 4 section 8.4): ``seconds``
         between pings, 0 or None to stop pinging. Takes effect on the current connection at once
         and on every later one (e.g. when the CSMS sets the variable)."""
         self._ping_interval = seconds or None
@@ -168,16 +179,38 @@ class StationClient(Generic[H, C]):
     def ping_interval(self) -> float | None:
         return self._ping_interval
 
-    def submit(self, route: Route[Req, Any], request: Req, *, start: int | None = None) -> int:
+    def submit(self, route: Route[Req, Resp], request: Req, *, start: int | None = None) -> Queued[Resp]:
         """Queue a transaction-related message durably; it is delivered in order once the
-        station is connected and registered (needs ``StationOptions(queue=...)``). Returns its
-        sequence number; on 1.6 pass a StartTransaction's number as ``start`` to a
-        StopTransaction or MeterValues submitted before the CSMS assigned the transactionId."""
+        station is connected and registered (needs ``StationOptions(queue=...)``).
+
+        Args:
+            route: The message's route (``routing.TRANSACTION_EVENT``, ...), of this version.
+            request: The typed request.
+            start: 1.6: the number ``submit`` returned for the StartTransaction whose
+                transactionId this StopTransaction or MeterValues must carry (the CSMS assigns
+                it in StartTransaction.conf, maybe after this message was queued).
+
+        Returns:
+            Its sequence number, an ``int`` typed with the response: ``await
+            client.response(queued)`` gives the CALLRESULT (e.g. the idTokenInfo of a
+            TransactionEventResponse, which the station must act on, E05/E06).
+        """
         if self.sender is None:
             raise LocalError("this StationClient has no queue: pass StationOptions(queue=SqliteStore(path))")
         if self.binding.routes.get(route.action) is not route:
             raise LocalError(f"{route!r} is not a route of OCPP {self.binding.version}")
         return self.sender.submit(route, request, start=start)
+
+    async def response(self, queued: Queued[Resp], timeout: float | None = None) -> Resp:
+        """The typed response to ``queued``, a message ``submit`` queued, once it is delivered (maybe after
+        reconnects and retries). Raises DeadLettered when the queue gave up on it, TimeoutError
+        after ``timeout`` seconds (None: no limit). Covers deliveries made by this process;
+        ``StationOptions.on_delivered`` also sees those of messages queued before a restart."""
+        if self.sender is None:
+            raise LocalError("this StationClient has no queue: pass StationOptions(queue=SqliteStore(path))")
+        future = self.sender.outcome(queued)
+        result = await asyncio.wait_for(asyncio.shield(future), timeout)
+        return result  # type: ignore[return-value]  # the route's response type (Queued[Resp])
 
     def transaction_id(self, start: int) -> int | None:
         """1.6: the transactionId the CSMS assigned to the StartTransaction queued as ``start``."""
@@ -224,7 +257,8 @@ class StationClient(Generic[H, C]):
         on_commit: Callable[[], Any] | None = None,
     ) -> None:
         """Connect with new settings, e.g. a higher security profile (2.x A05, 1.6 whitepaper
-        A05): another URL (``wss://``), a TLS context (profile 2/3), other credentials. The
+        A05): another ``url`` (``wss://``), a TLS context ``ssl_context`` (profile 2/3), other
+        credentials ``basic_auth`` (``(identity, password)``); None keeps the current one. The
         current connection closes and the next attempts use the new settings. Once connected
         with them, ``on_commit()`` runs (2.x A05.FR.06: now update SecurityProfile and drop
         lower profiles); if ``fallback_after`` attempts in a row fail first, the previous
@@ -263,7 +297,7 @@ class StationClient(Generic[H, C]):
             self._previous = None
 
     def set_password(self, password: str | bytes, *, reconnect: bool = True) -> None:
-        """A new Basic-auth password (use case A01: the CSMS sent it and the station answers
+        """A new Basic-auth ``password`` (use case A01: the CSMS sent it and the station answers
         Accepted; call this from ``context.after_response``): stored durably in
         ``password_file`` first, then the station reconnects with it (``reconnect``). A
         ``bytes`` password is a 1.6 binary AuthorizationKey. Never logged (A01.FR.12)."""
@@ -287,7 +321,8 @@ class StationClient(Generic[H, C]):
 
     def security_event(self, kind: str, detail: str, *, critical: bool) -> None:
         """Report a security event to the CSMS (SecurityEventNotification, 2.x A04; 1.6
-        security extension): critical ones through the durable queue when there is one
+        security extension): ``kind`` is its type (e.g. ``FailedToAuthenticateAtCsms``),
+        ``detail`` its techInfo (cut to 255 characters). ``critical`` ones go through the durable queue when there is one
         (A04.FR.02), others once the station is registered again. A kind already reported
         and not cleared by a success is not sent again (A00.FR.419's note)."""
         route = self.binding.routes.get("SecurityEventNotification")
@@ -363,7 +398,7 @@ class StationClient(Generic[H, C]):
             await opts.sleep(delay)
 
     async def serve(self, websocket: WebSocketLike) -> None:
-        """Run one connection over a WebSocket that is open already, of any transport (``run``
+        """Run one connection over ``websocket``, a WebSocket that is open already, of any transport (``run``
         opens its own with websockets; ``ocppgen.testing`` passes in-memory ones), until it
         closes. Use it inside ``running(connect=False)``, which runs the hooks and the queue."""
         await self._serve(websocket)
@@ -449,6 +484,8 @@ class StationClient(Generic[H, C]):
             await self.stop(tasks)
 
     async def stop(self, tasks: list[asyncio.Task[None]] | None = None) -> None:
+        """Stop reconnecting, close the current connection, and cancel and await ``tasks`` (the
+        tasks ``running`` started; the end of the ``running()`` block calls this)."""
         self._stopping = True
         if self.connection is not None and not self.connection.closed:
             with contextlib.suppress(Exception):

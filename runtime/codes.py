@@ -142,7 +142,7 @@ def code_for(failure: Failure, version: str) -> str:
 
 
 def classify_validation_error(message: str) -> Failure:
-    """The failure a msgspec validation message describes."""
+    """The failure a msgspec validation ``message`` (``str(ValidationError)``) describes."""
     if message.startswith("Expected `object`, got") and " - at `" not in message:
         return Failure.PAYLOAD_NOT_OBJECT  # the payload itself is not a JSON object
     if "missing required field" in message or message.startswith("Expected `array` of length"):

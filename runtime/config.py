@@ -23,7 +23,7 @@ from .protocol import Strictness, default_message_id
 if TYPE_CHECKING:
     from .admission import BootPacer, ConnectionLimiter
     from .events import Event
-    from .queue import DeadLetter, MessageStore
+    from .queue import DeadLetter, Delivered, MessageStore
     from .registry import SessionStore
     from .security import Authenticator
     from .signing import SigningPolicy
@@ -150,15 +150,22 @@ class ServerOptions(Options):
 
 @dataclass(frozen=True)
 class BackOff:
-    """Reconnect back-off of OCPP-J Part 4 (2.x section 5.3; 1.6 section 5.4):
-    RetryBackOffWaitMinimum, RetryBackOffRandomRange, RetryBackOffRepeatTimes."""
+    """Reconnect back-off of OCPP-J Part 4 (2.x section 5.3; 1.6 section 5.4): attempt k waits
+    ``wait_minimum * 2**min(k, repeat_times) + random() * random_range`` seconds.
+
+    Attributes:
+        wait_minimum: RetryBackOffWaitMinimum, seconds.
+        random_range: RetryBackOffRandomRange, seconds: the most the random part adds.
+        repeat_times: RetryBackOffRepeatTimes: how many times the wait doubles.
+    """
 
     wait_minimum: float = 10.0
     random_range: float = 10.0
     repeat_times: int = 5
 
     def delay(self, attempt: int, random: Callable[[], float]) -> float:
-        """Seconds to wait before reconnection attempt ``attempt`` (0 = the first)."""
+        """Seconds to wait before reconnection attempt ``attempt`` (0 = the first);
+        ``random()`` gives the random part's fraction, in [0, 1)."""
         doublings = min(attempt, self.repeat_times)
         return float(self.wait_minimum * 2**doublings + random() * self.random_range)
 
@@ -191,6 +198,8 @@ class StationOptions(Options):
         queue_interval: MessageAttemptIntervalTransactionEvent / 1.6
             TransactionMessageRetryInterval, seconds (attempt n waits n times this).
         on_dead_letter: Called with each message the queue gives up on.
+        on_delivered: Called with each queued message the CSMS acknowledged and its typed
+            response (``Delivered``), also for messages queued before a restart.
         reconnect_on_timeout: Drop the connection and connect again when a CALL got no answer
             in time, as 2.x Part 2 section 3.2 advises (a fresh session, maybe to another CSMS
             node). None: on for 2.0.1 and 2.1, off for 1.6 (which gives no such advice).
@@ -208,4 +217,5 @@ class StationOptions(Options):
     queue_attempts: int = 3
     queue_interval: float = 60.0
     on_dead_letter: Callable[[DeadLetter], None] | None = None
+    on_delivered: Callable[[Delivered], None] | None = None
     reconnect_on_timeout: bool | None = None

@@ -85,9 +85,13 @@ class WebSocketLike(Protocol):
 
     def __aiter__(self) -> AsyncIterator[str | bytes]: ...
 
-    async def send(self, message: str, /) -> None: ...
+    async def send(self, message: str, /) -> None:
+        """Send one text ``message``."""
+        ...
 
-    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close with ``code`` and ``reason`` and wait for the closing handshake."""
+        ...
 
     async def ping(self) -> Awaitable[object]: ...
 
@@ -122,6 +126,17 @@ class Connection:
     It is the session's ``Caller`` while it is current: typed clients send through it. The
     owner (server or station client) creates it, attaches it to the session, awaits ``run()``
     and is told about registration changes through ``on_registration``.
+
+    Args:
+        websocket: The open socket (websockets', ASGI's, or an in-memory one).
+        binding: The version and role spoken.
+        session: The station's session this connection carries.
+        handler: The role's handler for this station.
+        options: The side's options.
+        on_registration: Called with (connection, registration) when a BootNotification
+            was answered.
+        on_security: Called with (connection, kind, detail) when something security-relevant
+            happens on the link (e.g. a serial-number mismatch).
     """
 
     def __init__(
@@ -193,7 +208,8 @@ class Connection:
     async def call(
         self, route: Route[Req, Res], request: Req, timeout: float | None, *, message_id: str | None = None
     ) -> Res:
-        """Send a CALL and wait for its result; raises a CallFailure subclass on failure and a
+        """Send ``request`` as a CALL of ``route`` and wait up to ``timeout`` seconds (None:
+        ``call_timeout``) for its result (``message_id``: a 2.1 retry's original id); raises a CallFailure subclass on failure and a
         LocalError subclass on misuse (then nothing was sent)."""
         if self._closed:
             raise NotConnected("-", route.action, f"the connection to {self.session.identity} is closed")
@@ -210,7 +226,7 @@ class Connection:
             raise
 
     async def send(self, route: Route[Req, Any], message: Req) -> None:
-        """Send a SEND (2.1); it is never answered."""
+        """Send ``message`` as a SEND of ``route`` (2.1); it is never answered."""
         if self._closed:
             raise NotConnected("-", route.action, f"the connection to {self.session.identity} is closed")
         self.protocol.send(route, message, self._loop.time())
@@ -296,12 +312,12 @@ class Connection:
             await asyncio.wait(running, timeout=timeout)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the WebSocket with ``code`` and wait for the closing handshake."""
+        """Close the WebSocket with ``code`` and ``reason`` and wait for the closing handshake."""
         self.close_reason = reason
         await self.websocket.close(code, reason)
 
     def abandon(self, reason: str, close_timeout: float) -> None:
-        """Give this connection up at once (a new one for the same station replaced it): its
+        """Give this connection up at once, for ``reason`` (a new one for the same station replaced it): its
         pending calls fail now, it stops reading, and its close runs in the background for at
         most ``close_timeout`` seconds before the transport is aborted (a half-open TCP path
         never answers the closing handshake)."""

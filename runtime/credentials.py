@@ -49,7 +49,8 @@ __all__ = ["HashedPasswords", "PasswordHash", "change_station_password", "hash_p
 
 
 class PasswordHash(msgspec.Struct, frozen=True):
-    """One salted hash: the KDF, its cost, the salt and the digest (hex)."""
+    """One salted hash: the ``kdf`` (``scrypt`` or ``sha256``), its ``cost`` (scrypt's n),
+    the ``salt`` and the ``digest`` (both hex)."""
 
     kdf: str
     cost: int
@@ -66,7 +67,8 @@ def _derive(password: bytes, kdf: str, cost: int, salt: bytes) -> bytes:
 
 
 def hash_password(password: str | bytes, *, kdf: Literal["scrypt", "sha256"] = "scrypt", cost: int = 4096) -> PasswordHash:
-    """A new salted hash of ``password`` (text is UTF-8 encoded)."""
+    """A new salted hash of ``password`` (text is UTF-8 encoded) with ``kdf`` (``scrypt``:
+    n = ``cost``, r = 8; ``sha256``: one salted round, ``cost`` unused)."""
     raw = password.encode() if isinstance(password, str) else password
     salt = os.urandom(16)
     return PasswordHash(kdf, cost, salt.hex(), _derive(raw, kdf, cost, salt).hex())
@@ -105,7 +107,9 @@ class HashedPasswords:
         one identity within ``failure_window`` seconds lock it for ``lockout`` seconds;
         ``max_failures_per_address`` does the same per source address (None: off).
         ``unknown_status``: 401 (default, tells a prober nothing) or 404 for an unknown
-        identity. ``on_failure(credentials, why)`` hears every refusal (never the password)."""
+        identity. ``on_failure(credentials, why)`` hears every refusal (never the password).
+        ``kdf`` and ``cost``: how new passwords are hashed (see ``hash_password``). ``clock``:
+        monotonic seconds, for the failure window and lockout (injectable for tests)."""
         self.kdf = kdf
         self.cost = cost
         self.max_failures = max_failures
@@ -130,11 +134,13 @@ class HashedPasswords:
     # -- managing passwords -------------------------------------------------------------------
 
     def set_password(self, identity: str, password: str | bytes) -> None:
-        """Set (replace) a station's password; ``bytes`` is a 1.6 binary AuthorizationKey."""
+        """Set (replace) the ``password`` of the station ``identity``; ``bytes`` is a 1.6
+        binary AuthorizationKey."""
         entry = _Entry([self._hash(password)], None, isinstance(password, bytes))
         self._store(canonical_identity(identity), entry)
 
     def remove(self, identity: str) -> None:
+        """Forget the station ``identity``: it can no longer authenticate."""
         key = canonical_identity(identity)
         self._entries.pop(key, None)
         self._verified.pop(key, None)
@@ -142,14 +148,15 @@ class HashedPasswords:
             self._db.execute("DELETE FROM passwords WHERE identity = ?", (key,))
 
     def begin_rotation(self, identity: str, new_password: str | bytes) -> None:
-        """The CSMS is about to send ``new_password`` to the station: accept it besides the
+        """The CSMS is about to send ``new_password`` to the station ``identity``: accept it besides the
         current one until ``commit_rotation`` or ``abort_rotation``."""
         key = canonical_identity(identity)
         entry = self._entries.get(key) or _Entry()
         self._store(key, _Entry(entry.current, self._hash(new_password), isinstance(new_password, bytes)))
 
     def commit_rotation(self, identity: str) -> None:
-        """The station answered Accepted: only the new password is accepted now (A01.FR.03)."""
+        """The station ``identity`` answered Accepted: only the new password is accepted now
+        (A01.FR.03)."""
         key = canonical_identity(identity)
         entry = self._entries.get(key)
         if entry is None or entry.pending is None:
@@ -158,13 +165,14 @@ class HashedPasswords:
         self._store(key, _Entry([entry.pending], None, entry.binary))
 
     def abort_rotation(self, identity: str) -> None:
-        """The station did not accept the new password: the old one stays (A01.FR.04)."""
+        """The station ``identity`` did not accept the new password: the old one stays (A01.FR.04)."""
         key = canonical_identity(identity)
         entry = self._entries.get(key)
         if entry is not None and entry.pending is not None:
             self._store(key, _Entry(entry.current, None, entry.binary))
 
     def knows(self, identity: str) -> bool:
+        """Whether the station ``identity`` has a password here."""
         return canonical_identity(identity) in self._entries
 
     def _hash(self, password: str | bytes) -> PasswordHash:
@@ -250,10 +258,12 @@ class HashedPasswords:
 async def change_station_password(
     session: Session, store: HashedPasswords, new_password: str | bytes, *, timeout: float | None = None
 ) -> bool:
-    """Run use case A01 from the CSMS: send ``new_password`` (2.x SetVariables
+    """Run use case A01 from the CSMS for the station of ``session``, with ``store`` the
+    ``HashedPasswords`` that authenticates it: send ``new_password`` (2.x SetVariables
     SecurityCtrlr.BasicAuthPassword, A01.FR.02; 1.6 ChangeConfiguration AuthorizationKey, a
     binary key as 40 hex digits), then stop accepting the old password if the station answered
-    Accepted (A01.FR.03) or keep it otherwise (A01.FR.04). Returns whether it was accepted.
+    Accepted (A01.FR.03) or keep it otherwise (A01.FR.04), waiting up to ``timeout`` seconds
+    for the answer (None: the link's ``call_timeout``). Returns whether it was accepted.
     Raises what the CALL raises (the rotation is then aborted)."""
     link = session.link
     routes = getattr(getattr(link, "binding", None), "routes", None)

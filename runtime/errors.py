@@ -15,6 +15,10 @@
     |   +-- ResponseInvalid   the peer's CALLRESULT failed validation (2.1: we sent CALLRESULTERROR)
     |   +-- ConnectionLost    the connection closed with the call outstanding or queued
     |   +-- NotConnected      the peer is connected nowhere: nothing was sent
+    |   +-- NotSent           cluster: the node holding the station was gone before it sent the CALL
+    |   +-- OutcomeUnknown    cluster: the node took the CALL, then died or went silent
+    |   +-- ClusterUnavailable cluster: the backplane (Redis) cannot be reached
+    +-- DeadLettered          the station's durable queue gave up on a queued message
     +-- ConnectFailed         a station could not connect to its CSMS (the cause says why)
 
 Local misuse and remote failures never mix: a LocalError is always a bug in the calling code
@@ -32,14 +36,18 @@ __all__ = [
     "CallErrorReceived",
     "CallFailure",
     "CallTimeout",
+    "ClusterUnavailable",
     "ConnectFailed",
     "ConnectionLost",
+    "DeadLettered",
     "InvalidMessage",
     "InvalidMessageId",
     "LocalError",
     "NotAllowed",
     "NotConnected",
+    "NotSent",
     "OcppError",
+    "OutcomeUnknown",
     "QueueFull",
     "ResponseInvalid",
     "VersionMismatch",
@@ -88,6 +96,11 @@ class CallFailure(OcppError):
 
     ``sent`` is False when the CALL never left this side (the peer cannot have received it),
     True when it was written to the link (the peer may have acted on it).
+
+    Attributes:
+        message_id: The CALL's message id (``"-"`` when it never got one).
+        action: The CALL's action.
+        reason: What happened, in words (the exception's message).
     """
 
     sent: bool = True
@@ -99,7 +112,8 @@ class CallFailure(OcppError):
 
 
 class CallErrorReceived(CallFailure):
-    """The peer answered with CALLERROR."""
+    """The peer answered with CALLERROR: its error ``code`` (in the version's spelling),
+    ``description`` and ``details`` (the errorDetails object)."""
 
     def __init__(self, message_id: str, action: str, code: str, description: str, details: Mapping[str, Any]) -> None:
         self.code = code
@@ -117,7 +131,8 @@ class CallCancelled(CallFailure):
 
 
 class ResponseInvalid(CallFailure):
-    """The peer's CALLRESULT did not validate against the response schema."""
+    """The peer's CALLRESULT did not validate against the response schema; ``code`` is the
+    error code the failure stands for (e.g. PropertyConstraintViolation)."""
 
     def __init__(self, message_id: str, action: str, code: str, reason: str) -> None:
         self.code = code
@@ -136,6 +151,39 @@ class NotConnected(CallFailure):
     """The peer is not connected: the CALL was not sent."""
 
     sent = False
+
+
+class DeadLettered(OcppError):
+    """A queued message the station's durable queue gave up on after its last attempt
+    (``StationOptions.queue_attempts``); ``reason`` says why (the last CALLERROR or timeout).
+    ``seq``: its sequence number (what ``submit`` returned); ``action``: its action."""
+
+    def __init__(self, seq: int, action: str, reason: str) -> None:
+        self.seq = seq
+        self.action = action
+        self.reason = reason
+        super().__init__(f"queued message #{seq} ({action}) dead-lettered: {reason}")
+
+
+class NotSent(CallFailure):
+    """Cluster (decision 0013): the node that held the station was gone (or the call expired)
+    before it sent the CALL: the station cannot have received it."""
+
+    sent = False
+
+
+class OutcomeUnknown(CallFailure):
+    """Cluster (decision 0013): the node holding the station took the CALL but neither answered
+    nor stayed alive: the station may have received it and acted on it."""
+
+
+class ClusterUnavailable(CallFailure):
+    """Cluster (decision 0013): the backplane (e.g. Redis) cannot be reached; ``sent`` is False
+    unless the request may have reached it before the failure."""
+
+    def __init__(self, message_id: str, action: str, reason: str, *, sent: bool = False) -> None:
+        self.sent = sent
+        super().__init__(message_id, action, reason)
 
 
 class ConnectFailed(OcppError):

@@ -49,12 +49,20 @@ __all__ = [
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of the protocol's events."""
+    """Base of the protocol's events.
+
+    Most events name the frame they are about.
+
+    Attributes:
+        message_id: The message id of the CALL (or SEND, or reply) concerned; ``"-1"`` when
+            the frame's id could not be read.
+        action: The OCPP action concerned (``BootNotification``).
+    """
 
 
 class CallReceived(Event, frozen=True, kw_only=True):
-    """A valid CALL for this role: run ``handler_method`` and answer with ``respond``.
-    ``signer``: the certificate that signed it (a signed message, Part 4 chapter 7), or None."""
+    """A valid CALL for this role: run ``handler_method`` with the decoded ``request`` and
+    answer with ``respond``. ``signer``: the certificate that signed it (a signed message, Part 4 chapter 7), or None."""
 
     message_id: str
     action: str
@@ -64,7 +72,8 @@ class CallReceived(Event, frozen=True, kw_only=True):
 
 
 class SendReceived(Event, frozen=True, kw_only=True):
-    """A valid SEND (2.1) for this role: run ``handler_method``; never answer it."""
+    """A valid SEND (2.1) for this role: run ``handler_method`` with the decoded ``message``;
+    never answer it. ``signer``: as for ``CallReceived``."""
 
     message_id: str
     action: str
@@ -74,7 +83,7 @@ class SendReceived(Event, frozen=True, kw_only=True):
 
 
 class CallCompleted(Event, frozen=True, kw_only=True):
-    """Our CALL got a valid CALLRESULT."""
+    """Our CALL got a valid CALLRESULT, decoded as ``response``."""
 
     message_id: str
     action: str
@@ -82,7 +91,8 @@ class CallCompleted(Event, frozen=True, kw_only=True):
 
 
 class CallFailed(Event, frozen=True, kw_only=True):
-    """Our CALL ended without a usable result (CALLERROR, timeout, cancel, invalid result, ...)."""
+    """Our CALL ended without a usable result (CALLERROR, timeout, cancel, invalid result,
+    ...); ``error`` is the ``CallFailure`` the caller gets."""
 
     message_id: str
     action: str
@@ -90,7 +100,8 @@ class CallFailed(Event, frozen=True, kw_only=True):
 
 
 class ResultRejected(Event, frozen=True, kw_only=True):
-    """2.1: the peer answered our CALLRESULT with CALLRESULTERROR."""
+    """2.1: the peer answered our CALLRESULT with CALLRESULTERROR: its ``code``,
+    ``description`` and ``details``."""
 
     message_id: str
     code: str
@@ -99,7 +110,9 @@ class ResultRejected(Event, frozen=True, kw_only=True):
 
 
 class Rejected(Event, frozen=True, kw_only=True):
-    """The core answered an inbound frame itself (the frame is already in the outbox)."""
+    """The core answered an inbound frame itself (the frame is already in the outbox) with
+    error ``code`` and ``description``; ``frame_type`` is the answer's message type (4:
+    CALLERROR; 5: CALLRESULTERROR on 2.1)."""
 
     message_id: str
     code: str
@@ -110,14 +123,15 @@ class Rejected(Event, frozen=True, kw_only=True):
 class Dropped(Event, frozen=True, kw_only=True):
     """An inbound frame deliberately not answered, and why.
 
-    Reasons: ``unknown_message_type`` (1.6, 2.1: ignored as their Part 4 says),
+    ``reason`` is one of: ``unknown_message_type`` (1.6, 2.1: ignored as their Part 4 says),
     ``unknown_reply`` (a reply to no CALL of ours), ``late_reply`` (a reply to a CALL that
     timed out or was cancelled), ``invalid_send`` (a SEND is never answered, even when
     invalid), ``invalid_reply`` (a malformed reply to no outstanding CALL),
     ``unknown_result_error`` (a CALLRESULTERROR about no CALLRESULT of ours),
     ``not_registered`` (1.6: a station whose BootNotification was Rejected answers nothing),
     ``serial_mismatch`` (profile 3: the BootNotification's serial number is not the
-    certificate's, B01.FR.12; a ``CloseRequested`` follows).
+    certificate's, B01.FR.12; a ``CloseRequested`` follows). ``message_id``: the frame's, if
+    readable; ``detail``: what was wrong, in words.
     """
 
     reason: str
@@ -126,7 +140,8 @@ class Dropped(Event, frozen=True, kw_only=True):
 
 
 class ToleratedViolation(Event, frozen=True, kw_only=True):
-    """The lenient profile accepted a violation in an inbound payload."""
+    """The lenient profile accepted a violation in an inbound payload: ``tolerated`` says
+    which kind, where and what was done."""
 
     message_id: str
     action: str
@@ -138,7 +153,8 @@ class Answered(Event, frozen=True, kw_only=True):
 
     ``reason``: ``cache`` (2.1: a retry reusing the id of a CALL answered before, Part 4 2.1
     section 4.1.4) or ``registration`` (the registration state prescribes the answer, e.g.
-    RequestStartTransaction answered Rejected while Pending, B02.FR.05).
+    RequestStartTransaction answered Rejected while Pending, B02.FR.05); ``detail`` says
+    more, in words.
     """
 
     message_id: str
@@ -148,7 +164,8 @@ class Answered(Event, frozen=True, kw_only=True):
 
 
 class HandlerTimedOut(Event, frozen=True, kw_only=True):
-    """A handler did not answer within its deadline; the core answered InternalError."""
+    """A handler did not answer within its deadline (``timeout`` seconds); the core answered
+    InternalError."""
 
     message_id: str
     action: str
@@ -156,7 +173,8 @@ class HandlerTimedOut(Event, frozen=True, kw_only=True):
 
 
 class ResponseRefused(Event, frozen=True, kw_only=True):
-    """A handler's response was not a valid response; the core answered InternalError."""
+    """A handler's response was not a valid response (``reason`` says why); the core answered
+    InternalError."""
 
     message_id: str
     action: str
@@ -170,7 +188,8 @@ class RegistrationChanged(Event, frozen=True, kw_only=True):
 
 
 class CloseRequested(Event, frozen=True, kw_only=True):
-    """The connection should close (e.g. the peer exceeded the bad-message limit)."""
+    """The connection should close (e.g. the peer exceeded the bad-message limit), with close
+    ``code`` and ``reason``."""
 
     code: int
     reason: str

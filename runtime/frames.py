@@ -51,21 +51,36 @@ MessageId = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
 
 
 class _Frame(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag_field="type"):
-    pass
+    """An OCPP-J frame, decoded from its JSON array (Part 4 section 4).
+
+    Attributes:
+        message_id: The frame's message id (string[36]).
+        action: CALL and SEND: the action.
+        payload: CALL, CALLRESULT and SEND: the payload, still encoded (``msgspec.Raw``).
+        code: CALLERROR and CALLRESULTERROR: the error code.
+        description: CALLERROR and CALLRESULTERROR: the error description.
+        details: CALLERROR and CALLRESULTERROR: the errorDetails object.
+    """
 
 
 class Call(_Frame, tag=CALL, frozen=True):
+    """``[2, message_id, action, payload]``."""
+
     message_id: MessageId
     action: str
     payload: msgspec.Raw
 
 
 class CallResult(_Frame, tag=CALLRESULT, frozen=True):
+    """``[3, message_id, payload]``."""
+
     message_id: MessageId
     payload: msgspec.Raw
 
 
 class CallErrorFrame(_Frame, tag=CALLERROR, frozen=True):
+    """``[4, message_id, code, description, details]``."""
+
     message_id: str
     code: str
     description: str
@@ -73,6 +88,8 @@ class CallErrorFrame(_Frame, tag=CALLERROR, frozen=True):
 
 
 class CallResultErrorFrame(_Frame, tag=CALLRESULTERROR, frozen=True):
+    """2.1: ``[5, message_id, code, description, details]``."""
+
     message_id: MessageId
     code: str
     description: str
@@ -80,6 +97,8 @@ class CallResultErrorFrame(_Frame, tag=CALLRESULTERROR, frozen=True):
 
 
 class Send(_Frame, tag=SEND, frozen=True):
+    """2.1: ``[6, message_id, action, payload]``."""
+
     message_id: MessageId
     action: str
     payload: msgspec.Raw
@@ -95,7 +114,7 @@ _TAG_OF: dict[type, int] = {Call: CALL, CallResult: CALLRESULT, CallErrorFrame: 
 
 
 def type_of(frame: Frame) -> int:
-    """The message type number of a decoded frame."""
+    """The message type number of a decoded ``frame``."""
     return _TAG_OF[type(frame)]
 
 
@@ -104,12 +123,14 @@ _TYPES = frozenset({CALL, CALLRESULT, CALLERROR})
 
 
 def message_types(version: str) -> frozenset[int]:
-    """The message type numbers a version defines (shared sets: one per connection adds up)."""
+    """The message type numbers OCPP ``version`` defines (2.1 adds 5 and 6); shared sets, as
+    one per connection adds up."""
     return _TYPES_21 if version == "2.1" else _TYPES
 
 
 def decode_frame(data: str | bytes) -> Frame | None:
-    """The frame, or None when it is not a well-formed frame of any type (see :func:`diagnose`)."""
+    """The frame in ``data``, or None when it is not a well-formed frame of any type (see
+    :func:`diagnose`)."""
     try:
         frame: Frame = DECODER.decode(data)
         return frame
@@ -123,7 +144,9 @@ class FrameProblem(msgspec.Struct, frozen=True):
     ``kind``: "unknown_type" (a message type number the version does not define), "rpc" (not
     an RPC message at all: not JSON, not an array, no readable message id), "structure" (a
     known type with the wrong number or kind of elements), "payload" (the payload or error
-    details are not a JSON object). ``message_id`` is None when it cannot be read.
+    details are not a JSON object). ``message_type``: the type number, when readable.
+    ``message_id`` is None when it cannot be read. ``detail``: what is wrong, in words.
+    ``too_short``: a CALL with fewer elements than four (a different error code on 1.6).
     """
 
     kind: Literal["unknown_type", "rpc", "structure", "payload"]
@@ -184,17 +207,19 @@ def diagnose(data: str | bytes, version: str) -> FrameProblem:
 
 
 def encode_call(message_type: int, message_id: str, action: str, payload: bytes) -> str:
-    """A CALL or SEND frame, with the payload already encoded."""
+    """A CALL or SEND frame (``message_type`` 2 or 6) with ``message_id``, ``action`` and the
+    already encoded ``payload``."""
     return _ENCODER.encode((message_type, message_id, action, msgspec.Raw(payload))).decode()
 
 
 def encode_result(message_id: str, payload: bytes) -> str:
-    """A CALLRESULT frame, with the payload already encoded."""
+    """A CALLRESULT frame answering ``message_id``, with the already encoded ``payload``."""
     return _ENCODER.encode((CALLRESULT, message_id, msgspec.Raw(payload))).decode()
 
 
 def encode_error(
     message_type: int, message_id: str, code: str, description: str, details: dict[str, Any] | None = None
 ) -> str:
-    """A CALLERROR or CALLRESULTERROR frame (the description is cut to the 255 characters of 2.x)."""
+    """A CALLERROR or CALLRESULTERROR frame (``message_type`` 4 or 5) for ``message_id`` with
+    ``code``, ``description`` (cut to the 255 characters of 2.x) and ``details`` (None: ``{}``)."""
     return _ENCODER.encode((message_type, message_id, code, description[:255], details or {})).decode()

@@ -30,7 +30,9 @@ MAX_REPAIRS = 64
 
 
 class Tolerated(msgspec.Struct, frozen=True):
-    """One violation the lenient profile accepted: its kind, JSON path and what it was."""
+    """One violation the lenient profile accepted: its ``kind`` (``extra_field``, ...), the
+    JSON ``path`` where it was (``$.meterValue[0].sampledValue[0].unit``) and ``detail``, what
+    it was."""
 
     kind: str
     path: str
@@ -101,7 +103,7 @@ def _attr(struct: Any, wire: str) -> str:
 
 
 def decode_lenient(codec: PayloadCodec[Any], data: bytes | str, first_error: msgspec.ValidationError) -> tuple[Any, list[Tolerated]]:
-    """Repair and decode ``data`` after the strict decode raised ``first_error``.
+    """Repair and decode ``data`` with ``codec`` after the strict decode raised ``first_error``.
 
     Returns the typed payload and one Tolerated per repair; re-raises the validation error of a
     violation the profile does not tolerate.

@@ -43,6 +43,8 @@ def loop_factory(uvloop: bool | None = None) -> Callable[[], asyncio.AbstractEve
 
 
 def run(main: Coroutine[Any, Any, T], *, uvloop: bool | None = None, debug: bool | None = None) -> T:
-    """``asyncio.run(main)`` on the loop :func:`loop_factory` chooses."""
+    """``asyncio.run(main)`` on the loop :func:`loop_factory` chooses: ``main`` the coroutine to
+    run, ``uvloop`` as in :func:`loop_factory`, ``debug`` asyncio's debug mode (None: as the
+    environment says)."""
     with asyncio.Runner(debug=debug, loop_factory=loop_factory(uvloop)) as runner:
         return runner.run(main)

@@ -51,15 +51,26 @@ label values given in the order of the metric's labels."""
 
 
 class Backend(Protocol):
-    """Makes the instruments; ``name`` is the metric's base name without prefix or unit."""
+    """Makes the instruments. Every method takes the metric's base ``name`` (without prefix
+    or unit), its help text ``doc``, its label names ``labels`` and its ``unit`` (UCUM, e.g.
+    ``s`` or ``{call}``), and returns the function that records a value for label values."""
 
-    def counter(self, name: str, doc: str, labels: Sequence[str], unit: str) -> Record: ...
+    def counter(self, name: str, doc: str, labels: Sequence[str], unit: str) -> Record:
+        """A monotonic counter (``name``, ``doc``, ``labels``, ``unit`` as above)."""
+        ...
 
-    def updown(self, name: str, doc: str, labels: Sequence[str], unit: str) -> Record: ...
+    def updown(self, name: str, doc: str, labels: Sequence[str], unit: str) -> Record:
+        """A counter that goes up and down (``name``, ``doc``, ``labels``, ``unit`` as above)."""
+        ...
 
-    def histogram(self, name: str, doc: str, labels: Sequence[str], unit: str, buckets: Sequence[float]) -> Record: ...
+    def histogram(self, name: str, doc: str, labels: Sequence[str], unit: str, buckets: Sequence[float]) -> Record:
+        """A histogram with bucket bounds ``buckets`` (``name``, ``doc``, ``labels``, ``unit``
+        as above)."""
+        ...
 
-    def gauge(self, name: str, doc: str, labels: Sequence[str], unit: str) -> Record: ...
+    def gauge(self, name: str, doc: str, labels: Sequence[str], unit: str) -> Record:
+        """A gauge set to the last value (``name``, ``doc``, ``labels``, ``unit`` as above)."""
+        ...
 
 
 _OUTCOMES: dict[type, str] = {
@@ -75,7 +86,13 @@ _OUTCOMES: dict[type, str] = {
 class Metrics:
     """The runtime's measurements (docs/metrics.md); feed it with ``on_event`` (protocol
     events, both sides), ``watch(registry)`` (CSMS: connections, security events),
-    ``on_dead_letter`` and ``watch_queue`` (station: the durable queue)."""
+    ``on_dead_letter`` and ``watch_queue`` (station: the durable queue).
+
+    Args:
+        backend: Makes the instruments (``prometheus()`` and ``opentelemetry()`` build a
+            ``Metrics`` with theirs).
+        buckets: Bucket bounds of the handler-duration histogram, in seconds.
+    """
 
     def __init__(self, backend: Backend, *, buckets: Sequence[float] = HANDLER_BUCKETS) -> None:
         b = backend
@@ -118,13 +135,13 @@ class Metrics:
     # -- feeding -------------------------------------------------------------------------------
 
     def on_event(self, session: object, event: Event) -> None:
-        """``Options.on_event``: measure one protocol event of ``session``'s connection."""
+        """``Options.on_event``: measure one protocol ``event`` of ``session``'s connection."""
         handle = self._handlers.get(type(event))
         if handle is not None:
             handle(getattr(session, "version", None) or "", event)
 
     def on_station_event(self, event: StationEvent) -> None:
-        """A registry's lifecycle event (``registry.listen(metrics.on_station_event)``)."""
+        """Measure a registry's lifecycle ``event`` (``registry.listen(metrics.on_station_event)``)."""
         version = event.version or ""
         if event.kind == "connected":
             self._connected((version,), 1)
@@ -136,17 +153,17 @@ class Metrics:
             self._security((event.reason,), 1)
 
     def watch(self, registry: Any) -> Callable[[], None]:
-        """Measure a CSMS registry's lifecycle events; returns the call that stops it."""
+        """Measure the lifecycle events of a CSMS's ``registry``; returns the call that stops it."""
         stop: Callable[[], None] = registry.listen(self.on_station_event)
         return stop
 
     def on_dead_letter(self, letter: DeadLetter, *, station: str = "") -> None:
-        """``StationOptions.on_dead_letter`` (pass ``functools.partial(..., station=...)`` to
-        label it)."""
+        """``StationOptions.on_dead_letter``: count the dead ``letter`` for ``station`` (pass
+        ``functools.partial(metrics.on_dead_letter, station=...)`` to label it)."""
         self._dead((station, letter.message.action), 1)
 
     def watch_queue(self, store: MessageStore, *, station: str, every: float = 5.0) -> Callable[[], None]:
-        """Sample a station's durable queue (``store.counts()``: waiting, sent, dead) now and
+        """Sample the durable queue ``store`` of ``station`` (``store.counts()``: waiting, sent, dead) now and
         every ``every`` seconds, in the running event loop (the store is not thread-safe, and a
         queue grows while offline, when no event comes); returns the call that stops it."""
         loop = asyncio.get_running_loop()
@@ -215,8 +232,10 @@ def _yes(flag: bool) -> str:
 
 
 def prometheus(registry: Any = None, *, prefix: str = "ocpp", buckets: Sequence[float] = HANDLER_BUCKETS) -> Metrics:
-    """Metrics registered in a ``prometheus_client`` registry (default: its global REGISTRY),
-    named ``<prefix>_<name>`` (counters end in ``_total``). Needs ``prometheus-client``
+    """Metrics registered in a ``prometheus_client`` ``registry`` (default: its global
+    REGISTRY), named ``<prefix>_<name>`` (``prefix`` default ``ocpp``; counters end in
+    ``_total``); ``buckets``: the
+    handler-duration histogram's bounds, in seconds. Needs ``prometheus-client``
     (``pip install 'ocppgen[prometheus]'``)."""
     import prometheus_client  # type: ignore[import-not-found, unused-ignore]
 
@@ -250,9 +269,10 @@ def prometheus(registry: Any = None, *, prefix: str = "ocpp", buckets: Sequence[
 
 def opentelemetry(meter: Any = None, *, prefix: str = "ocpp", buckets: Sequence[float] = HANDLER_BUCKETS) -> Metrics:
     """Metrics as OpenTelemetry instruments of ``meter`` (default: the global meter provider's
-    meter ``ocppgen``), named ``<prefix>.<name>`` with dots (``ocpp.calls``,
+    meter ``ocppgen``), named ``<prefix>.<name>`` (``prefix`` default ``ocpp``) with dots (``ocpp.calls``,
     ``ocpp.handler.duration`` in seconds, ...), labels as attributes. Needs
-    ``opentelemetry-api`` and an SDK to export (``pip install 'ocppgen[otel]'``)."""
+    ``opentelemetry-api`` and an SDK to export (``pip install 'ocppgen[otel]'``). ``buckets``:
+    the handler-duration histogram's advised bounds, in seconds."""
     from opentelemetry import metrics as otel  # type: ignore[import-not-found, unused-ignore]
 
     target = otel.get_meter("ocppgen") if meter is None else meter

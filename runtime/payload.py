@@ -40,7 +40,9 @@ F = TypeVar("F", bound=OpenFields)
 
 
 class OpenObject(Generic[F]):
-    """An object whose declared fields are typed and whose extra properties are kept as-is."""
+    """An object whose declared fields are typed and whose extra properties are kept as-is:
+    ``fields`` is the struct of the declared fields (read them as attributes of the object),
+    ``extra`` the other properties, by wire name."""
 
     __slots__ = ("_fields", "extra")
     __ocpp_fields__: ClassVar[type[OpenFields]]
@@ -115,14 +117,14 @@ def _relative(message: str) -> str:
 
 
 def dec_hook(type_: type, obj: Any) -> Any:
-    """msgspec decode hook: builds open objects."""
+    """msgspec decode hook: builds an open object of ``type_`` from the decoded ``obj``."""
     if isinstance(type_, type) and issubclass(type_, OpenObject):
         return type_.from_wire(obj)
     raise NotImplementedError(f"unsupported type {type_!r}")
 
 
 def enc_hook(obj: Any) -> Any:
-    """msgspec encode hook: writes open objects."""
+    """msgspec encode hook: ``obj``, an open object, as a dict of its fields and extras."""
     if isinstance(obj, OpenObject):
         return obj.to_wire()
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
@@ -136,8 +138,9 @@ _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 class PayloadCodec(Generic[T]):
     """Decode JSON into one payload type, and encode payloads, with open objects supported.
 
-    ``integral_floats`` follows the draft of the schema the type came from: true for
-    draft-06 (a float with zero fraction is an integer), false for draft-04.
+    ``type_`` is the payload type. ``integral_floats`` follows the draft of the schema the
+    type came from: true for draft-06 (a float with zero fraction is an integer), false for
+    draft-04.
     """
 
     __slots__ = ("type", "integral_floats", "_decoder", "decode_strict")
@@ -151,7 +154,8 @@ class PayloadCodec(Generic[T]):
         self.decode_strict: Callable[[bytes | str], T] = self._decoder.decode
 
     def decode(self, data: bytes | str) -> T:
-        """Decode and validate; raises ``msgspec.ValidationError`` or ``msgspec.DecodeError``."""
+        """Decode and validate the JSON ``data``; raises ``msgspec.ValidationError`` or
+        ``msgspec.DecodeError``."""
         try:
             return self._decoder.decode(data)
         except msgspec.ValidationError as exc:
@@ -166,7 +170,7 @@ class PayloadCodec(Generic[T]):
         return self._decoder.decode(msgspec.json.encode(normalized))
 
     def encode(self, payload: T) -> bytes:
-        """Encode to JSON bytes (no validation beyond what the types enforce)."""
+        """Encode ``payload`` to JSON bytes (no validation beyond what the types enforce)."""
         return _ENCODER.encode(payload)
 
 
@@ -210,7 +214,8 @@ _CODECS: dict[tuple[type, bool], PayloadCodec[Any]] = {}
 
 
 def codec(type_: type[T], integral_floats: bool) -> PayloadCodec[T]:
-    """The shared codec for one payload type (built once, reused for every message)."""
+    """The shared codec for the payload type ``type_`` (built once, reused for every message);
+    ``integral_floats`` as for ``PayloadCodec``."""
     key = (type_, integral_floats)
     found = _CODECS.get(key)
     if found is None:
@@ -219,7 +224,16 @@ def codec(type_: type[T], integral_floats: bool) -> PayloadCodec[T]:
 
 
 class MessageInfo(NamedTuple):
-    """One message of a version: which action, request or response, its type and schema."""
+    """One message of a version (an entry of the generated ``messages.MESSAGES``).
+
+    Attributes:
+        action: The action (``BootNotification``).
+        kind: ``request`` or ``response``.
+        type: The generated struct.
+        schema: The schema file it was generated from.
+        integral_floats: Whether its schema's draft counts ``1.0`` as an integer (the second
+            argument of ``codec``).
+    """
 
     action: str
     kind: str

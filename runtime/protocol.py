@@ -120,7 +120,7 @@ def default_message_id() -> str:
 def encode_payload(
     route: Route[Any, Any], payload: object, *, response: bool, millis: bool = False, decimals: int | None = None
 ) -> bytes:
-    """Encode a request (or, with ``response``, a response) of ``route`` and validate it
+    """Encode ``payload``, a request (or, with ``response``, a response) of ``route``, and validate it
     strictly; raises InvalidMessage saying what is wrong. Outbound is always strict.
 
     ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
@@ -221,7 +221,10 @@ class OcppProtocol:
         utc_now: Callable[[], datetime.datetime] | None = None,
         remember_ended: int = 256,
     ) -> None:
-        """``session``: the station's session (registration rules, 2.1 answer cache); None
+        """``version``: ``"1.6"``, ``"2.0.1"`` or ``"2.1"``; ``role``: the side this core speaks
+        as; ``routes``: the version's routes by action; ``handled``: the actions this role
+        receives, mapped to handler method names (a binding's ``routes`` and ``handled``).
+        ``session``: the station's session (registration rules, 2.1 answer cache); None
         for a bare link without either. ``call_timeout``: seconds our CALL waits for its
         answer. ``handler_timeout``: seconds a handler has to answer a CALL (None: no limit).
         ``max_queue``: CALLs queued behind the outstanding one. ``strictness``/``overrides``:
@@ -296,8 +299,10 @@ class OcppProtocol:
         timeout: float | None = None,
         message_id: str | None = None,
     ) -> str:
-        """Queue a CALL; returns its message id. Then send ``data_to_send()``; its outcome
-        arrives later as ``CallCompleted`` or ``CallFailed`` with that id.
+        """Queue ``request`` as a CALL of ``route`` at ``now`` (monotonic seconds, as every
+        ``now`` here), failing after ``timeout`` seconds (None: ``call_timeout``); returns its
+        message id. Then send ``data_to_send()``; its outcome arrives later as
+        ``CallCompleted`` or ``CallFailed`` with that id.
 
         ``message_id`` lets a 2.1 retry reuse the original id; other versions refuse it.
         Raises LocalError subclasses for misuse (NotAllowed when the registration state
@@ -325,7 +330,8 @@ class OcppProtocol:
         return message_id
 
     def send(self, route: Route[Any, Any], message: Any, now: float) -> str:
-        """Write a SEND (2.1) at once; returns its message id. It is never answered."""
+        """Write ``message`` as a SEND of ``route`` (2.1) at ``now``; returns its message id.
+        It is never answered."""
         if self.version != "2.1":
             raise LocalError(f"SEND does not exist in OCPP {self.version}")
         if not route.send:
@@ -342,7 +348,7 @@ class OcppProtocol:
 
     def respond(self, message_id: str, response: object) -> list[Event]:
         """Answer the inbound CALL ``message_id`` (from ``CallReceived``) with its typed
-        response. The response is validated strictly; an invalid one is answered InternalError
+        ``response``. The response is validated strictly; an invalid one is answered InternalError
         instead (``ResponseRefused``). Does nothing for a CALL that is already answered (its
         handler timed out)."""
         entry = self._inbound.pop(message_id, None)
@@ -374,8 +380,9 @@ class OcppProtocol:
     def respond_error(
         self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None
     ) -> list[Event]:
-        """Answer the inbound CALL ``message_id`` with a CALLERROR: a ``Failure`` (its code
-        comes from the table) or an error code of this version, with ``details`` as its
+        """Answer the inbound CALL ``message_id`` with a CALLERROR: ``failure`` is a ``Failure``
+        (its code comes from the table) or an error code of this version, ``description`` its
+        errorDescription, ``details`` its
         errorDetails object (Part 4 section 4.2.3). Does nothing for a CALL that is already
         answered. Raises LocalError for a code of another version or details that are not a
         JSON object."""
@@ -394,7 +401,7 @@ class OcppProtocol:
         return self._next_waiting()
 
     def cancel(self, message_id: str, now: float) -> list[Event]:
-        """Cancel a queued or outstanding CALL; it fails with CallCancelled and can never
+        """Cancel the queued or outstanding CALL ``message_id`` at ``now``; it fails with CallCancelled and can never
         complete. Cancelling an unknown or finished call does nothing."""
         for pending in self._queue:
             if pending.message_id == message_id:
@@ -431,8 +438,8 @@ class OcppProtocol:
         return deadline
 
     def handle_timeout(self, now: float) -> list[Event]:
-        """Fail our CALL if its deadline passed (and send the next one); answer InternalError
-        for every inbound CALL whose handler missed its deadline."""
+        """At ``now``: fail our CALL if its deadline passed (and send the next one); answer
+        InternalError for every inbound CALL whose handler missed its deadline."""
         events: list[Event] = []
         if self.handler_timeout is not None:
             while self._inbound:
@@ -473,7 +480,8 @@ class OcppProtocol:
     # -- inbound -------------------------------------------------------------------------
 
     def receive(self, data: str | bytes, now: float) -> list[Event]:
-        """Process one inbound text message; see the module docstring for what comes out."""
+        """Process ``data``, one inbound text message, received at ``now``; see the module
+        docstring for what comes out."""
         self._last_now = now
         self._text = data
         if type(data) is str and len(data) > COMPACT_MIN:
@@ -518,7 +526,8 @@ class OcppProtocol:
     def decode_request(
         self, action: str, payload: bytes | msgspec.Raw, message_id: str, *, send: bool = False
     ) -> tuple[Route[Any, Any], str, Any, list[Event]] | tuple[Failure, str]:
-        """Route and decode one inbound CALL payload (with ``send``, also a SEND's): (route,
+        """Route and decode one inbound CALL ``payload`` of ``action`` with ``message_id`` (with
+        ``send``, also a SEND's): (route,
         handler method, request, tolerated-violation events), or (failure, description). The
         one inbound path: the core and ``dispatch`` both use it."""
         route = self.routes.get(action)
@@ -964,8 +973,9 @@ async def dispatch(
     *,
     strictness: Strictness = Strictness.STRICT,
 ) -> Outcome:
-    """Decode an inbound CALL for ``binding``'s role, run its handler method and return what to
-    answer, over any transport. It takes the protocol core's own inbound path (routing,
+    """Decode an inbound CALL of ``action`` (its JSON ``payload``) for ``binding``'s role, run
+    the method of ``handler`` with ``context`` and return what to answer, over any transport,
+    validating with ``strictness``. It takes the protocol core's own inbound path (routing,
     decoding, the error-code table, strict response validation), without framing or session."""
     core = OcppProtocol(
         version=binding.version, role=binding.role, routes=binding.routes, handled=binding.handled, strictness=strictness

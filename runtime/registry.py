@@ -48,7 +48,9 @@ class StationEvent(msgspec.Struct, frozen=True, kw_only=True):
     close, ``replaced`` when a new connection of the same station took over), ``security``
     (what the CSMS detected: ``reason`` is ``authentication_failed``, ``profile_downgrade`` or
     ``serial_mismatch``, with details in ``detail``; the CSMS never sends a
-    SecurityEventNotification itself, it tells the application).
+    SecurityEventNotification itself, it tells the application). ``identity``: the station's,
+    as it presented itself; ``version``: its OCPP version (None before one was agreed);
+    ``remote_address``: its address as text, when known.
     """
 
     kind: Literal["connected", "registered", "disconnected", "security"]
@@ -65,7 +67,7 @@ class Registry(Protocol):
     """What application code uses to reach stations, whichever registry serves it."""
 
     def session(self, identity: str) -> Session | None:
-        """The station's session (connected or remembered), or None."""
+        """The session of the station ``identity`` (connected or remembered), or None."""
         ...
 
     def sessions(self) -> list[Session]:
@@ -73,12 +75,14 @@ class Registry(Protocol):
         ...
 
     def client(self, identity: str, binding: RoleBinding[Any, C]) -> C:
-        """The typed client of a connected station for ``binding``; NotConnected if it is
-        connected nowhere, VersionMismatch if it speaks another version."""
+        """The typed client of the connected station ``identity`` for ``binding`` (the CSMS
+        binding of its version); NotConnected if it is connected nowhere, VersionMismatch if it
+        speaks another version."""
         ...
 
     async def wait_for(self, identity: str, *, timeout: float | None = None, registered: bool = False) -> Session:
-        """Wait until the station is connected (and with ``registered``, Accepted)."""
+        """Wait until the station ``identity`` is connected (and with ``registered``,
+        Accepted); ``timeout`` in seconds (None: for ever) raises TimeoutError."""
         ...
 
     def events(self) -> contextlib.AbstractAsyncContextManager[AsyncIterator[StationEvent]]:
@@ -93,15 +97,21 @@ class Registry(Protocol):
 class SessionStore(Protocol):
     """Persistent session state (CSMS side), so registrations survive a restart."""
 
-    async def load(self, key: str) -> SessionState | None: ...
+    async def load(self, key: str) -> SessionState | None:
+        """The state saved under ``key`` (a canonical identity), or None."""
+        ...
 
-    async def save(self, key: str, state: SessionState) -> None: ...
+    async def save(self, key: str, state: SessionState) -> None:
+        """Save ``state`` under ``key``, replacing what was there."""
+        ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str) -> None:
+        """Forget what is saved under ``key``."""
+        ...
 
 
 class SqliteSessionStore:
-    """Sessions in one SQLite file (the registration, the 2.1 answer cache)."""
+    """Sessions in one SQLite file (the registration, the 2.1 answer cache), at ``path``."""
 
     def __init__(self, path: str) -> None:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -109,10 +119,12 @@ class SqliteSessionStore:
         self.db.execute("CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, state BLOB NOT NULL, updated REAL NOT NULL)")
 
     async def load(self, key: str) -> SessionState | None:
+        """The state saved under ``key``, or None."""
         row = self.db.execute("SELECT state FROM sessions WHERE key = ?", (key,)).fetchone()
         return None if row is None else msgspec.msgpack.decode(row[0], type=SessionState)
 
     async def save(self, key: str, state: SessionState) -> None:
+        """Save ``state`` under ``key``."""
         self.db.execute(
             "INSERT INTO sessions (key, state, updated) VALUES (?,?,?) "
             "ON CONFLICT(key) DO UPDATE SET state = excluded.state, updated = excluded.updated",
@@ -120,9 +132,11 @@ class SqliteSessionStore:
         )
 
     async def delete(self, key: str) -> None:
+        """Forget ``key``."""
         self.db.execute("DELETE FROM sessions WHERE key = ?", (key,))
 
     def close(self) -> None:
+        """Close the database."""
         self.db.close()
 
 
@@ -157,7 +171,13 @@ class _Serial:
 
 
 class LocalRegistry:
-    """The sessions of one process (the default registry of ``CsmsServer``)."""
+    """The sessions of one process (the default registry of ``CsmsServer``).
+
+    Args:
+        session_ttl: Seconds a disconnected station's session is kept (None: while the
+            process lives).
+        store: Where sessions are persisted across restarts (None: memory only).
+    """
 
     def __init__(self, *, session_ttl: float | None = 24 * 3600.0, store: SessionStore | None = None) -> None:
         self.session_ttl = session_ttl
@@ -173,10 +193,12 @@ class LocalRegistry:
     # -- the application's side ---------------------------------------------------------------
 
     def session(self, identity: str) -> Session | None:
+        """The session of the station ``identity`` (connected or remembered), or None."""
         self._expire()
         return self._sessions.get(canonical_identity(identity))
 
     def sessions(self) -> list[Session]:
+        """Every session held: connected, or disconnected within ``session_ttl``."""
         self._expire()
         return list(self._sessions.values())
 
@@ -193,12 +215,16 @@ class LocalRegistry:
         return sum(1 for s in self._sessions.values() if s.connected)
 
     def client(self, identity: str, binding: RoleBinding[Any, C]) -> C:
+        """The typed client of the connected station ``identity`` for ``binding``;
+        NotConnected if it is not connected, VersionMismatch if it speaks another version."""
         session = self._sessions.get(canonical_identity(identity))
         if session is None or not session.connected:
             raise NotConnected("-", "-", f"station {identity!r} is not connected")
         return session.client(binding)
 
     async def wait_for(self, identity: str, *, timeout: float | None = None, registered: bool = False) -> Session:
+        """Wait until the station ``identity`` is connected (and with ``registered``,
+        Accepted); ``timeout`` in seconds (None: for ever) raises TimeoutError."""
         key = canonical_identity(identity)
         session = self._sessions.get(key)
         if session is not None and session.connected and (session.registered or not registered):
@@ -243,7 +269,8 @@ class LocalRegistry:
     # -- the server's side --------------------------------------------------------------------
 
     async def open(self, identity: str, make: Callable[[str], Session]) -> Session:
-        """The session for ``identity``: the one held, one loaded from the store, or a new one."""
+        """The session for ``identity``: the one held, one loaded from the store, or a new one
+        from ``make(identity)`` (the server's side)."""
         self._expire()
         key = canonical_identity(identity)
         session = self._sessions.get(key)
@@ -259,6 +286,7 @@ class LocalRegistry:
         return session
 
     def connected(self, session: Session, hook: Callable[[], Any] | None) -> None:
+        """The server's side: ``session`` got a connection; runs the handler's ``hook`` in order."""
         self._publish(
             StationEvent(kind="connected", identity=session.identity, version=session.version, remote_address=_address(session))
         )
@@ -267,6 +295,8 @@ class LocalRegistry:
         self._resolve(session)
 
     def registration_changed(self, session: Session, hook: Callable[[], Any] | None) -> None:
+        """The server's side: ``session``'s registration changed; saves it, runs ``hook``
+        (the handler's ``registered``) when it is now Accepted."""
         if self.store is not None:
             self._spawn_save(session)
         if session.registered:
@@ -278,6 +308,8 @@ class LocalRegistry:
     def disconnected(
         self, session: Session, code: int | None, reason: str, replaced: bool, hook: Callable[[], Any] | None
     ) -> None:
+        """The server's side: ``session``'s connection ended with close ``code`` and
+        ``reason`` (``replaced``: by a newer one); saves the session, runs ``hook``."""
         if not session.connected:
             self._gone.pop(session.key, None)  # to the end: _gone stays in disconnect order
             self._gone[session.key] = time.monotonic()
@@ -293,12 +325,13 @@ class LocalRegistry:
             self._serial(session).put(hook)
 
     def security(self, identity: str, version: str | None, kind: str, detail: str) -> None:
-        """The CSMS detected a security problem with a station (an event for the application)."""
+        """The CSMS detected a security problem with the station ``identity`` (speaking
+        ``version``): publishes a ``security`` event with ``kind`` as its reason and ``detail``."""
         self._publish(StationEvent(kind="security", identity=identity, version=version, reason=kind, detail=detail))
 
     async def security_floor(self, identity: str) -> tuple[int, bool]:
-        """(the lowest security profile the station may connect with, whether a 2.1 downgrade
-        from 3 to 2 is allowed), from the session held or the store."""
+        """(the lowest security profile the station ``identity`` may connect with, whether a
+        2.1 downgrade from 3 to 2 is allowed), from the session held or the store."""
         key = canonical_identity(identity)
         session = self._sessions.get(key)
         if session is not None:

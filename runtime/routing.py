@@ -70,6 +70,16 @@ class Route(Generic[Req, Res]):
 
     ``response`` is None for an action that travels as SEND (2.1), which has no response.
     The codecs are built once, when the route is created, and shared by every message.
+    Routes are generated (``routing.BOOT_NOTIFICATION``); you do not make them.
+
+    Args:
+        action: The action's wire name (``BootNotification``).
+        request: The request type.
+        response: The response type, or None for a SEND.
+        initiators: The roles that may send the request.
+        send: Whether the action travels as SEND (2.1) rather than CALL.
+        integral_floats: Whether the schema's draft counts ``1.0`` as an integer (draft-06:
+            2.0.1 and 2.1; not draft-04, 1.6).
     """
 
     __slots__ = (
@@ -137,16 +147,33 @@ class Route(Generic[Req, Res]):
 class Caller(Protocol):
     """What a typed client needs: send a CALL and await its result, or send a SEND."""
 
-    async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res: ...
+    async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res:
+        """Send ``request`` as a CALL of ``route`` and return the response; ``timeout`` in
+        seconds (None: the link's ``call_timeout``)."""
+        ...
 
-    async def send(self, route: Route[Req, Any], message: Req) -> None: ...
+    async def send(self, route: Route[Req, Any], message: Req) -> None:
+        """Send ``message`` as a SEND of ``route`` (2.1); nothing comes back."""
+        ...
 
 
 class RoleBinding(Generic[H, C]):
     """Everything a connection needs to speak one version as one role (generated per role as
     ``BINDING``): the routes, the handler type and its method per received action, and the
     typed client of the peer. ``H`` is the role's handler class, ``C`` the peer's client class,
-    so ``registry.client(station_id, v201.csms.BINDING)`` is a ``ChargingStationClient``."""
+    so ``registry.client(station_id, v201.csms.BINDING)`` is a ``ChargingStationClient``.
+    Bindings are generated; you do not make them.
+
+    Attributes:
+        version: The OCPP version (``"2.0.1"``).
+        subprotocol: Its WebSocket subprotocol (``"ocpp2.0.1"``).
+        role: The role this binding speaks as.
+        routes: Every route of the version, by action.
+        handled: The actions this role receives, mapped to their handler method names.
+        handler_type: The role's handler base class.
+        peer_client: Makes the typed client of the peer over a ``Caller``.
+        redaction: What frame logs of this version blank (``routing.REDACTION``).
+    """
 
     __slots__ = ("version", "subprotocol", "role", "routes", "handled", "handler_type", "peer_client", "redaction")
 
@@ -219,7 +246,16 @@ class Handler:
 
 class CallContext(Generic[C]):
     """What a handler knows about the CALL it handles: the station's session, the typed client
-    of the peer, the message id and action; and a way to act once the answer was sent."""
+    of the peer, the message id and action; and a way to act once the answer was sent.
+
+    Attributes:
+        session: The station's session (identity, version, registration, ``state``).
+        client: The typed client of the peer (the station for a CSMS handler, the CSMS for a
+            station handler); calls from a handler belong in ``after_response`` work.
+        message_id: The CALL's message id.
+        action: The CALL's action.
+        signer: The verified signer's certificate of a signed CALL (Part 4 chapter 7), else None.
+    """
 
     __slots__ = ("session", "client", "message_id", "action", "signer", "_after")
 
@@ -257,7 +293,8 @@ class CallContext(Generic[C]):
 
 
 class NotSupportedError(Exception):
-    """Raised by a handler for an action it does not support; answered with NotSupported."""
+    """Raised by a handler for an ``action`` it does not support; answered with NotSupported,
+    with ``reason`` as the description."""
 
     def __init__(self, action: str, reason: str = "") -> None:
         self.action = action
@@ -267,7 +304,8 @@ class NotSupportedError(Exception):
 class CallErrorAnswer(Exception):
     """Raised by a handler to answer its CALL with a CALLERROR of its choosing (base class:
     raise the version's ``CallError``, e.g. ``v201.csms.CallError``, whose ``code`` is typed by
-    that version's error-code set)."""
+    that version's error-code set). ``description`` becomes errorDescription (cut to 255
+    characters), ``details`` errorDetails (a JSON object)."""
 
     def __init__(self, code: str, description: str = "", details: Mapping[str, object] | None = None) -> None:
         self.code = code
@@ -278,8 +316,8 @@ class CallErrorAnswer(Exception):
 
 class CallError16(CallErrorAnswer):
     """A CALLERROR a 1.6 handler answers with: ``raise CallError('SecurityError', '...')``.
-    ``code`` is one of OCPP-J 1.6's codes (section 4.2.3, OCA's spelling); ``details`` becomes
-    errorDetails (a JSON object)."""
+    ``code`` is one of OCPP-J 1.6's codes (section 4.2.3, OCA's spelling); ``description``
+    becomes errorDescription, ``details`` errorDetails (a JSON object)."""
 
     def __init__(self, code: ErrorCode16, description: str = "", details: Mapping[str, object] | None = None) -> None:
         super().__init__(code, description, details)
@@ -288,16 +326,16 @@ class CallError16(CallErrorAnswer):
 class CallError2x(CallErrorAnswer):
     """A CALLERROR a 2.0.1 or 2.1 handler answers with: ``raise CallError('SecurityError')``
     (e.g. B03.FR.08), ``raise CallError('OccurrenceConstraintViolation', ...)`` (e.g.
-    B06.FR.16). ``code`` is one of Part 4 section 4.3's codes; ``details`` becomes errorDetails
-    (a JSON object, Part 4 section 4.2.3)."""
+    B06.FR.16). ``code`` is one of Part 4 section 4.3's codes; ``description`` becomes
+    errorDescription, ``details`` errorDetails (a JSON object, Part 4 section 4.2.3)."""
 
     def __init__(self, code: ErrorCode2x, description: str = "", details: Mapping[str, object] | None = None) -> None:
         super().__init__(code, description, details)
 
 
 class HandlerError(NamedTuple):
-    """A handler ended without a response: what to answer (a ``Failure``, or the wire code a
-    handler chose), a description, and errorDetails."""
+    """A handler ended without a response: what to answer (``failure``: a ``Failure``, or the
+    wire code a handler chose), a ``description``, and errorDetails (``details``)."""
 
     failure: Failure | str
     description: str
@@ -306,14 +344,16 @@ class HandlerError(NamedTuple):
 
 @dataclass(frozen=True)
 class Reply:
-    """A CALLRESULT payload to send back (None for a SEND, which is never answered)."""
+    """A CALLRESULT ``payload`` (encoded JSON) to send back (None for a SEND, which is never
+    answered)."""
 
     payload: bytes | None
 
 
 @dataclass(frozen=True)
 class CallError:
-    """A CALLERROR to send back: the error code's exact wire spelling for the version."""
+    """A CALLERROR to send back: ``code`` in the version's exact wire spelling, the
+    ``description`` and the errorDetails ``details``."""
 
     code: str
     description: str
@@ -324,7 +364,8 @@ Outcome = Reply | CallError
 
 
 async def invoke(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext[Any]) -> object:
-    """Run one handler method: its return value, or a :class:`HandlerError` when it raised.
+    """Run ``handler``'s method ``method_name`` with ``request`` (of ``route``) and ``context``:
+    its return value, or a :class:`HandlerError` when it raised.
 
     The response is checked and validated by whoever encodes it (the protocol core's
     ``respond``); a handler exception never reaches the peer beyond its type name.

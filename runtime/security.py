@@ -38,8 +38,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a station presented: its identity, Basic-auth password (raw bytes), TLS client
-    certificate, the OCPP version and security profile of the connection, and its address."""
+    """What a station presented, as the authenticator gets it.
+
+    Attributes:
+        station_id: The identity from the URL path.
+        password: The Basic-auth password as raw bytes (None: no or unusable Basic auth, or a
+            user other than the identity).
+        certificate: The TLS client certificate in the shape of ``ssl.SSLSocket.getpeercert()``
+            (profile 3), or None.
+        version: The OCPP version the handshake agreed on, when known.
+        security_profile: 1 (``ws://``), 2 (TLS) or 3 (TLS with a client certificate).
+        remote_host: The peer's address, when known.
+        attributes: Free-form values for a custom authenticator; the runtime itself leaves it
+            empty.
+    """
 
     station_id: str
     password: bytes | None
@@ -161,8 +173,8 @@ class CertificateAuthenticator:
 
 
 def parse_basic_auth(header: str | None, station_id: str) -> bytes | None:
-    """The password (raw bytes) of a Basic ``Authorization`` header whose user is ``station_id``
-    (compared case-insensitively)."""
+    """The password (raw bytes) of a Basic ``Authorization`` ``header`` whose user is
+    ``station_id`` (compared case-insensitively); None when there is none or it does not fit."""
     if not header or not header.lower().startswith("basic "):
         return None
     try:
@@ -203,7 +215,7 @@ class Redaction:
         self.keys = frozenset(k.casefold() for k in keys)
 
     def frame(self, frame: str) -> str:
-        """The frame with every secret value replaced by ``***`` (an unreadable frame is cut)."""
+        """``frame`` with every secret value replaced by ``***`` (an unreadable frame is cut)."""
         try:
             obj = json.loads(frame)
         except ValueError:
@@ -224,7 +236,8 @@ class Redaction:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
     def payload(self, payload: Any, action: str | None) -> bool:
-        """Blank the secrets of one payload in place; whether anything was blanked."""
+        """Blank the secrets of one decoded JSON ``payload`` of ``action`` (None: a CALLRESULT,
+        whose action the frame does not say) in place; whether anything was blanked."""
         changed = False
         if action is not None:
             for path in self.paths.get(action, ()):
@@ -295,7 +308,7 @@ NO_REDACTION = Redaction()
 
 
 def redact(frame: str, redaction: Redaction | None = None) -> str:
-    """A frame safe to log under ``redaction`` (a binding's ``redaction``: the version's
+    """``frame`` made safe to log under ``redaction`` (a binding's ``redaction``: the version's
     reviewed secret fields, variables and keys)."""
     return (redaction or NO_REDACTION).frame(frame)
 
@@ -314,7 +327,8 @@ class _HeaderSecrets(logging.Filter):
 
 
 def websockets_logger(side: str) -> logging.Logger:
-    """The logger ocppgen hands to websockets (``ocppgen.websockets.server``/``.client``):
+    """The logger ocppgen hands to websockets for ``side`` ``"server"`` or ``"client"``
+    (``ocppgen.websockets.server``/``.client``):
     everything websockets logs, with Authorization header values replaced by ``***``."""
     logger = logging.getLogger(f"ocppgen.websockets.{side}")
     if not any(isinstance(f, _HeaderSecrets) for f in logger.filters):

@@ -52,7 +52,17 @@ class Admission:
     offered it (None, or one it did not offer: complete it without one; ``run_connection``
     then closes with 1002 unless it is the ``default_subprotocol`` of a station that offered
     none), then serve the socket with ``run_connection``. Refused: answer HTTP ``status``
-    with ``body`` and ``headers`` instead of upgrading."""
+    with ``body`` and ``headers`` instead of upgrading.
+
+    Attributes:
+        station_id: The identity from the path (None when the path held no valid one).
+        subprotocol: The OCPP version's subprotocol chosen for the station (``ocpp2.0.1``).
+        credentials: What the station presented, as given to the authenticator.
+        status: None when admitted; else the HTTP status of the refusal.
+        body: The refusal's body.
+        headers: The refusal's extra headers (401: ``WWW-Authenticate``; 503: ``Retry-After``).
+        offered: The subprotocols the station offered, in its order.
+    """
 
     station_id: str | None
     subprotocol: str | None
@@ -64,7 +74,8 @@ class Admission:
 
 
 def station_id_from_path(path: str) -> str | None:
-    """The station identity: the last segment of the URL path, percent-decoded, validated."""
+    """The station identity of ``path`` (a URL or its path): the last segment, percent-decoded,
+    validated (1-48 printable characters, no slash); None when it is not a valid identity."""
     raw = urllib.parse.urlsplit(path).path.rstrip("/").rsplit("/", 1)[-1]
     try:
         ident = urllib.parse.unquote(raw, errors="strict")
@@ -81,7 +92,14 @@ def is_identifier_string(identity: str) -> bool:
 
 
 class CsmsServer:
-    """One CSMS server for every OCPP version it is given handlers for."""
+    """One CSMS server for every OCPP version it is given handlers for.
+
+    Args:
+        options: The server's options (``ServerOptions()`` when None).
+        registry: Where sessions live and application code finds them (``server.registry``);
+            a ``LocalRegistry`` built from the options' ``session_ttl`` and ``session_store``
+            when None.
+    """
 
     def __init__(self, options: ServerOptions | None = None, *, registry: LocalRegistry | None = None) -> None:
         self.options = options or ServerOptions()
@@ -138,7 +156,8 @@ class CsmsServer:
     ) -> Admission:
         """Decide an opening handshake, whatever the transport (websockets here, ASGI in
         ``asgi``): the station identity of ``path`` (percent-encoded, as sent), the subprotocol
-        from the ``Sec-WebSocket-Protocol`` headers, the identity rules, the authenticator with
+        from the ``Sec-WebSocket-Protocol`` entries of ``headers`` (the request's header
+        name/value pairs), the identity rules, the authenticator with
         the ``Authorization`` header, ``tls`` and the client ``certificate`` (a ``peercert()``
         mapping; profile 3), and the security-profile floor. ``peer``: the client's address
         (host, port), for logs and ``Credentials.remote_host``. Refusals are logged and
@@ -232,9 +251,10 @@ class CsmsServer:
         offered: Sequence[str] = (),
         keepalive: bool = True,
     ) -> None:
-        """Serve one opened WebSocket of any transport (websockets here, ASGI in ``asgi``) until
-        it closes: open the station's session, replace its previous connection, attach, run.
-        ``subprotocol``: the version agreed in the handshake (``Admission.subprotocol``);
+        """Serve one opened ``websocket`` of any transport (websockets here, ASGI in ``asgi``) until
+        it closes: open the session of ``station_id``, replace its previous connection, attach,
+        run. ``station_id``, ``subprotocol``, ``credentials`` and ``offered`` are the
+        ``Admission``'s; ``subprotocol``: the version agreed in the handshake (``Admission.subprotocol``);
         ``keepalive``: whether the connection pings (off where the ASGI server pings)."""
         if station_id is None or subprotocol is None or subprotocol not in self.bindings:
             log.warning(
@@ -316,7 +336,8 @@ class CsmsServer:
 
     @contextlib.asynccontextmanager
     async def serve(self, host: str, port: int, **kwargs: Any) -> AsyncIterator[Server]:
-        """Serve until the block exits, then shut down gracefully (see ``stop``). Further
+        """Listen on ``host`` and ``port`` (0: any free port; the yielded server's ``sockets``
+        say which) until the block exits, then shut down gracefully (see ``stop``). Further
         keyword arguments go to ``websockets.asyncio.server.serve`` (e.g. ``ssl=``)."""
         if not self.bindings:
             raise RuntimeError("no OCPP version to serve: call handle(binding, handler) first")

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 import msgspec
@@ -58,7 +59,7 @@ Res = TypeVar("Res")
 
 
 def canonical_identity(identity: str) -> str:
-    """The form under which identities are compared: identifierString is case-insensitive
+    """The form under which ``identity`` is compared: identifierString is case-insensitive
     (2.x Part 2 primitive datatypes), so ``CS-1`` and ``cs-1`` are one station."""
     return identity.casefold()
 
@@ -75,8 +76,8 @@ class Registration(enum.Enum):
 class Verdict(NamedTuple):
     """The session's ruling on an inbound CALL that may not reach the handler.
 
-    ``refuse``: answer CALLERROR SecurityError; ``answer``: answer with ``payload`` (a canned
-    response); ``ignore``: do not answer at all.
+    ``kind``: ``refuse``: answer CALLERROR SecurityError; ``answer``: answer with ``payload``
+    (a canned response); ``ignore``: do not answer at all. ``detail``: the rule, in words.
     """
 
     kind: Literal["refuse", "answer", "ignore"]
@@ -85,7 +86,16 @@ class Verdict(NamedTuple):
 
 
 class SessionState(msgspec.Struct, kw_only=True):
-    """What a CSMS may persist of a session: enough to serve a reconnect without a new boot."""
+    """What a CSMS may persist of a session: enough to serve a reconnect without a new boot.
+
+    Attributes:
+        identity: The station identity, as it presented itself.
+        version: The OCPP version it last spoke.
+        registration: The ``Registration`` value (``"Accepted"``, ...).
+        triggered: Actions the CSMS asked a not yet accepted station to send.
+        answers: The 2.1 answer cache: (action, message id, response payload).
+        security_floor: The highest security profile the station connected with (A05.FR.07).
+    """
 
     identity: str
     version: str | None = None
@@ -124,6 +134,16 @@ class Session:
     (station side): ``identity``, ``version``, ``registration``, ``connected``, ``state`` (a
     dict for the application's own per-station data) and ``client(binding)``, the typed client
     of the peer, which sends over whatever connection is current.
+
+    The runtime makes sessions (the registry on the CSMS, ``StationClient`` on a station).
+
+    Args:
+        identity: The station identity.
+        role: The side of the link this session is on.
+        registration_gate: Enforce the registration rules (``Options.registration_gate``).
+        unknown_registration: CSMS side: ``accept`` or ``refuse`` CALLs of a station whose
+            registration is unknown (``ServerOptions.unknown_registration``).
+        answer_cache_size: 2.1: answers kept for retries that reuse a message id.
     """
 
     def __init__(
@@ -160,6 +180,8 @@ class Session:
         #: Profile 3 with ``certificate_binding="serial_number"``: the client certificate's CN,
         #: which every BootNotification's serial number must equal (B01.FR.11/12).
         self.certificate_serial: str | None = None
+        #: Called after the 2.1 answer cache changed (a cluster registry shares it at once).
+        self.on_answer: Callable[[Session], None] | None = None
         self._link: Caller | None = None
         self._clients: dict[int, object] = {}
 
@@ -180,7 +202,7 @@ class Session:
         return self.registration is Registration.ACCEPTED
 
     def attach(self, link: Caller, version: str) -> None:
-        """A connection speaking ``version`` now carries this session. A station that comes
+        """A connection (``link``) speaking ``version`` now carries this session. A station that comes
         back with another OCPP version (new firmware) starts unregistered."""
         if self.version is not None and version != self.version:
             self.registration = Registration.UNKNOWN
@@ -223,14 +245,17 @@ class Session:
         return self.client(binding)
 
     async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res:
-        """Send a CALL over the current connection (``Caller``); NotConnected if there is none."""
+        """Send ``request`` as a CALL of ``route`` over the current connection (``Caller``),
+        waiting up to ``timeout`` seconds (None: the link's default); NotConnected if there is
+        none."""
         link = self._link
         if link is None:
             raise NotConnected("-", route.action, f"{self.identity} is not connected")
         return await link.call(route, request, timeout)
 
     async def send(self, route: Route[Req, Any], message: Req) -> None:
-        """Send a SEND (2.1) over the current connection; NotConnected if there is none."""
+        """Send ``message`` as a SEND of ``route`` (2.1) over the current connection;
+        NotConnected if there is none."""
         link = self._link
         if link is None:
             raise NotConnected("-", route.action, f"{self.identity} is not connected")
@@ -239,7 +264,8 @@ class Session:
     # -- the rules (called by the protocol core) -------------------------------------------
 
     def boot_check(self, request: object) -> str | None:
-        """B01.FR.11/12: with profile 3 the BootNotification's serial number must be the one in
+        """B01.FR.11/12: with profile 3 the serial number of the BootNotification ``request``
+        must be the one in
         the certificate's CN; returns why not, or None."""
         serial = self.certificate_serial
         if serial is None:
@@ -286,7 +312,8 @@ class Session:
         return None
 
     def outbound(self, action: str, now: float) -> str | None:
-        """May we send a CALL for ``action`` now? None: yes; else why not (with the rule)."""
+        """May we send a CALL for ``action`` at ``now`` (monotonic seconds)? None: yes; else
+        why not (with the rule)."""
         registration = self.registration
         if registration is Registration.ACCEPTED or not self.registration_gate:
             return None
@@ -315,7 +342,8 @@ class Session:
         return f"{action} before the CSMS accepted the BootNotification (registration {registration.value}; {rule})"
 
     def answered(self, action: str, request: object, response: object) -> bool:
-        """We answered the peer's ``action`` CALL with ``response``. Returns True when the
+        """We answered the peer's ``action`` CALL (``request``) with ``response``. Returns True
+        when the
         registration changed (the CSMS answered a BootNotification)."""
         if self.role is Role.CSMS:
             if action == "BootNotification":
@@ -325,8 +353,9 @@ class Session:
         return False
 
     def result(self, action: str, request: object, response: object, now: float) -> bool:
-        """Our ``action`` CALL got ``response``. Returns True when the registration changed
-        (the station's BootNotification was answered)."""
+        """Our ``action`` CALL (``request``) got ``response`` at ``now`` (monotonic seconds).
+        Returns True when the registration changed (the station's BootNotification was
+        answered)."""
         if self.role is Role.CSMS:
             self._note_request(action, request, response)
             return False
@@ -366,13 +395,18 @@ class Session:
     # -- 2.1: answers kept for retries that reuse a message id (Part 4 2.1 section 4.1.4) ------
 
     def cached_answer(self, action: str, message_id: str) -> bytes | None:
-        """The CALLRESULT payload we gave an earlier CALL with this action and id, if any."""
+        """The CALLRESULT payload we gave an earlier CALL with this ``action`` and
+        ``message_id``, if any."""
         return self.answers.get((action, message_id)) if self.answers else None
 
     def remember_answer(self, action: str, message_id: str, payload: bytes) -> None:
+        """2.1: keep ``payload``, our answer to the CALL ``message_id`` of ``action``, for a
+        retry that reuses the id (the oldest beyond ``answer_cache_size`` goes)."""
         self.answers[(action, message_id)] = payload
         while len(self.answers) > self.answer_cache_size:
             self.answers.popitem(last=False)
+        if self.on_answer is not None:
+            self.on_answer(self)
 
     # -- persistence (CSMS side) ------------------------------------------------------------
 
@@ -388,7 +422,7 @@ class Session:
         )
 
     def restore(self, state: SessionState) -> None:
-        """Take over what a session store kept (before the first connection attaches)."""
+        """Take over ``state``, what a session store kept (before the first connection attaches)."""
         self.version = state.version
         self.registration = Registration(state.registration)
         self.triggered = set(state.triggered)

@@ -135,7 +135,8 @@ class SigningKeyError(LocalError, ValueError):
 
 
 def thumbprint(der: bytes) -> str:
-    """The ``x5t#S256`` of a certificate: base64url of the SHA-256 of its DER (RFC 7515 4.1.8)."""
+    """The ``x5t#S256`` of a certificate given as ``der``: base64url of the SHA-256 of its DER
+    (RFC 7515 4.1.8)."""
     return _b64e(hashlib.sha256(der).digest())
 
 
@@ -305,6 +306,12 @@ class FlattenedJws(msgspec.Struct, frozen=True, omit_defaults=True):
     """The Flattened JWS JSON Serialization (RFC 7515 section 7.2.2), the signed payload object.
 
     Members other than these are ignored, as RFC 7515 section 7.2.1 requires.
+
+    Attributes:
+        protected: The protected header, base64url of its JSON.
+        payload: The signed payload, base64url of its exact bytes.
+        signature: The signature, base64url.
+        header: The unprotected header, if any (never used for OCPP fields).
     """
 
     protected: str
@@ -432,12 +439,12 @@ def verify(
 
 
 def signed_action(action: str) -> str:
-    """The action of the signed equivalent: "BootNotification" -> "BootNotification-Signed" (7.1)."""
+    """The signed equivalent of ``action``: "BootNotification" -> "BootNotification-Signed" (7.1)."""
     return action + SIGNED_SUFFIX
 
 
 def unsigned_action(action: str) -> str | None:
-    """``X`` for an inbound action "X-Signed", None for an ordinary action."""
+    """``X`` for an inbound ``action`` "X-Signed", None for an ordinary action."""
     if action.endswith(SIGNED_SUFFIX) and len(action) > len(SIGNED_SUFFIX):
         return action[: -len(SIGNED_SUFFIX)]
     return None

@@ -51,7 +51,9 @@ _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
 def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
-    """``data`` (the encoding of ``payload``) with the 2.x value rules applied."""
+    """``data`` (the encoding of ``payload``) with the 2.x value rules applied: with
+    ``millis``, date-times cut to milliseconds (Part 2 section 3.1); with ``decimals``, floats
+    rounded to that many decimal places (6 towards a station)."""
     kind: Any = type(payload)  # (mypy: a class is hashable)
     plan = _PLANS.get(kind, _UNKNOWN)
     if plan is _UNKNOWN:
@@ -268,8 +270,8 @@ def _millis(value: datetime.datetime) -> str:
 
 
 def suspect(text: str | bytes) -> bool:
-    """Whether a frame may hold a date-time msgspec accepts but RFC 3339 does not (a space for
-    ``T``, an offset without its colon). False positives only cost the type-aware check.
+    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a
+    space for ``T``, an offset without its colon). False positives only cost the type-aware check.
 
     Every pattern starts with a literal character (``+``, space, ``-``), which the regular
     expression engine finds with a fast scan; ``in`` skips a pattern whose character is absent."""

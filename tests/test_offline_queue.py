@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost, QueueFull
@@ -91,6 +92,49 @@ def test_in_order_retry_interval_times_attempts_and_dead_letter(tmp_path: Path) 
     assert sleeps == [10, 20, 10, 20]  # interval x attempts, E13
     assert [x.message.payload for x in dead] and dead[0].reason.endswith("db down")
     assert store.counts() == {"queue": 0, "sent": 2, "dead": 1}
+
+
+def test_a_security_event_being_retried_does_not_hold_back_transaction_events(tmp_path: Path) -> None:
+    """A04.FR.02 (critical security events queued with guaranteed delivery) shares the durable
+    store, not the order: the TransactionEvents behind a refused SecurityEventNotification go out
+    while it waits for its next attempt (E13's retry interval is the transaction lane's only)."""
+    err = CallErrorReceived("x", "SecurityEventNotification", "InternalError", "log full", {})
+    store = SqliteStore(str(tmp_path / "q.sqlite"))
+    sent: list[str] = []
+
+    class Connection:
+        closed = False
+
+        async def call(self, route: Any, request: Any, timeout: Any, *, message_id: str | None = None) -> Any:
+            sent.append(str(route.action.value) if route.action != "TransactionEvent" else f"TE{request.seq_no}")
+            if route.action == "SecurityEventNotification" and sent.count("SecurityEventNotification") == 1:
+                raise err
+            return route.response_codec.decode(b"{}")
+
+    waits: list[float] = []
+    conn = Connection()
+
+    async def slow_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0.2)  # the security event's retry interval, long against the deliveries
+
+    async def main() -> None:
+        sender = TransactionSender(store, routing.ROUTES, lambda: conn, interval=1, sleep=slow_sleep)  # type: ignore[arg-type, return-value]
+        security = routing.ROUTES["SecurityEventNotification"]
+        sender.submit(security, security.request_codec.decode(b'{"type": "InvalidCsmsCertificate", "timestamp": "2026-01-01T00:00:00Z"}'))
+        for seq in range(3):
+            sender.submit(routing.TRANSACTION_EVENT, event(seq))
+        task = asyncio.ensure_future(sender.run())
+        await eventually(lambda: sent[:4].count("SecurityEventNotification") == 1 and "TE2" in sent[:4])
+        await drained(store)
+        task.cancel()
+
+    run(main())
+    transactions = [x for x in sent if x.startswith("TE")]
+    assert transactions == ["TE0", "TE1", "TE2"]  # in order, none waited for the refused event's retry
+    assert sent.count("SecurityEventNotification") == 2 and sent[-1] == "SecurityEventNotification"
+    assert waits == [1]  # one retry wait, in the security lane only
+    assert store.counts() == {"queue": 0, "sent": 4, "dead": 0}
 
 
 def test_connection_loss_is_not_an_attempt_and_offline_events_are_flagged(tmp_path: Path) -> None:
@@ -392,3 +436,53 @@ def test_station_client_queue_delivers_offline_events_after_connecting_and_booti
     asyncio.run(main())
     assert handler.handled == [0, 1, 2, 3]
     assert seen_offline == [True, True, True, False]
+
+
+def test_the_typed_response_of_a_queued_message_and_its_dead_letter(tmp_path: Path) -> None:
+    """A station must act on the idTokenInfo of a TransactionEventResponse (E05.FR.09/E06): the
+    answer to a queued message reaches the application typed, after reconnects and retries; a
+    message given up on raises DeadLettered; on_delivered sees every acknowledged message."""
+    from ocppgen.generated.runtime.errors import DeadLettered
+    from ocppgen.generated.runtime.queue import Delivered
+    from ocppgen.generated.v201 import station as station201
+
+    class Authorizing(csms.CsmsHandler):
+        async def on_boot_notification(self, request: Any, context: Any) -> m.BootNotificationResponse:
+            return m.BootNotificationResponse(current_time=NOW, interval=60, status=e.RegistrationStatusEnumType.Accepted)
+
+        async def on_transaction_event(self, request: m.TransactionEventRequest, context: Any) -> m.TransactionEventResponse:
+            if request.seq_no == 1:
+                raise csms.CallError("InternalError", "cannot store it")  # every attempt
+            status = e.AuthorizationStatusEnumType.Blocked if request.seq_no == 2 else e.AuthorizationStatusEnumType.Accepted
+            return m.TransactionEventResponse(id_token_info=d.IdTokenInfoType(status=status))
+
+    delivered: list[Delivered] = []
+
+    async def main() -> None:
+        async def body(port: int) -> None:
+            client = station(
+                f"ws://127.0.0.1:{port}/ocpp/R1", station201.BINDING, station201.StationHandler(),
+                queue=SqliteStore(str(tmp_path / "q.sqlite")), queue_interval=0.01, queue_attempts=2,
+                on_delivered=delivered.append,
+            )
+            async with client.running():
+                queued = [client.submit(routing.TRANSACTION_EVENT, event(seq)) for seq in range(3)]
+                await client.connected(timeout=5)
+                await client.register(lambda peer: peer.boot_notification(m.BootNotificationRequest(
+                    reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="M", vendor_name="V"))))
+                first = await client.response(queued[0], timeout=5)
+                assert isinstance(first, m.TransactionEventResponse) and first.id_token_info is not msgspec.UNSET
+                assert first.id_token_info.status is e.AuthorizationStatusEnumType.Accepted
+                with pytest.raises(DeadLettered, match="cannot store it") as failure:
+                    await client.response(queued[1], timeout=5)
+                assert failure.value.seq == queued[1] and failure.value.action == "TransactionEvent"
+                third = await client.response(queued[2], timeout=5)
+                assert third.id_token_info is not msgspec.UNSET
+                assert third.id_token_info.status is e.AuthorizationStatusEnumType.Blocked
+                assert await client.response(queued[0], timeout=1) == first  # asked again: the same answer
+
+        await started(server((csms.BINDING, Authorizing())), body)
+
+    run(main())
+    assert [x.message.seq for x in delivered] == [1, 3]
+    assert all(isinstance(x.response, m.TransactionEventResponse) for x in delivered)

@@ -1,5 +1,7 @@
 """Misuse of the generated package: every marked line must be a mypy --strict error."""
 
+import datetime
+
 from ocppgen.generated.runtime.payload import codec
 from ocppgen.generated.v16 import enums as e16, messages as m16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201
@@ -70,11 +72,20 @@ async def registry_misuse(server: CsmsServer) -> None:
     server.handle(csms201.BINDING, lambda session: Station201())  # E: arg-type, return-value
 
 
+def queued_event() -> m201.TransactionEventRequest:
+    return m201.TransactionEventRequest(
+        event_type=e201.TransactionEventEnumType.Started, timestamp=datetime.datetime.now(datetime.timezone.utc),
+        trigger_reason=e201.TriggerReasonEnumType.Authorized, seq_no=0, transaction_info=d201.TransactionType(transaction_id="T"),
+    )
+
+
 async def station_misuse() -> None:
     client = StationClient("ws://x/ocpp/CS-1", station201.BINDING, Station201())
     await client.csms.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))  # E: attr-defined
     client.submit(routing201.TRANSACTION_EVENT, m201.HeartbeatRequest())  # E: misc
     client.submit(routing16.STOP_TRANSACTION, m201.HeartbeatRequest())  # E: misc
+    queued = client.submit(routing201.TRANSACTION_EVENT, queued_event())
+    heartbeat: m201.HeartbeatResponse = await client.response(queued)  # E: arg-type
     StationClient("ws://x/ocpp/CS-1", station201.BINDING, Csms201())  # E: arg-type
     StationClient("ws://x/ocpp/CS-1", csms201.BINDING, Station201())  # E: arg-type
 
@@ -97,3 +108,19 @@ dm201.OCPPCommCtrlr.HeartbeatInterval.required = True  # E: misc
 dm201.OCPPCommCtrlr.NoSuchVariable  # E: attr-defined
 dm201.ComponentVariable(component="X", variable="Y", data_type="integer")  # E: arg-type
 cfg16.ConfigurationKey(key="K", data_type="float", accessibility=("R",), required=False)  # E: arg-type
+
+# --- cluster registry (issue 13): the same typed clients as the in-process registry ---
+
+from ocppgen.generated.runtime.cluster import ClusterRegistry  # noqa: E402
+from ocppgen.generated.runtime.redis_backplane import RedisBackplane  # noqa: E402
+
+
+async def cluster_misuse(url: str) -> None:
+    registry = ClusterRegistry(RedisBackplane(url))
+    station = registry.client("CS-1", csms201.BINDING)
+    await station.reset(m201.HeartbeatRequest())  # E: arg-type
+    await station.boot_notification(None)  # E: attr-defined
+    as201: csms201.ChargingStationClient = registry.client("CS-1", csms16.BINDING)  # E: assignment
+    level: int = (await station.reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))).status  # E: assignment
+    ClusterRegistry("redis://127.0.0.1:6379/0")  # E: arg-type
+    CsmsServer(registry=RedisBackplane(url))  # E: arg-type

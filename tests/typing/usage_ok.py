@@ -2,6 +2,8 @@
 
 import datetime
 
+import msgspec
+
 from msgspec import UNSET
 
 from ocppgen.generated.runtime.payload import codec
@@ -145,7 +147,9 @@ async def run_station() -> int:
             seq_no=0,
             transaction_info=d201.TransactionType(transaction_id="T"),
         )
-        client.submit(routing201.TRANSACTION_EVENT, event)
+        queued = client.submit(routing201.TRANSACTION_EVENT, event)
+        confirmed: m201.TransactionEventResponse = await client.response(queued, timeout=5)
+        assert confirmed.id_token_info is msgspec.UNSET or confirmed.id_token_info.status
         return answer.interval
 
 
@@ -189,3 +193,24 @@ unit: str = dm201.Units.kWh
 ping: cfg16.ConfigurationKey = cfg16.Keys.WebSocketPingInterval
 secret_keys: frozenset[str] = cfg16.SECRET_KEYS
 access: tuple[cfg16.Accessibility, ...] = cfg16.Keys.AuthorizationKey.accessibility
+
+
+# --- cluster registry (issue 13) ---
+
+from ocppgen.generated.runtime.cluster import ClusterRegistry  # noqa: E402
+from ocppgen.generated.runtime.errors import CallFailure  # noqa: E402
+from ocppgen.generated.runtime.redis_backplane import RedisBackplane  # noqa: E402
+from ocppgen.generated.runtime.server import CsmsServer  # noqa: E402
+
+
+async def cluster_reset(url: str) -> e201.ResetStatusEnumType | None:
+    async with ClusterRegistry(RedisBackplane(url, prefix="ocpp:", ttl=15)) as registry:
+        server = CsmsServer(registry=registry)
+        assert server.registry is registry
+        station: csms201.ChargingStationClient = registry.client("CS-1", csms201.BINDING)
+        try:
+            answer = await station.reset(m201.ResetRequest(type=e201.ResetEnumType.Immediate), timeout=10)
+        except CallFailure as failure:
+            sent: bool = failure.sent  # whether the station can have received it
+            return None if sent else None
+        return answer.status
