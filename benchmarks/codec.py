@@ -3,8 +3,13 @@
 Side by side, in one run, interleaved: ocppgen (the protocol core's receive path, and the bare
 payload codec), the incumbent `ocpp` package's own path (unpack, jsonschema validation,
 camelCase -> snake_case; outbound: dataclass -> dict, snake -> camel, validation, pack), a
-`jsonschema-rs` validation of the parsed dict, and the floor: `msgspec.json.decode` of the
-same frame without a type. Reports medians (min-max) in microseconds and ratios.
+`jsonschema-rs` validation of the parsed dict, and the floors: `msgspec.json.decode` of the
+same frame without a type (inbound), encode + strict decode of the same struct (outbound).
+Reports medians (min-max) in microseconds and ratios of medians.
+
+Outbound is the CSMS answering: ``OcppProtocol.respond`` (typed response -> strictly validated
+CALLRESULT frame, the 2.x value rules applied) against the bare encode + strict decode of the
+same struct, and the incumbent's own answer path (dataclass -> dict, validation, pack).
 
     python -m benchmarks.codec [--repeat 7] [--out benchmarks/results/codec.md]
 """
@@ -22,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from benchmarks.messages import CALLS, frame
+from benchmarks.messages import CALLS, RESPONSES, frame
 from ocppgen.generated.runtime.events import CallReceived
 from ocppgen.generated.runtime.protocol import OcppProtocol
 from ocppgen.generated.runtime.routing import Role
@@ -67,6 +72,55 @@ def ours_encode(version: str, action: str, payload: dict[str, Any]) -> Callable[
         data = route.request_codec.encode(obj)
         route.request_codec.decode(data)  # outbound is validated strictly, as call() does
         return frames.encode_call(2, "19223201", action, data)
+
+    return run
+
+
+def ours_respond(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    routing, csms = MODULES[version]
+    protocol = OcppProtocol(version=version, role=Role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+    route = routing.ROUTES[action]
+    assert route.response_codec is not None
+    response = route.response_codec.decode(json.dumps(payload))
+    inbound = protocol._inbound
+
+    def run() -> Any:
+        inbound["19223201"] = (action, None, 0.0)  # as if the CALL had been received
+        protocol.respond("19223201", response)
+        return protocol.data_to_send()
+
+    return run
+
+
+def outbound_floor(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    route = MODULES[version][0].ROUTES[action]
+    codec_ = route.response_codec
+    assert codec_ is not None
+    response = codec_.decode(json.dumps(payload))
+    encode, decode = msgspec.json.Encoder().encode, codec_.decode_strict
+
+    def run() -> Any:
+        data = encode(response)
+        decode(data)
+        return data
+
+    return run
+
+
+def incumbent_respond(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    import importlib
+
+    from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+    from ocpp.messages import CallResult, _validate_payload
+
+    module = importlib.import_module(f"ocpp.v{version.replace('.', '')}.call_result")
+    obj = getattr(module, action)(**camel_to_snake_case(payload))
+
+    def run() -> str:
+        body = snake_to_camel_case(remove_nones(serialize_as_dict(obj)))
+        result = CallResult(unique_id="19223201", payload=body, action=action)
+        _validate_payload(result, version)
+        return str(result.to_json())
 
     return run
 
@@ -151,6 +205,7 @@ def run(repeat: int, target_seconds: float = 0.05) -> list[dict[str, Any]]:
     rows = []
     for name, version, action, payload in CALLS:
         text = frame("19223201", action, payload)
+        response = RESPONSES[(version, action)]
         cases: dict[str, Callable[[], Any] | None] = {
             "floor": floor(text),
             "ours_receive": ours_receive(version, text),
@@ -159,6 +214,9 @@ def run(repeat: int, target_seconds: float = 0.05) -> list[dict[str, Any]]:
             "jsonschema_rs": jsonschema_rs(version, action, text),
             "ours_encode": ours_encode(version, action, payload),
             "incumbent_encode": incumbent_encode(version, action, payload),
+            "out_floor": outbound_floor(version, action, response),
+            "ours_respond": ours_respond(version, action, response),
+            "incumbent_respond": incumbent_respond(version, action, response),
         }
         live = {k: f for k, f in cases.items() if f is not None}
         numbers = {}
@@ -178,30 +236,44 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
+def _ratio(s: dict[str, list[float]], a: str, b: str, digits: int = 2) -> str:
+    return f"{statistics.median(s[a]) / statistics.median(s[b]):.{digits}f}x"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     out = [
-        "| message | floor: untyped msgspec decode | ocppgen receive (frame -> typed, validated) | ratio to floor | "
-        "incumbent inbound | incumbent / ocppgen | jsonschema-rs validate | ocppgen encode | incumbent encode | incumbent / ocppgen encode |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "Inbound: an OCPP-J frame -> validated typed request.",
+        "",
+        "| message | floor: untyped msgspec decode | ocppgen receive (frame -> typed, validated) | receive / floor | "
+        "payload codec alone | receive / codec | incumbent inbound | incumbent / ocppgen | jsonschema-rs validate |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         s = row["samples"]
-        med = {k: statistics.median(v) for k, v in s.items()}
         jrs = fmt(s["jsonschema_rs"]) if "jsonschema_rs" in s else "n/a"
         out.append(
-            f"| {row['name']} | {fmt(s['floor'])} | {fmt(s['ours_receive'])} | {med['ours_receive'] / med['floor']:.2f}x | "
-            f"{fmt(s['incumbent'])} | {med['incumbent'] / med['ours_receive']:.0f}x | {jrs} | {fmt(s['ours_encode'])} | "
-            f"{fmt(s['incumbent_encode'])} | {med['incumbent_encode'] / med['ours_encode']:.0f}x |"
+            f"| {row['name']} | {fmt(s['floor'])} | {fmt(s['ours_receive'])} | {_ratio(s, 'ours_receive', 'floor')} | "
+            f"{fmt(s['ours_codec'])} | {_ratio(s, 'ours_receive', 'ours_codec')} | {fmt(s['incumbent'])} | "
+            f"{_ratio(s, 'incumbent', 'ours_receive', 0)} | {jrs} |"
+        )
+    out += [
+        "",
+        "Outbound: the CSMS's typed response -> strictly validated CALLRESULT frame (`respond`), and a typed request -> "
+        "validated payload (`call`'s encode).",
+        "",
+        "| message | floor: encode + strict decode of the response | ocppgen respond | respond / floor | incumbent respond | "
+        "incumbent / ocppgen | ocppgen request encode | incumbent request encode | incumbent / ocppgen |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        s = row["samples"]
+        out.append(
+            f"| {row['name']} | {fmt(s['out_floor'])} | {fmt(s['ours_respond'])} | {_ratio(s, 'ours_respond', 'out_floor')} | "
+            f"{fmt(s['incumbent_respond'])} | {_ratio(s, 'incumbent_respond', 'ours_respond', 0)} | {fmt(s['ours_encode'])} | "
+            f"{fmt(s['incumbent_encode'])} | {_ratio(s, 'incumbent_encode', 'ours_encode', 0)} |"
         )
     out.append("")
     out.append("Microseconds per message, median (min-max) of interleaved repetitions; ratios of medians.")
-    out.append(
-        "Bare payload codec (frame envelope + typed payload, no protocol bookkeeping), ratio to floor: "
-        + ", ".join(
-            f"{r['name'].split(' (')[0]} {statistics.median(r['samples']['ours_codec']) / statistics.median(r['samples']['floor']):.2f}x"
-            for r in rows
-        )
-    )
     return "\n".join(out)
 
 

@@ -46,3 +46,15 @@ CALLS = [
 
 def frame(message_id: str, action: str, payload: dict) -> str:
     return json.dumps([2, message_id, action, payload], separators=(",", ":"))
+
+# The CSMS's answers to the CALLS above, by (version, action): the outbound benchmark's typed responses.
+RESPONSES = {
+    ("2.0.1", "TransactionEvent"): {"totalCost": 12.5, "idTokenInfo": {"status": "Accepted", "cacheExpiryDateTime": "2024-05-07T10:15:30Z"}},
+    ("2.0.1", "BootNotification"): {"currentTime": "2024-05-06T10:15:30.123Z", "interval": 300, "status": "Accepted"},
+    ("2.0.1", "Heartbeat"): {"currentTime": "2024-05-06T10:15:30.123Z"},
+    ("2.0.1", "Authorize"): {"idTokenInfo": {"status": "Accepted"}},
+    ("2.0.1", "StatusNotification"): {},
+    ("1.6", "MeterValues"): {},
+    ("1.6", "StartTransaction"): {"idTagInfo": {"status": "Accepted", "expiryDate": "2024-05-07T10:15:30Z"}, "transactionId": 42},
+    ("2.1", "TransactionEvent"): {"totalCost": 12.5, "idTokenInfo": {"status": "Accepted", "cacheExpiryDateTime": "2024-05-07T10:15:30Z"}},
+}

@@ -6,8 +6,10 @@ in this module; templates only loop and branch. Output is formatted with black i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,11 +207,41 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def _cache_dir() -> Path | None:
+    """Where formatted modules are kept, keyed by their unformatted text (None: no cache).
+    ``OCPPGEN_CACHE_DIR`` names the folder; ``OCPPGEN_CACHE_DIR=`` (empty) turns it off."""
+    configured = os.environ.get("OCPPGEN_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ocppgen" / "black"
+
+
 def _format(path: str, source: str) -> str:
+    """``source`` as black formats it. black takes most of a build's time and is deterministic
+    for one version and mode, so its output is kept by the hash of its input: a module whose
+    text did not change since the last build is not formatted again (decision 0019)."""
+    folder = _cache_dir()
+    key = hashlib.sha256(f"{black.__version__}\0{BLACK_MODE!r}\0{source}".encode()).hexdigest()
+    cached = folder / f"{key}.py" if folder is not None else None
+    if cached is not None:
+        try:
+            return cached.read_text(encoding="utf-8")
+        except OSError:
+            pass
     try:
-        return black.format_str(source, mode=BLACK_MODE)
+        formatted: str = black.format_str(source, mode=BLACK_MODE)
     except black.InvalidInput as exc:  # a template bug, never a user error
         raise RuntimeError(f"generated {path} is not valid Python: {exc}") from exc
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f"{key}.{os.getpid()}.tmp")
+            partial.write_text(formatted, encoding="utf-8")
+            partial.replace(cached)  # atomic: a reader never sees half a file
+        except OSError:
+            pass  # a read-only home: no cache, same output
+    return formatted
 
 
 def _banner(what: str, package: str) -> str:

@@ -37,6 +37,7 @@ asyncio and websockets:
     server     -- CsmsServer
     client     -- StationClient
     asgi       -- the CsmsServer as an ASGI application (Starlette, FastAPI, ...)
+    loop       -- run on uvloop when it is installed (the ``uvloop`` extra), else asyncio's loop
 
 Optional:
     metrics    -- Prometheus and OpenTelemetry exporters fed by the runtime's events

@@ -118,9 +118,14 @@ def type_of(frame: Frame) -> int:
     return _TAG_OF[type(frame)]
 
 
+_TYPES_21 = frozenset({CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND})
+_TYPES = frozenset({CALL, CALLRESULT, CALLERROR})
+
+
 def message_types(version: str) -> frozenset[int]:
-    """The message type numbers OCPP ``version`` defines (2.1 adds 5 and 6)."""
-    return frozenset({CALL, CALLRESULT, CALLERROR, CALLRESULTERROR, SEND} if version == "2.1" else {CALL, CALLRESULT, CALLERROR})
+    """The message type numbers OCPP ``version`` defines (2.1 adds 5 and 6); shared sets, as
+    one per connection adds up."""
+    return _TYPES_21 if version == "2.1" else _TYPES
 
 
 def decode_frame(data: str | bytes) -> Frame | None:

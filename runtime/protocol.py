@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -83,6 +83,7 @@ from . import signing as sg
 from . import wire
 from .admission import BootPacer
 from .lenient import Tolerated, decode_lenient
+from .payload import enc_hook
 from .routing import (
     CallContext,
     CallError,
@@ -98,9 +99,6 @@ from .session import Registration, Session
 
 __all__ = ["OcppProtocol", "Strictness", "default_message_id", "dispatch", "encode_payload"]
 
-# Frames longer than this take the one-pass path first: it saves the second scan of the
-# payload, which only pays off once the payload is larger than the cost of peeking at the action.
-COMPACT_MIN = 400
 H = TypeVar("H")
 
 # Drops that are the peer's fault and count towards max_bad_messages.
@@ -134,10 +132,13 @@ def encode_payload(
     if not isinstance(payload, expected):
         raise InvalidMessage(f"{route.action} needs {_qualified(expected)}, not {_qualified(type(payload))}")
     try:
-        data = codec.encode(payload)
+        data = _PAYLOAD_ENCODER.encode(payload)  # what codec.encode does, without the call
         if millis or decimals is not None:
             data = wire.limit(payload, data, millis=millis, decimals=decimals)
-        codec.decode(data)
+        try:
+            codec.decode_strict(data)  # valid output: the bare decoder
+        except msgspec.ValidationError:
+            codec.decode(data)  # the draft-06 integer rule, then the verdict
     except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
         raise InvalidMessage(f"{route.action}: {exc}") from None
     return data
@@ -148,6 +149,30 @@ def _qualified(t: type) -> str:
     module = t.__module__.split(".")
     version = next((part for part in module if part in ("v16", "v201", "v21")), None)
     return f"{version}.{t.__qualname__}" if version else t.__qualname__
+
+
+# Frames longer than this take the one-pass path first: it saves the second scan of the payload,
+# which pays off once the payload is dearer than peeking at the action (about 150 characters).
+COMPACT_MIN = 200
+# The action of a compact CALL, peeked at before the one pass; a guess that the decoded frame
+# must confirm (an id with escapes takes the general path).
+_CALL_HEAD = re.compile(r'\[2,"[^"\\]*","([^"\\]+)"')
+
+_PAYLOAD_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
+
+_FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], dict[str, Any]]] = {}
+
+
+def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str]) -> dict[str, Any]:
+    """The hot-path table (action -> decoder, method, date-times) of one routes/handled pair,
+    shared by every connection that has them (the generated tables are module constants)."""
+    key = (id(routes), id(handled))
+    found = _FAST_TABLES.get(key)
+    if found is None or found[0] is not routes or found[1] is not handled:
+        if len(_FAST_TABLES) > 256:  # routes built on the fly (tests): do not grow without bound
+            _FAST_TABLES.clear()
+        found = _FAST_TABLES[key] = (routes, handled, {})
+    return found[2]
 
 
 class _Pending:
@@ -164,6 +189,15 @@ class _Pending:
 
 class OcppProtocol:
     """One connection's OCPP-J state machine (sans-I/O)."""
+
+    # slots: one per connection, and an instance dict of this many attributes is about 1.6 KiB
+    __slots__ = (
+        "version", "role", "routes", "handled", "session", "call_timeout", "handler_timeout", "max_queue", "strictness",
+        "overrides", "max_bad_messages", "bad_messages", "signing", "_trusted", "_signed_in", "boot_pacer", "_utc_now",
+        "_paced", "max_calls_in_progress", "max_calls_queued", "_millis", "_decimals", "_id_factory", "_types", "_cache",
+        "_outbox", "_queue", "_outstanding", "_inbound", "_waiting", "_ended", "_remember", "_close_requested",
+        "_last_now", "_text", "_fast", "_plain",
+    )
 
     def __init__(
         self,
@@ -225,7 +259,9 @@ class OcppProtocol:
         self._signed_in: dict[str, sg.Certificate] = {}  # inbound CALLs that came signed, for a signed reply (7.2)
         self.boot_pacer = boot_pacer if role is Role.CSMS else None
         self._utc_now = utc_now
-        self._paced: set[str] = set()  # BootNotifications the pacer let through, to release when answered
+        # BootNotifications the pacer let through, to release when answered (a dict: an empty
+        # set costs 216 bytes per connection, an empty dict 64)
+        self._paced: dict[str, None] = {}
         self.max_calls_in_progress = max(1, max_calls_in_progress)
         self.max_calls_queued = max_calls_queued
         # 2.x outbound value rules (Part 2 section 3.1; primitive datatypes: decimals towards a station)
@@ -235,17 +271,22 @@ class OcppProtocol:
         self._types = fr.message_types(version)
         self._cache = version == "2.1" and session is not None
         self._outbox: list[str] = []
-        self._queue: deque[_Pending] = deque()
+        # Lists, not deques: both stay short, and an idle connection holds an empty list (56
+        # bytes) where a deque holds a block of 64 slots (about 760 bytes).
+        self._queue: list[_Pending] = []
         self._outstanding: _Pending | None = None
         # CALLs received and not answered yet: id -> (action, request, deadline). With one
         # handler_timeout per connection, insertion order is deadline order.
         self._inbound: dict[str, tuple[str, Any, float]] = {}
-        self._waiting: deque[tuple[str, str, str, Any, Any]] = deque()  # pipelined CALLs: id, action, method, request, signer
-        self._ended: OrderedDict[str, str] = OrderedDict()  # our timed-out/cancelled ids -> why
+        self._waiting: list[tuple[str, str, str, Any, Any]] = []  # pipelined CALLs: id, action, method, request, signer
+        self._ended: dict[str, str] = {}  # our timed-out/cancelled ids -> why, oldest first
         self._remember = remember_ended
         self._close_requested = False
         self._last_now = 0.0
         self._text: str | bytes = ""
+        self._fast = _fast_table(routes, handled)
+        # no session and no signing policy: a valid CALL only needs a free handler slot
+        self._plain = session is None and self.signing is None
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -313,7 +354,8 @@ class OcppProtocol:
         entry = self._inbound.pop(message_id, None)
         if entry is None:
             return []
-        self._unpace(message_id)
+        if self._paced:
+            self._unpace(message_id)
         action, request, _ = entry
         route = self.routes[action]
         try:
@@ -325,7 +367,7 @@ class OcppProtocol:
         if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
             payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
         self._outbox.append(fr.encode_result(message_id, payload))
-        events = self._next_waiting()
+        events = self._next_waiting() if self._waiting else []
         session = self.session
         if session is None:
             return events
@@ -374,6 +416,10 @@ class OcppProtocol:
             self._pump(now)
             return events
         return []
+
+    def has_data_to_send(self) -> bool:
+        """Whether ``data_to_send()`` would return frames."""
+        return bool(self._outbox)
 
     def data_to_send(self) -> list[str]:
         """The frames to write to the WebSocket, in order (each a text message)."""
@@ -438,15 +484,32 @@ class OcppProtocol:
         docstring for what comes out."""
         self._last_now = now
         self._text = data
-        if type(data) is str and len(data) > COMPACT_MIN and data.startswith('[2,"'):
-            events = self._compact_call(data, now)
-            if events is not None:
-                return events
+        if type(data) is str and len(data) > COMPACT_MIN:
+            head = _CALL_HEAD.match(data)
+            if head is not None:
+                events = self._compact_call(data, head[1], now)
+                if events is not None:
+                    return events
         try:
             frame: fr.Frame = fr.DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return self._malformed(data, now)
         if type(frame) is fr.Call:  # the common case first
+            action = frame.action
+            fast = self._fast.get(action) or self._fast_entry(action)
+            mid = frame.message_id
+            if fast is not None and mid not in self._inbound and not self._waiting:
+                try:
+                    request = fast[1](frame.payload)  # the hot path: valid input
+                except (msgspec.ValidationError, RecursionError):
+                    pass  # the general path answers it
+                else:
+                    if not fast[3] or not wire.suspect(data):
+                        if self._plain and len(self._inbound) < self.max_calls_in_progress:
+                            timeout = self.handler_timeout
+                            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+                            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
+                        return self._accept(mid, action, fast[2], request, now, None)
             return self._on_call(frame, now)
         kind = fr.type_of(frame)
         if kind not in self._types:
@@ -487,25 +550,39 @@ class OcppProtocol:
             return Failure.PROPERTY, refusal
         return route, method, request, events
 
-    def _compact_call(self, data: str, now: float) -> list[Event] | None:
+    def _compact_call(self, data: str, action: str, now: float) -> list[Event] | None:
         """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
-        action, or None: then the general path decides, with all its checks and answers."""
-        end_id = data.find('"', 4)
-        if end_id < 0 or data[end_id + 1 : end_id + 3] != ',"' or "\\" in data[4:end_id]:
-            return None
-        end_action = data.find('"', end_id + 3)
-        action = data[end_id + 3 : end_action]
-        route = self.routes.get(action)
-        method = self.handled.get(action)
-        if end_action < 0 or route is None or method is None or route.send:
+        action, or None: then the general path decides, with all its checks and answers. Used
+        for longer frames: the one pass saves a second scan of the payload, which pays off
+        once that is dearer than peeking at the action."""
+        fast = self._fast.get(action) or self._fast_entry(action)
+        if fast is None:
             return None
         try:
-            _, mid, decoded_action, request = route.call_frame_decoder.decode(data)
+            _, mid, decoded_action, request = fast[0](data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return None
-        if decoded_action != action or self._busy(mid) or (route.request_datetimes and wire.suspect(data)):
+        if decoded_action != action or mid in self._inbound or (self._waiting and self._busy(mid)):
             return None
-        return self._accept(mid, action, method, request, now, None)
+        if fast[3] and wire.suspect(data):
+            return None
+        if self._plain and len(self._inbound) < self.max_calls_in_progress:
+            timeout = self.handler_timeout
+            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
+        return self._accept(mid, action, fast[2], request, now, None)
+
+    def _fast_entry(self, action: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], str, bool] | None:
+        """The hot path's entry for ``action`` (frame decoder, payload decoder, handler
+        method, has date-times), or None (unknown, not handled, SEND): remembered in the
+        table that this connection shares with every other of the same routes."""
+        route = self.routes.get(action)
+        method = self.handled.get(action)
+        if route is None or method is None or route.send:
+            return None
+        entry = (route.call_frame_decoder.decode, route.request_codec.decode_strict, method, route.request_datetimes)
+        self._fast[action] = entry
+        return entry
 
     def _on_call(self, frame: fr.Call, now: float) -> list[Event]:
         mid, action = frame.message_id, frame.action
@@ -627,7 +704,7 @@ class OcppProtocol:
         assert self.boot_pacer is not None
         interval = self.boot_pacer.acquire(now)
         if interval is None:
-            self._paced.add(mid)
+            self._paced[mid] = None
             return None
         clock = self._utc_now or (lambda: datetime.datetime.now(datetime.timezone.utc))
         route = self.routes["BootNotification"]
@@ -641,7 +718,7 @@ class OcppProtocol:
 
     def _unpace(self, message_id: str) -> None:
         if self._paced and message_id in self._paced:
-            self._paced.discard(message_id)
+            del self._paced[message_id]
             assert self.boot_pacer is not None
             self.boot_pacer.release()
 
@@ -653,7 +730,7 @@ class OcppProtocol:
         """A slot was freed: hand the next pipelined CALL to its handler."""
         if not self._waiting or len(self._inbound) >= self.max_calls_in_progress:
             return []
-        mid, action, method, request, signer = self._waiting.popleft()
+        mid, action, method, request, signer = self._waiting.pop(0)
         start = self._last_now if now is None else now
         deadline = start + self.handler_timeout if self.handler_timeout is not None else 0.0
         self._inbound[mid] = (action, request, deadline)
@@ -859,12 +936,12 @@ class OcppProtocol:
         if remember is not None:
             self._ended[pending.message_id] = remember
             while len(self._ended) > self._remember:
-                self._ended.popitem(last=False)
+                del self._ended[next(iter(self._ended))]
         return CallFailed(message_id=pending.message_id, action=pending.route.action, error=error)
 
     def _pump(self, now: float) -> None:
         if self._outstanding is None and self._queue:
-            pending = self._queue.popleft()
+            pending = self._queue.pop(0)
             pending.deadline = now + pending.timeout
             self._outstanding = pending
             self._outbox.append(pending.frame)

@@ -34,13 +34,19 @@ from .payload import OpenObject, enc_hook
 
 __all__ = ["datetime_violations", "has_kind", "limit", "suspect"]
 
-_MICROS = re.compile(rb'\d\d:\d\d:\d\d\.\d{6}(?:Z|[+-]\d\d:\d\d)"')
-_LONG_DECIMAL = re.compile(rb"\.\d{7}|\de-")
+# Outbound scans. Each starts with a literal character, which the engine finds with a fast
+# scan (a pattern that starts with \d is tried at every position); a false positive only costs
+# the type-aware rewrite, which leaves anything that is not a date-time or float alone.
+_MICROS = re.compile(rb'\.\d{6}(?:Z|[+-]\d\d:\d\d)"')
+_LONG_FRACTION = re.compile(rb"\.\d{7}")
+_SIX_DIGITS = re.compile(rb"\.\d{6}")
+_EXPONENT = re.compile(rb"e-(?<=\de-)")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)\Z")
 _PLUS_HHMM = re.compile(r"\+\d\d\d\d\"")
 _MINUS_HHMM = re.compile(r"-\d\d\d\d\"")
 _TIME_BEFORE = re.compile(r"\d\d:\d\d:\d\d(?:\.\d+)?\Z")
-_SPACE_SEPARATOR = re.compile(r"\d\d\d\d-\d\d-\d\d \d\d:\d\d")
+# "yyyy-mm-dd hh:mm", written to start with its literal space (the engine scans for it fast)
+_SPACE_SEPARATOR = re.compile(r" \d\d:\d\d(?<=\d\d\d\d-\d\d-\d\d \d\d:\d\d)")
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
@@ -48,12 +54,193 @@ def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> b
     """``data`` (the encoding of ``payload``) with the 2.x value rules applied: with
     ``millis``, date-times cut to milliseconds (Part 2 section 3.1); with ``decimals``, floats
     rounded to that many decimal places (6 towards a station)."""
-    need_millis = millis and _MICROS.search(data) is not None
-    need_decimals = decimals is not None and _LONG_DECIMAL.search(data) is not None
+    kind: Any = type(payload)  # (mypy: a class is hashable)
+    plan = _PLANS.get(kind, _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = _PLANS[kind] = _plan(kind)
+    if millis and plan is not None:
+        top, opens = plan
+        floats = False
+        if decimals is not None:
+            for name in opens:
+                if getattr(getattr(payload, name, None), "extra", None):
+                    floats = True
+        if not floats:
+            # Date-times only among the type's own fields, and no float to round (none declared,
+            # no extra property in its open objects): whether a date-time needs cutting is read
+            # from the values (msgspec writes six digits exactly when there are microseconds),
+            # not scanned for; the same outcome as the scans, cheaper.
+            for name in top:
+                value = getattr(payload, name, None)
+                if type(value) is datetime.datetime and value.microsecond and value.tzinfo is not None:
+                    return _cut_top(payload, data, top) or limit_scanned(payload, data, millis=millis, decimals=decimals)
+            return data
+    return limit_scanned(payload, data, millis=millis, decimals=decimals)
+
+
+_UNKNOWN: Any = object()
+_PLANS: dict[Any, Any] = {}
+
+
+def _plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(its top-level date-time fields, its top-level open-object fields) for a payload type
+    whose date-times are all its own fields, that declares no float and has open objects
+    only at its top level; None for any other type (the scans decide)."""
+    top = _top_datetimes(type_)
+    if top is None or has_kind(type_, mi.FloatType):
+        return None
+    info = mi.type_info(type_)
+    assert isinstance(info, mi.StructType)
+    opens = []
+    for f in info.fields:
+        t = f.type
+        members = t.types if isinstance(t, mi.UnionType) else (t,)
+        if any(isinstance(m, mi.CustomType) for m in members):
+            opens.append(f.name)
+        elif _has_open(t, set()):
+            return None  # an open object deeper down: its extras could hold floats
+    return top, tuple(opens)
+
+
+def _has_open(t: mi.Type, seen: set[int]) -> bool:
+    if isinstance(t, mi.CustomType):
+        return True
+    if isinstance(t, mi.StructType):
+        if id(t.cls) in seen:
+            return False
+        seen.add(id(t.cls))
+        return any(_has_open(f.type, seen) for f in t.fields)
+    if isinstance(t, (mi.ListType, mi.VarTupleType)):
+        return _has_open(t.item_type, seen)
+    if isinstance(t, mi.UnionType):
+        return any(_has_open(m, seen) for m in t.types)
+    return False
+
+
+def limit_scanned(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
+    """:func:`limit`, deciding what to rewrite by scanning the encoded text."""
+    # one scan for both fractions (an int tests one byte: ``b"." in data`` is several times dearer)
+    if 46 in data and _SIX_DIGITS.search(data) is not None:
+        need_millis = millis and _MICROS.search(data) is not None
+        need_decimals = decimals is not None and _LONG_FRACTION.search(data) is not None
+    else:
+        need_millis = need_decimals = False
+    if decimals is not None and not need_decimals and data.find(b"e-") >= 0:
+        need_decimals = _EXPONENT.search(data) is not None
     if not need_millis and not need_decimals:
         return data
+    if not need_decimals:
+        kind: Any = type(payload)  # (mypy: a class is hashable)
+        top = _top_datetimes(kind)
+        if top is not None:  # the common case: date-times only at the top, cut in the text
+            cut = _cut_top(payload, data, top)
+            if cut is not None:
+                return cut
+        paths = _datetime_paths(kind)
+        if paths is not None:  # the common case: cut the fraction of the date-time strings in place
+            tree = msgspec.json.decode(data)
+            for path in paths:
+                _cut_at(tree, path, 0)
+            return _ENCODER.encode(tree)
     tree = msgspec.to_builtins(payload, builtin_types=(datetime.datetime,), enc_hook=_open_to_builtins)
     return _ENCODER.encode(_rewrite(tree, need_millis, decimals if need_decimals else None))
+
+
+# msgspec writes a date-time as yyyy-mm-ddThh:mm:ss[.ffffff][Z|+hh:mm|-hh:mm]
+_FRACTION = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})\d{3}((?:Z|[+-]\d\d:\d\d)?)\Z")
+_ITEMS = None  # a path step that stands for every item of a list
+
+
+@lru_cache(maxsize=None)
+def _datetime_paths(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
+    """The JSON paths of every date-time field of a payload type (wire names; None: each item
+    of a list), or None when one sits where a path cannot say (an open object, a union)."""
+    paths: list[tuple[str | None, ...]] = []
+
+    def walk(t: mi.Type, prefix: tuple[str | None, ...], depth: int) -> bool:
+        if depth > 16:
+            return False
+        if isinstance(t, mi.DateTimeType):
+            paths.append(prefix)
+            return True
+        if isinstance(t, mi.StructType):
+            return all(walk(f.type, (*prefix, f.encode_name), depth + 1) for f in t.fields)
+        if isinstance(t, (mi.ListType, mi.VarTupleType)):
+            return walk(t.item_type, (*prefix, _ITEMS), depth + 1)
+        if isinstance(t, mi.UnionType) or isinstance(t, mi.CustomType):
+            return not _has_kind_info(t, mi.DateTimeType)
+        return True
+
+    if not walk(mi.type_info(type_), (), 0):
+        return None
+    return tuple(paths)
+
+
+def _has_kind_info(t: mi.Type, kind: type) -> bool:
+    return _has(t, kind, set())
+
+
+@lru_cache(maxsize=None)
+def _top_datetimes(type_: Any) -> tuple[str, ...] | None:
+    """The attribute names of a payload type's date-time fields when all of them are its own
+    fields (not nested), else None."""
+    paths = _datetime_paths(type_)
+    if not paths or any(len(p) != 1 for p in paths):
+        return None
+    info = mi.type_info(type_)
+    assert isinstance(info, mi.StructType)
+    names = {f.encode_name: f.name for f in info.fields}
+    return tuple(names[p[0]] for p in paths)  # type: ignore[index]
+
+
+def _cut_top(payload: Any, data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """``data`` with each top-level date-time's text cut to the millisecond, or None when the
+    same text also stands elsewhere (say, in a free-text field): then the tree rewrite decides.
+    Exact: every occurrence of the quoted text is one of the fields, as the count proves."""
+    texts: list[bytes] = []
+    for name in names:
+        value = getattr(payload, name, None)
+        if type(value) is datetime.datetime and value.microsecond:
+            texts.append(_ENCODER.encode(value))
+    for text in set(texts):
+        # msgspec writes "yyyy-mm-ddThh:mm:ss.ffffff" then the offset: 1 + 19 + 1 + 6 bytes
+        if len(text) < 29 or text[20] != 46 or data.count(text) != texts.count(text):
+            return None
+        cut = text[:20] + text[27:] if text[21:24] == b"000" else text[:24] + text[27:]
+        data = data.replace(text, cut)
+    return data
+
+
+def _cut_at(node: Any, path: tuple[str | None, ...], i: int) -> None:
+    """Truncate the date-time at ``path`` of a decoded JSON tree to the millisecond, as
+    :func:`_millis` spells it (no fraction when it is zero)."""
+    key = path[i]
+    last = i == len(path) - 1
+    if key is None:
+        if isinstance(node, list):
+            for j, item in enumerate(node):
+                if last:
+                    if isinstance(item, str):
+                        node[j] = _cut(item)
+                else:
+                    _cut_at(item, path, i + 1)
+        return
+    if not isinstance(node, dict) or key not in node:
+        return
+    if last:
+        value = node[key]
+        if isinstance(value, str):
+            node[key] = _cut(value)
+    else:
+        _cut_at(node[key], path, i + 1)
+
+
+def _cut(text: str) -> str:
+    m = _FRACTION.match(text)
+    if m is None:
+        return text
+    head, millis, offset = m.groups()
+    return f"{head}{offset}" if millis == "000" else f"{head}.{millis}{offset}"
 
 
 def _open_to_builtins(obj: Any) -> Any:
@@ -83,17 +270,23 @@ def _millis(value: datetime.datetime) -> str:
 
 
 def suspect(text: str | bytes) -> bool:
-    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a space for
-    ``T``, an offset without its colon). False positives only cost the type-aware check."""
+    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a
+    space for ``T``, an offset without its colon). False positives only cost the type-aware check.
+
+    Every pattern starts with a literal character (``+``, space, ``-``), which the regular
+    expression engine finds with a fast scan; ``in`` skips a pattern whose character is absent."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     if "+" in text and _PLUS_HHMM.search(text):
         return True
     if " " in text and _SPACE_SEPARATOR.search(text):
         return True
-    for m in _MINUS_HHMM.finditer(text):  # dates are full of "-": look for "hh:mm:ss-hhmm"
-        if _TIME_BEFORE.search(text, max(0, m.start() - 40), m.start()):
+    m = _MINUS_HHMM.search(text)
+    while m is not None:  # dates are full of "-": look for "hh:mm:ss-hhmm"
+        start = m.start()
+        if start and text[start - 1].isdigit() and _TIME_BEFORE.search(text, max(0, start - 40), start):
             return True
+        m = _MINUS_HHMM.search(text, m.end() - 1)
     return False
 
 

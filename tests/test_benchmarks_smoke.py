@@ -12,9 +12,10 @@ def test_codec_harness_runs_and_times_real_validators() -> None:
     rows = codec.run(repeat=1, target_seconds=0.0005)
     assert [r["name"] for r in rows] == [c[0] for c in codec.CALLS]
     for row in rows:
-        assert {"floor", "ours_receive", "ours_codec", "incumbent", "ours_encode", "incumbent_encode"} <= set(row["samples"])
+        assert {"floor", "ours_receive", "ours_codec", "incumbent", "ours_encode", "incumbent_encode", "out_floor", "ours_respond", "incumbent_respond"} <= set(row["samples"])
     text = codec.table(rows)
-    assert text.count("\n| ") == len(rows)  # one table row per message
+    body = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| message")]
+    assert len(body) == 2 * len(rows)  # one row per message in each table
 
 
 def test_harness_refuses_a_decoder_that_accepts_invalid_messages(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,15 +27,39 @@ def test_harness_refuses_a_decoder_that_accepts_invalid_messages(monkeypatch: py
 
 
 def test_e2e_harness_smoke() -> None:
-    """The end-to-end harness on a tiny load (3 stations, 200 idle connections): it proves the
-    server validates, drives all three servers, and reports every cell of the table."""
+    """The end-to-end harness on a tiny load (3 stations): it proves the server validates,
+    drives all three servers on both loops, and reports every cell of the table."""
     import asyncio
 
     from benchmarks import e2e
 
-    results = asyncio.run(e2e.run([1, 3], 4, [200], 1))
-    text = e2e.table(results, [1, 3], [200])
+    results = asyncio.run(e2e.run([3], 4, 1, ["asyncio", "uvloop"], build=False, min_calls=12))
+    text = e2e.table(results, [3])
     for kind in e2e.KINDS:
-        assert f"| 3 | {kind} |" in text and f"| 200 | {kind} |" in text
+        for loop in results["loops"]:
+            assert f"| 3 | {loop} | {kind} |" in text
     assert all(r[0]["calls_per_s"] > 0 for r in results["load"].values())
-    assert "`ocppgen build`" in text
+
+
+def test_idle_harness_smoke() -> None:
+    """The idle-connections harness with 20 stations from two load generator processes, deflate on and off."""
+    from benchmarks import idle
+
+    results = idle.run(20, ["ocppgen", "floor"], 1, per_process=10)
+    text = idle.table(results, ["ocppgen", "floor"])
+    assert all(r[0]["connected"] == 20 for r in results.values())
+    assert "| on | ocppgen | 20 |" in text and "| off | floor | 20 |" in text
+
+
+def test_storm_harness_smoke() -> None:
+    """The storm harness with 20 stations over plain WebSockets, with admission control and
+    against the floor: every station is registered again and its queued messages delivered."""
+    import asyncio
+
+    from benchmarks import storm
+
+    results = asyncio.run(storm.run([20], ["ws"], ["ocppgen+admission", "floor"], admission="100,5,2", steady=2, queued=1, per_process=10))
+    text = storm.table(results, "100,5,2")
+    assert "| 20 | ws | ocppgen+admission |" in text and "| 20 | ws | floor |" in text
+    for r in results.values():
+        assert r["stations"] == 20 and r["delivered_s"] >= r["registered_s"] >= 0

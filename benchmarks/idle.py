@@ -1,0 +1,121 @@
+"""Idle connections: as many booted stations in one server process as its descriptor limit
+allows, memory per connection against a bare websockets server, permessage-deflate on and off.
+
+The load comes from several load generator processes (benchmarks/loadgen.py), each from its
+own 127.x source address (one address has ~28,000 ephemeral ports towards a server port) and
+with its own descriptor limit. Each station connects and sends a BootNotification, then idles.
+Memory per connection is the growth of the server's resident set over a server that has
+answered one station already (code paths warm), divided by the stations.
+
+    python -m benchmarks.idle [--stations max|N] [--kinds ocppgen,floor,incumbent]
+                              [--repeat 1] [--out benchmarks/results/idle.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import Loaders, ServerProcess, fd_limit, raise_fd_limit
+
+MARGIN = 150  # descriptors the server process needs besides its connections
+
+
+def most_stations() -> int:
+    return fd_limit() - MARGIN
+
+
+def measure(kind: str, stations: int, deflate: bool, per_process: int) -> dict[str, float]:
+    flags = () if deflate else ("--no-deflate",)
+    server = ServerProcess(kind, *flags)
+    try:
+        url = f"ws://127.0.0.1:{server.port}/ocpp/"
+        warm = Loaders(url, 1, prefix="W", flags=flags)  # one booted station: code and caches loaded
+        warm.read()
+        time.sleep(0.5)
+        base = server.rss_bytes()
+        loaders = Loaders(url, stations, per_process=per_process, flags=flags)
+        try:
+            ready = loaders.read()
+            connected = sum(r["connected"] for r in ready)
+            time.sleep(2.0)
+            rss, fds = server.rss_bytes(), server.fds()
+        finally:
+            loaders.close()
+            warm.close()
+        return {
+            "connected": connected, "per_conn": (rss - base) / connected, "base": base, "rss": rss, "fds": fds,
+            "seconds": max(r["seconds"] for r in ready),
+        }
+    finally:
+        server.stop()
+
+
+def run(stations: int, kinds: list[str], repeat: int, per_process: int = 5000) -> dict[tuple[str, bool], list[dict[str, float]]]:
+    raise_fd_limit()
+    results: dict[tuple[str, bool], list[dict[str, float]]] = {}
+    for _ in range(repeat):
+        for deflate in (True, False):
+            for kind in kinds:
+                results.setdefault((kind, deflate), []).append(measure(kind, stations, deflate, per_process))
+    return results
+
+
+def table(results: dict[tuple[str, bool], list[dict[str, float]]], kinds: list[str]) -> str:
+    def med(key: tuple[str, bool], field: str) -> float:
+        return statistics.median(r[field] for r in results[key])
+
+    out = [
+        "| permessage-deflate | server | idle booted stations | server descriptors | resident memory per connection (KiB) | "
+        "vs floor | server resident set (MiB) | extrapolated to 50,000 stations (GiB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for deflate in (True, False):
+        for kind in kinds:
+            key = (kind, deflate)
+            per = med(key, "per_conn")
+            floor = med(("floor", deflate), "per_conn") if ("floor", deflate) in results else per
+            fifty = (med(key, "base") + 50_000 * per) / 2**30
+            out.append(
+                f"| {'on' if deflate else 'off'} | {kind} | {med(key, 'connected'):.0f} | {med(key, 'fds'):.0f} | {per / 1024:.1f} | "
+                f"{per / floor:.2f}x | {med(key, 'rss') / 2**20:.0f} | {fifty:.2f} |"
+            )
+    out.append("")
+    costs = [
+        f"{kind} {(med((kind, True), 'per_conn') - med((kind, False), 'per_conn')) / 1024:.1f} KiB"
+        for kind in kinds if (kind, True) in results and (kind, False) in results
+    ]
+    out.append("Compression state per connection (deflate on minus off): " + ", ".join(costs) + ".")
+    out.append(
+        f"Descriptor limit of the server process: {fd_limit()} (hard); the load generators run in processes of their own, "
+        "one 127.x source address each, on the same machine."
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="idle connections benchmark")
+    parser.add_argument("--stations", default="max", help="'max' (the descriptor limit allows) or a number")
+    parser.add_argument("--kinds", default="ocppgen,floor,incumbent")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--per-process", type=int, default=5000)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    raise_fd_limit()
+    stations = most_stations() if args.stations == "max" else int(args.stations)
+    kinds = args.kinds.split(",")
+    results = run(stations, kinds, args.repeat, args.per_process)
+    text = table(results, kinds)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
