@@ -138,6 +138,9 @@ class Csms16(Base, csms16.CsmsHandler):
         self.log(context.station_id, f"transaction {tx} started by {request.id_tag} at {request.meter_start} Wh")
         return m16.StartTransactionResponse(transaction_id=tx, id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Accepted))
 
+    async def on_data_transfer(self, request: m16.DataTransferRequest, context: Any) -> m16.DataTransferResponse:
+        return m16.DataTransferResponse(status=e16.DataTransferStatus.UnknownVendorId)  # no vendor extensions
+
     async def on_stop_transaction(self, request: m16.StopTransactionRequest, context: Any) -> m16.StopTransactionResponse:
         tx = str(request.transaction_id)
         if isinstance(request.transaction_data, list):  # the transaction's meter values (1.6 section 6.49)
@@ -194,6 +197,9 @@ class Csms2x(Base):
     async def on_authorize(self, request: Any, context: Any) -> Any:
         self.log(context.station_id, f"Authorize {request.id_token.id_token}: Accepted")
         return self.m.AuthorizeResponse(id_token_info=self.d.IdTokenInfoType(status=self.e.AuthorizationStatusEnumType.Accepted))
+
+    async def on_data_transfer(self, request: Any, context: Any) -> Any:
+        return self.m.DataTransferResponse(status=self.e.DataTransferStatusEnumType.UnknownVendorId)  # P02.FR.06
 
     async def on_transaction_event(self, request: Any, context: Any) -> Any:
         tx = request.transaction_info.transaction_id

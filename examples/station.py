@@ -60,6 +60,7 @@ class Simulator:
         self.seq = 0
         self.resets = 0
         self.client: StationClient[Any, Any] | None = None
+        self.boot: Any = None  # the last BootNotification answer
 
     def log(self, text: str) -> None:
         print(f"{now():%H:%M:%S} [{self.station_id} {self.version}] {text}", flush=True)
@@ -114,6 +115,9 @@ class Handler16(st16.StationHandler):
         self.sim.log(f"Reset {request.type.value}")
         return m16.ResetResponse(status=e16.ResetStatus.Accepted)
 
+    async def on_data_transfer(self, request: m16.DataTransferRequest, context: st16.Context) -> m16.DataTransferResponse:
+        return m16.DataTransferResponse(status=e16.DataTransferStatus.UnknownVendorId)  # no vendor extensions
+
     async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: st16.Context) -> m16.TriggerMessageResponse:
         wanted = request.requested_message.value
         self.sim.log(f"TriggerMessage {wanted}")
@@ -130,7 +134,7 @@ class Handler16(st16.StationHandler):
             "StatusNotification": lambda: client.status_notification(m16.StatusNotificationRequest(
                 connector_id=1, error_code=e16.ChargePointErrorCode.NoError,
                 status=e16.ChargePointStatus.Charging if sim.transaction is not None else e16.ChargePointStatus.Available)),
-            "BootNotification": lambda: client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")),
+            "BootNotification": lambda: booted(sim, client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen"))),
             "MeterValues": lambda: client.meter_values(m16.MeterValuesRequest(connector_id=1, meter_value=[d16.MeterValue(
                 timestamp=now(), sampled_value=[d16.SampledValue(value=f"{sim.energy:.1f}", unit=e16.UnitOfMeasure.Wh)])])),
             "DiagnosticsStatusNotification": lambda: client.diagnostics_status_notification(
@@ -195,6 +199,9 @@ class Handler2x:
         self.sim.log(f"Reset {request.type.value}")
         return self.m.ResetResponse(status=self.e.ResetStatusEnumType.Accepted)
 
+    async def on_data_transfer(self, request: Any, context: Any) -> Any:
+        return self.m.DataTransferResponse(status=self.e.DataTransferStatusEnumType.UnknownVendorId)  # P01.FR.06
+
     async def on_trigger_message(self, request: Any, context: Any) -> Any:
         wanted = request.requested_message.value
         self.sim.log(f"TriggerMessage {wanted}")
@@ -216,8 +223,8 @@ class Handler2x:
             "Heartbeat": lambda: client.heartbeat(m.HeartbeatRequest()),
             "StatusNotification": lambda: client.status_notification(m.StatusNotificationRequest(
                 timestamp=now(), connector_status=connector, evse_id=1, connector_id=1)),
-            "BootNotification": lambda: client.boot_notification(m.BootNotificationRequest(
-                reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))),
+            "BootNotification": lambda: booted(sim, client.boot_notification(m.BootNotificationRequest(
+                reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))),
             "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e))),
             "TransactionEvent": lambda: send_event(client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger),
             "FirmwareStatusNotification": lambda: client.firmware_status_notification(
@@ -236,6 +243,26 @@ class Handler21(Handler2x, st21.StationHandler):
 
 
 BINDINGS = {"1.6": (st16, r16, Handler16), "2.0.1": (st201, r201, Handler201), "2.1": (st21, r21, Handler21)}
+
+
+async def booted(sim: Simulator, boot: Any) -> None:
+    """Send a (triggered) BootNotification and keep its answer."""
+    sim.boot = await boot
+
+
+async def register(station: StationClient[Any, Any], sim: Simulator, boot: Any) -> Any:
+    """Boot until Accepted: after a Pending or Rejected answer boot again once its interval has
+    passed (2.x B02.FR.08, B03.FR.06; 1.6 section 4.2), unless a BootNotification the CSMS
+    triggered meanwhile was accepted (F06.FR.17). ``boot()`` sends one BootNotification."""
+    await booted(sim, boot())
+    while sim.boot.status.value != "Accepted":
+        loop = asyncio.get_running_loop()
+        end = loop.time() + max(sim.boot.interval, 1)
+        while loop.time() < end and not station.registered:
+            await asyncio.sleep(0.05)
+        if not station.registered:
+            await booted(sim, boot())
+    return sim.boot
 
 
 def energy(sim: Simulator, d: Any, e: Any) -> list[Any]:
@@ -309,24 +336,26 @@ async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id
 
 
 async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_values: int = 3, interval: float = 1.0,
-                   keep_running: bool = False, started: asyncio.Event | None = None, sim: Simulator | None = None) -> Simulator:
+                   keep_running: bool = False, started: asyncio.Event | None = None, sim: Simulator | None = None,
+                   options: StationOptions | None = None) -> Simulator:
     """Boot, report status, run one metered transaction; with keep_running, then heartbeat and
     serve CSMS requests (remote starts run further transactions) until cancelled. ``sim``: the
-    state to use (to watch it from outside)."""
+    state to use (to watch it from outside); ``options``: the client's options (Basic auth,
+    TLS, back-off, ...; default: a short back-off and no pings)."""
     role, routes, handler_cls = BINDINGS[version]
     sim = sim or Simulator(url.rstrip("/").rsplit("/", 1)[-1], version)
     handler = with_defaults(handler_cls, dict(role.HANDLED), routes.ROUTES)(sim)
-    station = StationClient(url, role.BINDING, handler, StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))
+    station = StationClient(url, role.BINDING, handler, options or StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))
     sim.client = station
     async with station.running():
         await station.connected()
         client = station.csms
         if version == "1.6":
-            boot = await client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen"))
+            boot = await register(station, sim, lambda: client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")))
             await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
         else:
             m, d, e = (m201, d201, e201) if version == "2.0.1" else (m21, d21, e21)
-            boot = await client.boot_notification(m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))
+            boot = await register(station, sim, lambda: client.boot_notification(m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))))
             await client.status_notification(m.StatusNotificationRequest(timestamp=now(), connector_status=e.ConnectorStatusEnumType.Available, evse_id=1, connector_id=1))
         sim.log(f"BootNotification: {boot.status.value}, heartbeat every {boot.interval} s")
         if started is not None:
