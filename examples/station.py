@@ -225,7 +225,7 @@ class Handler2x:
                 timestamp=now(), connector_status=connector, evse_id=1, connector_id=1)),
             "BootNotification": lambda: booted(sim, client.boot_notification(m.BootNotificationRequest(
                 reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))),
-            "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e))),
+            "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e, e.ReadingContextEnumType.Trigger))),
             "TransactionEvent": lambda: send_event(client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger),
             "FirmwareStatusNotification": lambda: client.firmware_status_notification(
                 m.FirmwareStatusNotificationRequest(status=e.FirmwareStatusEnumType.Idle)),
@@ -265,8 +265,9 @@ async def register(station: StationClient[Any, Any], sim: Simulator, boot: Any) 
     return sim.boot
 
 
-def energy(sim: Simulator, d: Any, e: Any) -> list[Any]:
-    value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"))
+def energy(sim: Simulator, d: Any, e: Any, context: Any = None) -> list[Any]:
+    extra = {"context": context} if context is not None else {}  # F06.FR.06: a triggered reading says so
+    value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"), **extra)
     return [d.MeterValueType(timestamp=now(), sampled_value=[value])]
 
 
