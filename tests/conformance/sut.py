@@ -88,16 +88,18 @@ async def idle(station_link: Link, version: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def booted_station(version: str, *, interval: int = 300, **kwargs: object) -> AsyncIterator[Station]:
-    """Reusable State Booted, then the general pre-conditions (Accepted, connected, idle)."""
+async def booted_station(version: str, *, boot_interval: int = 300, wait_idle: bool = True, **kwargs: object) -> AsyncIterator[Station]:
+    """Reusable State Booted, then the general pre-conditions (Accepted, connected, idle; with
+    ``wait_idle`` False the example's first transaction is still running)."""
     csms = TestCsms(version)
     async with example_station_at(version, csms, **kwargs) as (_, task, sim):  # type: ignore[arg-type]
         link = await csms.accepted()
         boot = await link.expect("BootNotification")
-        await link.reply(boot, {"status": "Accepted", "currentTime": now(), "interval": interval})
+        await link.reply(boot, {"status": "Accepted", "currentTime": now(), "interval": boot_interval})
         status = await link.expect("StatusNotification")
         await link.reply(status, {})
-        await idle(link, version)
+        if wait_idle:
+            await idle(link, version)
         yield Station(version, csms, link, sim, task)
 
 
