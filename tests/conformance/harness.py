@@ -269,7 +269,7 @@ class TestCsms:
 
 
 @contextlib.asynccontextmanager
-async def test_station(url: str, version: str, *, password: str | None = None,
+async def octt_station(url: str, version: str, *, password: str | None = None,
                        identity: str | None = None) -> AsyncIterator[Link]:
     """The test tool playing a charging station: one WebSocket to ``url`` (ending in the
     station's identity), Basic auth with ``identity`` (default: the URL's) and ``password``."""

@@ -1,0 +1,184 @@
+"""2.0.1 Part 6 chapter 3 (Test Cases CSMS) against the example CSMS, the tester playing the
+charging station over a real socket; the same scripts on 2.1. A "Manual Action" of the document
+(the operator asks the CSMS to do something) is the operator's API: the server's registry client."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from examples import csms as example_csms
+from ocppgen.generated.runtime.security import StaticPasswords
+from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201
+from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21
+from tests.conformance.harness import Link, SUBPROTOCOL, now, refused, octt_station
+from tests.conformance.sut import example_csms_at
+from tests.helpers import run
+
+V2X = pytest.mark.parametrize("version", ["2.0.1", "2.1"])
+tc = pytest.mark.tc
+PASSWORD = "OCTT-password-0123456789"
+
+
+def boot_request() -> dict[str, object]:
+    return {"reason": "PowerUp", "chargingStation": {"model": "OCTT", "vendorName": "OCA"}}
+
+
+async def booted(link: Link) -> None:
+    """Reusable State Booted (the tester as station): BootNotification Accepted, connectors
+    reported; the example CSMS's GetVariables after the boot is answered."""
+    answer = await link.call("BootNotification", boot_request())
+    assert answer.payload["status"] == "Accepted", answer
+    request = await link.expect("GetVariables")  # the example CSMS reads HeartbeatInterval after each boot
+    await link.reply(request, {"getVariableResult": [{"attributeStatus": "Accepted", "attributeValue": "300", **request.payload["getVariableData"][0]}]})  # type: ignore[index, dict-item]
+    answer = await link.call("StatusNotification", {"timestamp": now(), "connectorStatus": "Available", "evseId": 1, "connectorId": 1})
+    assert answer.error is None and answer.payload == {}
+
+
+@V2X
+@tc("TC_B_01_CSMS", "B01.FR.02")
+def test_tc_b_01_csms(version: str, tmp_path: Path) -> None:
+    async def script() -> None:
+        async with example_csms_at(tmp_path) as base, octt_station(f"{base}/CS-1", version) as link:
+            await booted(link)
+            assert link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_A_01_CSMS", "A00.FR.204", "B01.FR.02")
+@tc("TC_A_02_CSMS", "A00.FR.204")
+@tc("TC_A_03_CSMS", "A00.FR.204")
+def test_tc_a_01_to_03_csms(version: str, tmp_path: Path) -> None:
+    """Security profile 1: the example CSMS configured with the runtime's Basic-auth
+    authenticator (the document's configuration state: a password for the station)."""
+
+    async def script() -> None:
+        async with example_csms_at(tmp_path, authenticator=StaticPasswords({"CS-1": PASSWORD})) as base:
+            import base64
+
+            def basic(user: str, password: str) -> dict[str, str]:
+                return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+            # TC_A_02: the username is not the ChargingStationId
+            assert await refused(f"{base}/CS-1", version, basic("CS-1Invalid", PASSWORD)) == 401
+            # TC_A_03: a random password of 16..40 identifierString characters
+            assert await refused(f"{base}/CS-1", version, basic("CS-1", "Zq8*wL2|x@9.Ae_7Rt+Y=k-M")) == 401
+            # TC_A_01: the configured combination is accepted, then Booted
+            async with octt_station(f"{base}/CS-1", version, password=PASSWORD) as link:
+                await booted(link)
+                assert link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_F_20_CSMS", "F06.FR.01")
+def test_tc_f_20_csms(version: str, tmp_path: Path) -> None:
+    server = example_csms.build_server(str(tmp_path / "csms.sqlite"))
+    role, m, e = (csms201, m201, e201) if version == "2.0.1" else (csms21, m21, e21)
+
+    async def script() -> None:
+        async with server.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            async with octt_station(f"ws://127.0.0.1:{port}/ocpp/CS-1", version) as link:
+                await booted(link)
+                client = server.registry.client("CS-1", role.BINDING)  # the operator's action
+                trigger = asyncio.ensure_future(client.trigger_message(m.TriggerMessageRequest(requested_message=e.MessageTriggerEnumType.Heartbeat)))
+                call = await link.expect("TriggerMessage")  # step 1
+                assert call.payload["requestedMessage"] == "Heartbeat"
+                await link.reply(call, {"status": "Accepted"})  # step 2
+                assert (await trigger).status.value == "Accepted"
+                answer = await link.call("Heartbeat", {})  # step 3
+                assert answer.error is None and "currentTime" in answer.payload  # step 4
+                assert link.violations == []
+
+    run(script())
+
+
+def transaction_events(seq0: int, transaction: str) -> list[dict[str, object]]:
+    """EnergyTransferStarted, three periodic meter values and EVDisconnected, as a station with
+    TxStartPoint EVConnected sends them (the CSMS-side reusable states)."""
+
+    def sampled(context: str, value: float) -> list[dict[str, object]]:
+        return [{"timestamp": now(), "sampledValue": [{"value": value, "context": context, "measurand": "Energy.Active.Import.Register"}]}]
+
+    info = {"transactionId": transaction}
+    evse = {"id": 1, "connectorId": 1}
+    return [
+        {"eventType": "Started", "timestamp": now(), "triggerReason": "CablePluggedIn", "seqNo": seq0, "evse": evse,
+         "transactionInfo": {**info, "chargingState": "EVConnected"}, "meterValue": sampled("Transaction.Begin", 100.0)},
+        {"eventType": "Updated", "timestamp": now(), "triggerReason": "Authorized", "seqNo": seq0 + 1,
+         "transactionInfo": info, "idToken": {"idToken": "OCTT-1", "type": "ISO14443"}},
+        {"eventType": "Updated", "timestamp": now(), "triggerReason": "ChargingStateChanged", "seqNo": seq0 + 2,
+         "transactionInfo": {**info, "chargingState": "Charging"}},
+        *({"eventType": "Updated", "timestamp": now(), "triggerReason": "MeterValuePeriodic", "seqNo": seq0 + 3 + i,
+           "transactionInfo": info, "meterValue": sampled("Sample.Periodic", 200.0 + 100 * i)} for i in range(3)),
+        {"eventType": "Ended", "timestamp": now(), "triggerReason": "EVCommunicationLost", "seqNo": seq0 + 6,
+         "transactionInfo": {**info, "chargingState": "Idle", "stoppedReason": "EVDisconnected"},
+         "meterValue": sampled("Transaction.End", 600.0)},
+    ]
+
+
+@V2X
+@tc("TC_E_53_CSMS", "E01.FR.07")
+@tc("TC_J_07_CSMS", "J02.FR.19")
+@tc("TC_J_09_CSMS", "J02.FR.19")
+@tc("TC_J_10_CSMS", "J02.FR.19")
+def test_tc_e_53_and_sampled_meter_values_csms(version: str, tmp_path: Path) -> None:
+    """Two transactions, each starting at seqNo 0 (TC_E_53), carrying sampled meter values with
+    context Transaction.Begin (J_07), Sample.Periodic (J_09) and Transaction.End (J_10): every
+    TransactionEvent answered, every value stored by the example CSMS."""
+
+    async def script() -> None:
+        async with example_csms_at(tmp_path) as base, octt_station(f"{base}/CS-1", version) as link:
+            await booted(link)
+            for transaction in ("OCTT-TX-1", "OCTT-TX-2"):
+                for event in transaction_events(0, transaction):
+                    answer = await link.call("TransactionEvent", event)
+                    assert answer.error is None, answer
+                await link.call("StatusNotification", {"timestamp": now(), "connectorStatus": "Available", "evseId": 1, "connectorId": 1})
+            assert link.violations == []
+
+    run(script())
+    db = sqlite3.connect(tmp_path / "csms.sqlite")
+    assert db.execute("SELECT transaction_id, meter_start, meter_stop FROM transactions ORDER BY 1").fetchall() == [
+        ("OCTT-TX-1", 100.0, 600.0), ("OCTT-TX-2", 100.0, 600.0)]
+    assert db.execute("SELECT COUNT(*) FROM meter_values").fetchone()[0] == 2 * 5
+
+
+@V2X
+@tc("TC_P_02_CSMS", "P02.FR.06", "P02.FR.07")
+def test_tc_p_02_csms(version: str, tmp_path: Path) -> None:
+    async def script() -> None:
+        async with example_csms_at(tmp_path) as base, octt_station(f"{base}/CS-1", version) as link:
+            await booted(link)
+            answer = await link.call("DataTransfer", {"vendorId": "org.openchargealliance.octt", "messageId": "OCTT"})
+            assert answer.payload["status"] in ("UnknownVendorId", "UnknownMessageId", "Rejected")
+
+    run(script())
+
+
+@V2X
+@tc("TC_P_03_CSMS")
+def test_tc_p_03_csms(version: str, tmp_path: Path) -> None:
+    """CustomData in every message the tester sends is accepted (the schemas' customData)."""
+    custom = {"vendorId": "org.openchargealliance.octt", "anything": [1, {"nested": True}]}
+
+    async def script() -> None:
+        async with example_csms_at(tmp_path) as base, octt_station(f"{base}/CS-1", version) as link:
+            answer = await link.call("BootNotification", {**boot_request(), "customData": custom})
+            assert answer.payload["status"] == "Accepted"
+            request = await link.expect("GetVariables")
+            await link.reply(request, {"customData": custom, "getVariableResult": [{"attributeStatus": "Accepted", "attributeValue": "300", **request.payload["getVariableData"][0]}]})  # type: ignore[index, dict-item]
+            answer = await link.call("StatusNotification", {"customData": custom, "timestamp": now(), "connectorStatus": "Available", "evseId": 1, "connectorId": 1})
+            assert answer.error is None
+            answer = await link.call("Heartbeat", {"customData": custom})
+            assert answer.error is None
+            assert link.violations == []
+
+    run(script())
