@@ -226,7 +226,9 @@ class Handler2x:
             "BootNotification": lambda: booted(sim, client.boot_notification(m.BootNotificationRequest(
                 reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))),
             "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e, e.ReadingContextEnumType.Trigger))),
-            "TransactionEvent": lambda: send_event(client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger),
+            "TransactionEvent": lambda: send_event(  # F06.FR.07: the transaction's state, a reading in context Trigger
+                client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger, context=e.ReadingContextEnumType.Trigger,
+                evse=d.EVSEType(id=1), transaction_info=d.TransactionType(transaction_id=str(sim.transaction), charging_state=e.ChargingStateEnumType.Charging)),
             "FirmwareStatusNotification": lambda: client.firmware_status_notification(
                 m.FirmwareStatusNotificationRequest(status=e.FirmwareStatusEnumType.Idle)),
             "LogStatusNotification": lambda: client.log_status_notification(m.LogStatusNotificationRequest(status=e.UploadLogStatusEnumType.Idle)),
@@ -271,13 +273,13 @@ def energy(sim: Simulator, d: Any, e: Any, context: Any = None) -> list[Any]:
     return [d.MeterValueType(timestamp=now(), sampled_value=[value])]
 
 
-async def send_event(client: Any, sim: Simulator, m: Any, d: Any, e: Any, kind: Any, trigger: Any, **kwargs: Any) -> None:
+async def send_event(client: Any, sim: Simulator, m: Any, d: Any, e: Any, kind: Any, trigger: Any, context: Any = None, **kwargs: Any) -> None:
     info = kwargs.pop("transaction_info", None) or d.TransactionType(transaction_id=str(sim.transaction))
+    seq, sim.seq = sim.seq, sim.seq + 1  # taken before sending: a triggered event may run alongside
     await client.transaction_event(
-        m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=sim.seq,
-                                  transaction_info=info, meter_value=energy(sim, d, e), **kwargs)
+        m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=seq,
+                                  transaction_info=info, meter_value=energy(sim, d, e, context), **kwargs)
     )
-    sim.seq += 1
 
 
 async def transaction_16(client: Any, sim: Simulator, id_tag: str, remote: bool, meter_values: int, interval: float) -> None:

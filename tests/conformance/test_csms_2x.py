@@ -182,3 +182,41 @@ def test_tc_p_03_csms(version: str, tmp_path: Path) -> None:
             assert link.violations == []
 
     run(script())
+
+
+@V2X
+@tc("TC_J_08_CSMS", "J02.FR.19")
+@tc("TC_J_11_CSMS", "J02.FR.21")
+def test_tc_j_08_and_j_11_csms(version: str, tmp_path: Path) -> None:
+    """Authorized first, then EV connected with a Transaction.Begin reading (J_08); the Ended
+    event carries periodic readings and a signed Transaction.End reading (J_11): the CSMS answers
+    every TransactionEvent and keeps the readings (it need not read the signed data)."""
+    signed = {"signedMeterData": "T0NUVA==", "signingMethod": "ECDSA-secp256r1-SHA256", "encodingMethod": "OCMF", "publicKey": "T0NUVA=="}
+
+    def sampled(context: str, value: float, **extra: object) -> dict[str, object]:
+        return {"timestamp": now(), "sampledValue": [{"value": value, "context": context, **extra}]}
+
+    async def script() -> None:
+        async with example_csms_at(tmp_path) as base, octt_station(f"{base}/CS-1", version) as link:
+            await booted(link)
+            token = {"idToken": "OCTT-1", "type": "ISO14443"}
+            answer = await link.call("Authorize", {"idToken": token})
+            assert answer.payload["idTokenInfo"]["status"] == "Accepted"  # type: ignore[index]
+            info = {"transactionId": "OCTT-TX-8"}
+            events = [
+                {"eventType": "Started", "triggerReason": "Authorized", "seqNo": 0, "idToken": token, "transactionInfo": info},
+                {"eventType": "Updated", "triggerReason": "CablePluggedIn", "seqNo": 1, "evse": {"id": 1, "connectorId": 1},
+                 "transactionInfo": {**info, "chargingState": "EVConnected"}, "meterValue": [sampled("Transaction.Begin", 10.0)]},
+                {"eventType": "Updated", "triggerReason": "ChargingStateChanged", "seqNo": 2, "transactionInfo": {**info, "chargingState": "Charging"}},
+                {"eventType": "Ended", "triggerReason": "EVCommunicationLost", "seqNo": 3,
+                 "transactionInfo": {**info, "chargingState": "Idle", "stoppedReason": "EVDisconnected"},
+                 "meterValue": [sampled("Sample.Periodic", 20.0), sampled("Transaction.End", 30.0, signedMeterValue=signed)]},
+            ]
+            for event in events:
+                answer = await link.call("TransactionEvent", {"timestamp": now(), **event})
+                assert answer.error is None, answer
+            assert link.violations == []
+
+    run(script())
+    db = sqlite3.connect(tmp_path / "csms.sqlite")
+    assert [r[0] for r in db.execute("SELECT value FROM meter_values ORDER BY rowid")] == [10.0, 20.0, 30.0]

@@ -237,6 +237,51 @@ def test_tc_f_11_cs(version: str) -> None:
 
 
 @V2X
+@tc("TC_F_12_CS", "F06.FR.04", "F06.FR.05", "F06.FR.06", "F06.FR.10", "F06.FR.11")
+def test_tc_f_12_cs(version: str) -> None:
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            answer = await cs.link.call("TriggerMessage", {"requestedMessage": "MeterValues"})  # evse omitted
+            assert answer.payload["status"] == "Accepted"
+            values = await cs.link.expect("MeterValues")  # for every EVSE: the example station has one
+            assert values.payload["evseId"] == 1
+            assert values.payload["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+            await cs.link.reply(values, {})
+            await cs.link.nothing(0.2)
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_F_13_CS", "F06.FR.02", "F06.FR.04", "F06.FR.05", "F06.FR.07", "F06.FR.10")
+@tc("TC_F_14_CS", "F06.FR.04", "F06.FR.05", "F06.FR.07", "F06.FR.10", "F06.FR.11")
+def test_tc_f_13_and_f_14_cs(version: str) -> None:
+    """TriggerMessage(TransactionEvent) during a transaction, for the EVSE (F_13) and with the
+    EVSE omitted (F_14): a TransactionEvent with triggerReason Trigger, chargingState Charging and
+    a reading in context Trigger follows, for the one EVSE of the example station."""
+
+    async def script() -> None:
+        async with booted_station(version, meter_values=400, interval=0.02, wait_idle=False) as cs:
+            started = await cs.link.expect("TransactionEvent", allow=accept_all(version))
+            await cs.link.reply(started, {"idTokenInfo": {"status": "Accepted"}})
+            for request in ({"requestedMessage": "TransactionEvent", "evse": {"id": 1}}, {"requestedMessage": "TransactionEvent"}):
+                answer = await cs.link.call("TriggerMessage", request)
+                assert answer.payload["status"] == "Accepted"
+                while True:  # the periodic meter values go on alongside
+                    event = await cs.link.expect("TransactionEvent")
+                    await cs.link.reply(event, {})
+                    if event.payload["triggerReason"] == "Trigger":
+                        break
+                assert event.payload.get("evse", {"id": 1})["id"] == 1
+                assert event.payload["transactionInfo"]["chargingState"] == "Charging"
+                assert event.payload["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
 @tc("TC_F_15_CS", "F06.FR.04", "F06.FR.05", "F06.FR.10", "F06.FR.15")
 def test_tc_f_15_cs(version: str) -> None:
     async def script() -> None:
