@@ -219,6 +219,8 @@ class Csms2x(Base):
         elif kind == "Ended":
             self.store.stop(context.station_id, tx, request.timestamp, energy)
         self.log(context.station_id, f"transaction {tx} {kind} ({request.trigger_reason.value}), seqNo {request.seq_no}")
+        if isinstance(token, str) and token:  # E01.FR.11/12: the idToken is checked and its status answered
+            return self.m.TransactionEventResponse(id_token_info=self.d.IdTokenInfoType(status=self.e.AuthorizationStatusEnumType.Accepted))
         return self.m.TransactionEventResponse()
 
 

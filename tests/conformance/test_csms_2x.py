@@ -220,3 +220,141 @@ def test_tc_j_08_and_j_11_csms(version: str, tmp_path: Path) -> None:
     run(script())
     db = sqlite3.connect(tmp_path / "csms.sqlite")
     assert [r[0] for r in db.execute("SELECT value FROM meter_values ORDER BY rowid")] == [10.0, 20.0, 30.0]
+
+
+# -- transaction flows: the tester sends what a station with the test case's TxStart/StopPoint
+# sends; the CSMS answers each message (and authorizes the idToken where the document checks it)
+
+TOKEN = {"idToken": "OCTT-VALID", "type": "ISO14443"}
+EVSE = {"id": 1, "connectorId": 1}
+Step = tuple[str, dict[str, object], dict[str, object]]  # action, payload, expected answer fields
+
+
+def tx(event: str, trigger: str, seq: int, **fields: object) -> dict[str, object]:
+    info = {"transactionId": "OCTT-TX", **fields.pop("info", {})}  # type: ignore[dict-item]
+    return {"eventType": event, "timestamp": now(), "triggerReason": trigger, "seqNo": seq, "transactionInfo": info, **fields}
+
+
+def reading(context: str, value: float = 0.0, **extra: object) -> list[dict[str, object]]:
+    return [{"timestamp": now(), "sampledValue": [{"value": value, "context": context, **extra}]}]
+
+
+SIGNED = {"signedMeterData": "T0NUVA==", "signingMethod": "ECDSA-secp256r1-SHA256", "encodingMethod": "OCMF", "publicKey": "T0NUVA=="}
+ACCEPTED = {"idTokenInfo": {"status": "Accepted"}}
+OCCUPIED = ("StatusNotification", {"timestamp": now(), "connectorStatus": "Occupied", **{"evseId": 1, "connectorId": 1}}, {})
+AVAILABLE = ("StatusNotification", {"timestamp": now(), "connectorStatus": "Available", **{"evseId": 1, "connectorId": 1}}, {})
+AUTHORIZE = ("Authorize", {"idToken": TOKEN}, ACCEPTED)
+
+
+def started_charging(seq: int = 0) -> list[Step]:
+    """Authorized (TxStartPoint Authorized), then EnergyTransferStarted (CSMS-side reusable states)."""
+    return [AUTHORIZE, ("TransactionEvent", tx("Started", "Authorized", seq, idToken=TOKEN), ACCEPTED), OCCUPIED,
+            ("TransactionEvent", tx("Updated", "CablePluggedIn", seq + 1, evse=EVSE, info={"chargingState": "EVConnected"}), {}),
+            ("TransactionEvent", tx("Updated", "ChargingStateChanged", seq + 2, info={"chargingState": "Charging"}), {})]
+
+
+def ended(trigger: str, stopped: str, seq: int = 3, **info: object) -> list[Step]:
+    """The transaction's end (EVDisconnected and the StopTransaction options), connector freed."""
+    return [("TransactionEvent", tx("Ended", trigger, seq, info={"stoppedReason": stopped, **info}, meterValue=reading("Transaction.End", 10.0)), {}),
+            AVAILABLE]
+
+
+FLOWS: dict[str, tuple[tuple[str, ...], list[Step]]] = {
+    "TC_E_01_CSMS": (("E01.FR.05",), [AUTHORIZE, OCCUPIED, ("TransactionEvent", tx("Started", "ChargingStateChanged", 0, idToken=TOKEN, evse=EVSE, info={"chargingState": "SuspendedEVSE"}), ACCEPTED),
+                                      ("TransactionEvent", tx("Updated", "ChargingStateChanged", 1, info={"chargingState": "Charging"}), {})]),
+    "TC_E_02_CSMS": (("E01.FR.06",), [AUTHORIZE, OCCUPIED, ("TransactionEvent", tx("Started", "ChargingStateChanged", 0, idToken=TOKEN, evse=EVSE, info={"chargingState": "Charging"}), ACCEPTED)]),
+    "TC_E_03_CSMS": (("E02.FR.02",), [OCCUPIED, ("TransactionEvent", tx("Started", "CablePluggedIn", 0, evse=EVSE, info={"chargingState": "EVConnected"}), {}), AUTHORIZE,
+                                      ("TransactionEvent", tx("Updated", "Authorized", 1, idToken=TOKEN), ACCEPTED),
+                                      ("TransactionEvent", tx("Updated", "ChargingStateChanged", 2, info={"chargingState": "Charging"}), {})]),
+    "TC_E_04_CSMS": (("E03.FR.02",), started_charging()),
+    "TC_E_09_CSMS": (("E01.FR.02",), [OCCUPIED, ("TransactionEvent", tx("Started", "CablePluggedIn", 0, evse=EVSE, info={"chargingState": "EVConnected"}), {})]),
+    "TC_E_10_CSMS": (("E01.FR.03",), [AUTHORIZE, ("TransactionEvent", tx("Started", "Authorized", 0, idToken=TOKEN), ACCEPTED)]),
+    "TC_E_11_CSMS": (("E01.FR.04",), [AUTHORIZE, OCCUPIED, ("TransactionEvent", tx("Started", "SignedDataReceived", 0, idToken=TOKEN, evse=EVSE,
+                                      meterValue=reading("Transaction.Begin", 0.0, signedMeterValue=SIGNED)), ACCEPTED),
+                                      ("TransactionEvent", tx("Updated", "ChargingStateChanged", 1, info={"chargingState": "Charging"}), {})]),
+    "TC_E_12_CSMS": (("E01.FR.01",), [("TransactionEvent", tx("Started", "EVDetected", 0), {})]),
+    "TC_E_07_CSMS": (("E06.FR.06",), started_charging() + ended("StopAuthorized", "Local")),
+    "TC_E_08_CSMS": (("E06.FR.07",), started_charging() + [("TransactionEvent", tx("Ended", "ChargingStateChanged", 3, info={"chargingState": "EVConnected", "stoppedReason": "Local"}), {})]),
+    "TC_E_14_CSMS": (("E06.FR.02",), started_charging() + ended("EVCommunicationLost", "EVDisconnected", chargingState="Idle")),
+    "TC_E_15_CSMS": (("E06.FR.03",), started_charging() + ended("StopAuthorized", "Local")),
+    "TC_E_17_CSMS": (("E06.FR.04",), started_charging() + ended("EVCommunicationLost", "EVDisconnected", chargingState="Idle")),
+    "TC_E_19_CSMS": (("E06.FR.01",), started_charging() + ended("EVDeparted", "Local")),
+    "TC_E_20_CSMS": (("E06.FR.02",), started_charging() + ended("EVCommunicationLost", "EVDisconnected", chargingState="Idle")),
+    "TC_E_22_CSMS": (("E06.FR.07",), started_charging() + [("TransactionEvent", tx("Ended", "ChargingStateChanged", 3, info={"chargingState": "SuspendedEV", "stoppedReason": "StoppedByEV"}), {})]),
+    "TC_E_26_CSMS": (("E10.FR.01",), started_charging() + [
+        ("TransactionEvent", tx("Updated", "EVCommunicationLost", 3, info={"chargingState": "Idle"}), {}), AVAILABLE, OCCUPIED,
+        ("TransactionEvent", tx("Updated", "CablePluggedIn", 4, info={"chargingState": "EVConnected"}), {}),
+        ("TransactionEvent", tx("Updated", "ChargingStateChanged", 5, info={"chargingState": "Charging"}), {})]),
+    "TC_E_39_CSMS": (("E03.FR.04", "E03.FR.05", "E06.FR.04"), [AUTHORIZE, ("TransactionEvent", tx("Started", "Authorized", 0, idToken=TOKEN), ACCEPTED),
+                                                               ("TransactionEvent", tx("Ended", "EVConnectTimeout", 1, info={"stoppedReason": "Timeout"}), {})]),
+    "TC_G_20_CSMS": (("G05.FR.03",), [("NotifyEvent", {"generatedAt": now(), "seqNo": 0, "eventData": [{
+        "eventId": 1, "timestamp": now(), "trigger": "Delta", "actualValue": "true", "eventNotificationType": "HardWiredNotification",
+        "component": {"name": "ConnectorPlugRetentionLock", "evse": EVSE}, "variable": {"name": "Problem"}}]}, {})]),
+    "TC_J_01_CSMS": (("J01.FR.18",), [("MeterValues", {"evseId": 0, "meterValue": reading("Sample.Clock", 1000.0)}, {})]),
+    "TC_J_02_CSMS": (("J01.FR.18",), started_charging() + [("MeterValues", {"evseId": 1, "meterValue": reading("Sample.Clock", 1000.0)}, {}),
+                                                          ("TransactionEvent", tx("Updated", "MeterValueClock", 3, meterValue=reading("Sample.Clock", 1100.0)), {})]),
+    "TC_J_03_CSMS": (("J01.FR.18",), started_charging() + [("TransactionEvent", tx("Ended", "EVCommunicationLost", 3, info={"stoppedReason": "EVDisconnected"},
+                                                          meterValue=reading("Sample.Clock", 1.0) + reading("Transaction.End", 2.0)), {})]),
+    "TC_J_04_CSMS": (("J01.FR.21",), started_charging() + [("TransactionEvent", tx("Ended", "EVCommunicationLost", 3, info={"stoppedReason": "EVDisconnected"},
+                                                          meterValue=reading("Sample.Clock", 1.0, signedMeterValue=SIGNED) + reading("Transaction.End", 2.0, signedMeterValue=SIGNED)), {})]),
+}
+
+
+def _flow_cases() -> list[object]:
+    return [pytest.param(version, tc_id, marks=pytest.mark.tc(tc_id, *reqs), id=f"{tc_id}-{version}")
+            for tc_id, (reqs, _) in FLOWS.items() for version in ("2.0.1", "2.1")]
+
+
+@pytest.mark.parametrize(("version", "tc_id"), _flow_cases())
+def test_csms_transaction_flows(version: str, tc_id: str, tmp_path: Path) -> None:
+    """The CSMS-side transaction test cases whose steps are the tester's messages, each to be
+    answered (TransactionEventResponse with idTokenInfo Accepted where the document checks it)."""
+    _, steps = FLOWS[tc_id]
+
+    async def script() -> None:
+        async with example_csms_at(tmp_path) as base, octt_station(f"{base}/CS-1", version) as link:
+            await booted(link)
+            for action, payload, expected in steps:
+                answer = await link.call(action, payload)
+                assert answer.error is None, (action, answer)
+                for key, value in expected.items():
+                    assert answer.payload.get(key) == value, (action, answer.payload)
+            assert link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_E_21_CSMS", "E06.FR.03", "F03.FR.01", "F03.FR.09", "F03.FR.10")
+@tc("TC_F_27_CSMS", "F06.FR.08")
+def test_tc_e_21_and_f_27_csms(version: str, tmp_path: Path) -> None:
+    """Operator actions through the example CSMS's registry client: RequestStopTransaction for
+    the tester's ongoing transaction, then Ended with RemoteStop (E_21); a TriggerMessage the
+    tester answers NotImplemented (F_27) reaches the operator as that status."""
+    server = example_csms.build_server(str(tmp_path / "csms.sqlite"))
+    role, m, e = (csms201, m201, e201) if version == "2.0.1" else (csms21, m21, e21)
+
+    async def script() -> None:
+        async with server.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            async with octt_station(f"ws://127.0.0.1:{port}/ocpp/CS-1", version) as link:
+                await booted(link)
+                for action, payload, expected in started_charging():
+                    answer = await link.call(action, payload)
+                    assert answer.error is None and all(answer.payload.get(k) == v for k, v in expected.items())
+                client = server.registry.client("CS-1", role.BINDING)
+                stop = asyncio.ensure_future(client.request_stop_transaction(m.RequestStopTransactionRequest(transaction_id="OCTT-TX")))
+                call = await link.expect("RequestStopTransaction")  # step 1
+                assert call.payload["transactionId"] == "OCTT-TX"
+                await link.reply(call, {"status": "Accepted"})  # step 2
+                assert (await stop).status.value == "Accepted"
+                answer = await link.call("TransactionEvent", tx("Ended", "RemoteStop", 3, info={"stoppedReason": "Remote"}))  # step 3
+                assert answer.error is None  # step 4
+
+                trigger = asyncio.ensure_future(client.trigger_message(m.TriggerMessageRequest(requested_message=e.MessageTriggerEnumType.MeterValues)))
+                call = await link.expect("TriggerMessage")  # TC_F_27 step 1
+                await link.reply(call, {"status": "NotImplemented"})  # step 2
+                assert (await trigger).status.value == "NotImplemented"
+                assert link.violations == []
+
+    run(script())
