@@ -28,6 +28,7 @@ if __package__ in (None, ""):
 from examples.defaults import with_defaults
 from ocppgen.generated.runtime.client import StationClient
 from ocppgen.generated.runtime.config import BackOff, StationOptions
+from ocppgen.generated.runtime.errors import CallErrorReceived
 from ocppgen.generated.v16 import datatypes as d16, enums as e16, messages as m16, routing as r16, station as st16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201, routing as r201
 from ocppgen.generated.v201 import station as st201
@@ -360,6 +361,8 @@ async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_va
             m, d, e = (m201, d201, e201) if version == "2.0.1" else (m21, d21, e21)
             boot = await register(station, sim, lambda: client.boot_notification(m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))))
             await client.status_notification(m.StatusNotificationRequest(timestamp=now(), connector_status=e.ConnectorStatusEnumType.Available, evse_id=1, connector_id=1))
+            with contextlib.suppress(CallErrorReceived):  # A04 (Part 6 "Booted" step 7); a CSMS may not implement it
+                await client.security_event_notification(m.SecurityEventNotificationRequest(type="StartupOfTheDevice", timestamp=now()))
         sim.log(f"BootNotification: {boot.status.value}, heartbeat every {boot.interval} s")
         if started is not None:
             started.set()

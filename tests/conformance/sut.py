@@ -98,6 +98,10 @@ async def booted_station(version: str, *, boot_interval: int = 300, wait_idle: b
         await link.reply(boot, {"status": "Accepted", "currentTime": now(), "interval": boot_interval})
         status = await link.expect("StatusNotification")
         await link.reply(status, {})
+        if version != "1.6":  # step 7
+            event = await link.expect("SecurityEventNotification")
+            assert event.payload["type"] in ("StartupOfTheDevice", "ResetOrReboot")
+            await link.reply(event, {})
         if wait_idle:
             await idle(link, version)
         yield Station(version, csms, link, sim, task)
