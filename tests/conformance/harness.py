@@ -29,6 +29,7 @@ import datetime
 import itertools
 import json
 import re
+import ssl as _ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,6 +226,7 @@ class TestCsms:
     version: str
     passwords: Mapping[str, str] | None = None
     refuse: int = 0
+    ssl: _ssl.SSLContext | None = None  # wss:// (security profiles 2 and 3)
     links: asyncio.Queue[Link] = field(default_factory=asyncio.Queue)
     attempts: list[tuple[float, str, Headers]] = field(default_factory=list)  # (loop time, path, headers)
 
@@ -251,9 +253,9 @@ class TestCsms:
     async def serving(self) -> AsyncIterator[str]:
         """Serve on a free port; yields the base URL stations append their identity to."""
         async with serve(self._handler, "127.0.0.1", 0, subprotocols=[SUBPROTOCOL[self.version]],  # type: ignore[list-item]
-                         process_request=self._process_request, ping_interval=None) as server:
+                         process_request=self._process_request, ping_interval=None, ssl=self.ssl) as server:
             port = next(iter(server.sockets)).getsockname()[1]
-            yield f"ws://127.0.0.1:{port}/ocpp"
+            yield f"{'wss' if self.ssl else 'ws'}://127.0.0.1:{port}/ocpp"
 
     async def accepted(self, timeout: float = TIMEOUT) -> Link:
         """The next station connection the tester accepted."""
@@ -270,7 +272,7 @@ class TestCsms:
 
 @contextlib.asynccontextmanager
 async def octt_station(url: str, version: str, *, password: str | None = None,
-                       identity: str | None = None) -> AsyncIterator[Link]:
+                       identity: str | None = None, ssl: _ssl.SSLContext | None = None) -> AsyncIterator[Link]:
     """The test tool playing a charging station: one WebSocket to ``url`` (ending in the
     station's identity), Basic auth with ``identity`` (default: the URL's) and ``password``."""
     headers = {}
@@ -278,7 +280,7 @@ async def octt_station(url: str, version: str, *, password: str | None = None,
         user = identity or url.rstrip("/").rsplit("/", 1)[-1]
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     async with connect(url, subprotocols=[SUBPROTOCOL[version]], additional_headers=headers,  # type: ignore[list-item]
-                       ping_interval=None) as ws:
+                       ping_interval=None, ssl=ssl) as ws:
         link = Link(ws, version)
         assert link.subprotocol == SUBPROTOCOL[version], link.subprotocol
         yield link
