@@ -29,6 +29,7 @@ import datetime
 import itertools
 import json
 import re
+import uuid
 import ssl as _ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ class Link:
         self.auto: dict[str, Answerer] = {}
         self._pending: dict[str, tuple[str, asyncio.Future[Answer]]] = {}
         self._ids = itertools.count(1)
+        self._prefix = uuid.uuid4().hex[:12]
         self.closed = asyncio.Event()
         self._reader = asyncio.ensure_future(self._read())
 
@@ -195,7 +197,7 @@ class Link:
 
     async def call(self, action: str, payload: Payload, timeout: float = TIMEOUT) -> Answer:
         """Send the tester's CALL and wait for its answer."""
-        message_id = f"octt-{next(self._ids)}"
+        message_id = f"octt-{self._prefix}-{next(self._ids)}"  # unique across connections (2.1: a reused id is a retry)
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = (action, future)
         await self.ws.send(json.dumps([2, message_id, action, payload]))
