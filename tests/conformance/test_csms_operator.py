@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from examples import csms as example_csms
@@ -108,6 +110,26 @@ def stop_to_disconnected(seq: int) -> list[Step]:
 
 def status(connector_status: str) -> Step:
     return ("StatusNotification", {"timestamp": now(), "connectorStatus": connector_status, "evseId": 1, "connectorId": 1}, {})
+
+
+def op(action: str, payload: Payload) -> Operator:
+    """The operator sends ``action`` with this (wire-form) payload through the typed client."""
+    method = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+    return lambda c, m, d, e: getattr(c, method)(msgspec.convert(payload, getattr(m, f"{action}Request"), strict=False))
+
+
+def log_status(request: Payload, *statuses: str) -> list[Step]:
+    return [("LogStatusNotification", {"status": s, "requestId": request["requestId"]}, {}) for s in statuses]
+
+
+GET_LOG = {"logType": "DiagnosticsLog", "requestId": 21, "log": {"remoteLocation": "ftp://octt.example/logs"}}
+CUSTOMER = {"requestId": 31, "report": True, "clear": False, "idToken": TOKEN}
+NETWORK = {"configurationSlot": 1, "connectionData": {"ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": "wss://csms.example/ocpp",
+                                                     "messageTimeout": 30, "securityProfile": 2, "ocppInterface": "Wired0"}}
+
+
+def notify_customer(request: Payload) -> list[Step]:
+    return [("NotifyCustomerInformation", {"data": "OCTT customer data", "seqNo": 0, "generatedAt": now(), "requestId": request["requestId"], "tbc": False}, {})]
 
 
 CASES: dict[str, Case] = {
@@ -220,6 +242,40 @@ CASES: dict[str, Case] = {
     "TC_G_17_CSMS": Case(("use case G03; the document lists no requirement",), availability("Inoperative", 1, 1), "ChangeAvailability",
                          lambda p: p["operationalStatus"] == "Inoperative" and p["evse"] == {"id": 1, "connectorId": 1}, {"status": "Scheduled"},
                          before=started_charging(), after=lambda r: stop_to_disconnected(3) + [status("Unavailable")]),
+    "TC_B_42_CSMS": Case(("B09.FR.01",), op("SetNetworkProfile", NETWORK), "SetNetworkProfile",
+                         lambda p: p == NETWORK, {"status": "Accepted"}),
+    "TC_B_44_CSMS": Case(("B09.FR.03",), op("SetNetworkProfile", NETWORK), "SetNetworkProfile", lambda p: True, {"status": "Failed"}),
+    "TC_N_25_CSMS": Case(("use case N01; the document lists no requirement",), op("GetLog", GET_LOG), "GetLog", lambda p: p["logType"] == "DiagnosticsLog",
+                         {"status": "Accepted"}, after=lambda r: log_status(r, "Uploading", "Uploaded")),
+    "TC_N_34_CSMS": Case(("use case N01; the document lists no requirement",), op("GetLog", GET_LOG), "GetLog", lambda p: True, {"status": "Rejected"}),
+    "TC_N_35_CSMS": Case(("use case N01; the document lists no requirement",), op("GetLog", {**GET_LOG, "logType": "SecurityLog"}), "GetLog",
+                         lambda p: p["logType"] == "SecurityLog", {"status": "Accepted"}, after=lambda r: log_status(r, "Uploading", "Uploaded")),
+    "TC_N_27_CSMS": Case(("N09.FR.01", "N09.FR.04"), op("CustomerInformation", CUSTOMER), "CustomerInformation",
+                         lambda p: p["report"] is True and p["idToken"] == TOKEN, {"status": "Accepted"}, after=notify_customer),
+    "TC_N_28_CSMS": Case(("N09.FR.01", "N09.FR.04"), op("CustomerInformation", CUSTOMER), "CustomerInformation",
+                         lambda p: p["report"] is True and p["idToken"] == TOKEN, {"status": "Accepted"},
+                         after=lambda r: [("NotifyCustomerInformation", {"data": "", "seqNo": 0, "generatedAt": now(), "requestId": r["requestId"]}, {})]),
+    "TC_N_29_CSMS": Case(("N09.FR.01", "N09.FR.04"), op("CustomerInformation", CUSTOMER), "CustomerInformation",
+                         lambda p: p["report"] is True and p["idToken"] == TOKEN, {"status": "Rejected"}),
+    "TC_N_30_CSMS": Case(("N10.FR.08",), op("CustomerInformation", {**CUSTOMER, "clear": True}), "CustomerInformation",
+                         lambda p: p["report"] is True and p["clear"] is True, {"status": "Accepted"}, after=notify_customer),
+    "TC_N_31_CSMS": Case(("N10.FR.08",), op("CustomerInformation", {**CUSTOMER, "clear": True}), "CustomerInformation",
+                         lambda p: p["report"] is True and p["clear"] is True, {"status": "Accepted"}, after=notify_customer),
+    "TC_N_32_CSMS": Case(("N10.FR.08",), op("CustomerInformation", {**CUSTOMER, "report": False, "clear": True}), "CustomerInformation",
+                         lambda p: p["report"] is False and p["clear"] is True and p["idToken"] == TOKEN, {"status": "Accepted"}, after=notify_customer),
+    "TC_N_62_CSMS": Case(("N10.FR.08",), op("CustomerInformation", {"requestId": 32, "report": True, "clear": True, "customerIdentifier": "OpenChargeAlliance"}),
+                         "CustomerInformation", lambda p: p["report"] is True and p["clear"] is True and p["customerIdentifier"] == "OpenChargeAlliance",
+                         {"status": "Accepted"}, after=notify_customer),
+    "TC_M_18_CSMS": Case(("M03.FR.01",), op("GetInstalledCertificateIds", {}), "GetInstalledCertificateIds", lambda p: "certificateType" not in p,
+                         {"status": "Accepted", "certificateHashDataChain": [{"certificateType": "CSMSRootCertificate", "certificateHashData": {
+                             "hashAlgorithm": "SHA256", "issuerNameHash": "a" * 64, "issuerKeyHash": "b" * 64, "serialNumber": "01"}}]}),
+    "TC_M_19_CSMS": Case(("M03.FR.01", "M03.FR.02"), op("GetInstalledCertificateIds", {"certificateType": ["ManufacturerRootCertificate"]}),
+                         "GetInstalledCertificateIds", lambda p: p["certificateType"] == ["ManufacturerRootCertificate"], {"status": "NotFound"}),
+    "TC_M_05_CSMS": Case(("M05.FR.01", "M05.FR.03"), op("InstallCertificate", {"certificateType": "CSMSRootCertificate", "certificate": "-----BEGIN CERTIFICATE-----"}),
+                         "InstallCertificate", lambda p: p["certificateType"] == "CSMSRootCertificate", {"status": "Failed"}),
+    "TC_L_07_CSMS": Case(("L01.FR.01", "L01.FR.11"), op("UpdateFirmware", {"requestId": 41, "firmware": {"location": "https://octt.example/fw.bin", "retrieveDateTime": now()}}),
+                         "UpdateFirmware", lambda p: p["firmware"]["location"] == "https://octt.example/fw.bin", {"status": "Accepted"},  # type: ignore[index]
+                         after=lambda r: [("FirmwareStatusNotification", {"status": s, "requestId": r["requestId"]}, {}) for s in ("Downloading", "DownloadFailed")]),
 }
 
 
