@@ -99,7 +99,7 @@ def render(results: Results) -> str:
     by_tc: dict[str, list[Outcome]] = {}
     for o in results.outcomes:
         by_tc.setdefault(o.tc, []).append(o)
-    counts: dict[tuple[str, str], int] = {}
+    counts: dict[tuple[str, str, str], int] = {}
     out = [
         "# Conformance: the OCA test cases against the examples",
         "",

@@ -14,7 +14,7 @@ from examples import csms as example_csms
 from ocppgen.generated.runtime.security import StaticPasswords
 from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201
 from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21
-from tests.conformance.harness import Link, SUBPROTOCOL, now, refused, octt_station
+from tests.conformance.harness import Link, Payload, SUBPROTOCOL, now, refused, octt_station
 from tests.conformance.sut import example_csms_at
 from tests.helpers import run
 
@@ -227,7 +227,7 @@ def test_tc_j_08_and_j_11_csms(version: str, tmp_path: Path) -> None:
 
 TOKEN = {"idToken": "OCTT-VALID", "type": "ISO14443"}
 EVSE = {"id": 1, "connectorId": 1}
-Step = tuple[str, dict[str, object], dict[str, object]]  # action, payload, expected answer fields
+Step = tuple[str, Payload, Payload]  # action, payload, expected answer fields
 
 
 def tx(event: str, trigger: str, seq: int, **fields: object) -> dict[str, object]:
@@ -241,9 +241,9 @@ def reading(context: str, value: float = 0.0, **extra: object) -> list[dict[str,
 
 SIGNED = {"signedMeterData": "T0NUVA==", "signingMethod": "ECDSA-secp256r1-SHA256", "encodingMethod": "OCMF", "publicKey": "T0NUVA=="}
 ACCEPTED = {"idTokenInfo": {"status": "Accepted"}}
-OCCUPIED = ("StatusNotification", {"timestamp": now(), "connectorStatus": "Occupied", **{"evseId": 1, "connectorId": 1}}, {})
-AVAILABLE = ("StatusNotification", {"timestamp": now(), "connectorStatus": "Available", **{"evseId": 1, "connectorId": 1}}, {})
-AUTHORIZE = ("Authorize", {"idToken": TOKEN}, ACCEPTED)
+OCCUPIED: Step = ("StatusNotification", {"timestamp": now(), "connectorStatus": "Occupied", **{"evseId": 1, "connectorId": 1}}, {})
+AVAILABLE: Step = ("StatusNotification", {"timestamp": now(), "connectorStatus": "Available", **{"evseId": 1, "connectorId": 1}}, {})
+AUTHORIZE: Step = ("Authorize", {"idToken": TOKEN}, ACCEPTED)
 
 
 def started_charging(seq: int = 0) -> list[Step]:

@@ -25,8 +25,8 @@ from tests.conformance.harness import Link, Payload, now, octt_station
 from tests.conformance.test_csms_2x import AVAILABLE, EVSE, OCCUPIED, TOKEN, Step, booted, reading, started_charging, tx
 from tests.helpers import run
 
-RECONNECT = ("<reconnect>", {}, {})  # the station reboots or comes back online: a new WebSocket, then Booted
-NO_BOOT_RECONNECT = ("<reconnect without boot>", {}, {})  # back online after a connection loss (no reboot)
+RECONNECT: Step = ("<reconnect>", {}, {})  # the station reboots or comes back online: a new WebSocket, then Booted
+NO_BOOT_RECONNECT: Step = ("<reconnect without boot>", {}, {})  # back online after a connection loss (no reboot)
 Operator = Callable[[Any, Any, Any, Any], Awaitable[Any]]  # (typed client, messages, datatypes, enums)
 
 
