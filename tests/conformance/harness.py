@@ -7,8 +7,7 @@ version (the project's vendored copies in ``schemas/``) with the reference valid
 (``jsonschema``), independently of the generated decoders. A script reads like the test case:
 
     csms = TestCsms("2.0.1")                              # the OCTT as CSMS
-    async with csms.serving() as url:
-        station = start_example_station(url + "/CS-1", "2.0.1")
+    async with example_station_at("2.0.1", csms):         # tests/conformance/sut.py
         link = await csms.accepted()                      # the station connects
         boot = await link.expect("BootNotification")      # step 1
         await link.reply(boot, {"status": "Accepted", "currentTime": ..., "interval": 300})
