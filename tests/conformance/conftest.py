@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     last = [i for i in items if i.name == "test_the_conformance_table_is_current"]
     items[:] = [i for i in items if i not in last] + last
     table.RESULTS.expected = {i.nodeid for i in items if table.is_script(i)}
+    table.RESULTS.modules = {Path(str(i.fspath)).name for i in items if Path(str(i.fspath)).parent == table.HERE}
 
 
 @pytest.hookimpl(hookwrapper=True)
