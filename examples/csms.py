@@ -168,6 +168,9 @@ class Csms16(Base, csms16.CsmsHandler):
         self.log(context.station_id, f"transaction {tx} started by {request.id_tag} at {request.meter_start} Wh")
         return m16.StartTransactionResponse(transaction_id=tx, id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Accepted))
 
+    async def on_data_transfer(self, request: m16.DataTransferRequest, context: Any) -> m16.DataTransferResponse:
+        return m16.DataTransferResponse(status=e16.DataTransferStatus.UnknownVendorId)  # no vendor extensions
+
     async def on_stop_transaction(self, request: m16.StopTransactionRequest, context: Any) -> m16.StopTransactionResponse:
         tx = str(request.transaction_id)
         if isinstance(request.transaction_data, list):  # the transaction's meter values (1.6 section 6.49)
@@ -188,6 +191,9 @@ class Csms16(Base, csms16.CsmsHandler):
                 unit = getattr(sv.unit, "value", "Wh")
                 self.store.meter(station, tx, mv.timestamp, measurand, float(sv.value), unit)
                 self.log(station, f"meter {measurand} = {sv.value} {unit}")
+
+
+CONFIGURED_HEARTBEAT = 120  # what the boot flow sets (SetVariables OCPPCommCtrlr.HeartbeatInterval)
 
 
 class Csms2x(Base):
@@ -219,7 +225,7 @@ class Csms2x(Base):
         self.log(session.identity, f"limits: SetVariables {limits.set_variables.items} items, GetReport {limits.get_report.items} items")
         await self.read_device_model(session)
         d = self.d
-        wanted = d.SetVariableDataType(attribute_value="120", component=d.ComponentType(name="OCPPCommCtrlr"), variable=d.VariableType(name="HeartbeatInterval"))
+        wanted = d.SetVariableDataType(attribute_value=str(CONFIGURED_HEARTBEAT), component=d.ComponentType(name="OCPPCommCtrlr"), variable=d.VariableType(name="HeartbeatInterval"))
         answer = await session.call(self.r.SET_VARIABLES, self.m.SetVariablesRequest(set_variable_data=[wanted]), 30)
         return all(r.attribute_status.value in ("Accepted", "RebootRequired") for r in answer.set_variable_result)
 
@@ -245,7 +251,10 @@ class Csms2x(Base):
                 await self.read_device_model(context.session)
 
         context.after_response(read_configuration)
-        return self.m.BootNotificationResponse(current_time=now(), interval=300, status=self.e.RegistrationStatusEnumType.Accepted)
+        # the accepted boot's interval is the station's heartbeat interval (B01.FR.04): with the
+        # boot flow, the one configure() set while Pending, so the two agree
+        interval = CONFIGURED_HEARTBEAT if self.boot_flow is not None else 300
+        return self.m.BootNotificationResponse(current_time=now(), interval=interval, status=self.e.RegistrationStatusEnumType.Accepted)
 
     async def on_heartbeat(self, request: Any, context: Any) -> Any:
         self.store.seen(context.station_id)
@@ -258,6 +267,9 @@ class Csms2x(Base):
     async def on_authorize(self, request: Any, context: Any) -> Any:
         self.log(context.station_id, f"Authorize {request.id_token.id_token}: Accepted")
         return self.m.AuthorizeResponse(id_token_info=self.d.IdTokenInfoType(status=self.e.AuthorizationStatusEnumType.Accepted))
+
+    async def on_data_transfer(self, request: Any, context: Any) -> Any:
+        return self.m.DataTransferResponse(status=self.e.DataTransferStatusEnumType.UnknownVendorId)  # P02.FR.06
 
     async def on_transaction_event(self, request: Any, context: Any) -> Any:
         tx = request.transaction_info.transaction_id
@@ -277,6 +289,8 @@ class Csms2x(Base):
         elif kind == "Ended":
             self.store.stop(context.station_id, tx, request.timestamp, energy)
         self.log(context.station_id, f"transaction {tx} {kind} ({request.trigger_reason.value}), seqNo {request.seq_no}")
+        if isinstance(token, str) and token:  # E01.FR.11/12: the idToken is checked and its status answered
+            return self.m.TransactionEventResponse(id_token_info=self.d.IdTokenInfoType(status=self.e.AuthorizationStatusEnumType.Accepted))
         return self.m.TransactionEventResponse()
 
 

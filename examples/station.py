@@ -33,6 +33,7 @@ from ocppgen.generated.runtime.configuration_store import ConfigurationStore
 from ocppgen.generated.runtime.device_model import DeviceModel, VariableKey
 from ocppgen.generated.runtime.values import MemoryValues, SqliteValues, ValueStore
 from ocppgen.generated.v16.configuration import Keys
+from ocppgen.generated.runtime.errors import CallErrorReceived
 from ocppgen.generated.v16 import datatypes as d16, enums as e16, messages as m16, routing as r16, station as st16
 from ocppgen.generated.v201 import datatypes as d201, enums as e201, messages as m201, routing as r201
 from ocppgen.generated.v201 import station as st201
@@ -61,6 +62,7 @@ class Simulator:
         self.seq = 0
         self.resets = 0
         self.client: StationClient[Any, Any] | None = None
+        self.boot: Any = None  # the last BootNotification answer
 
     def log(self, text: str) -> None:
         print(f"{now():%H:%M:%S} [{self.station_id} {self.version}] {text}", flush=True)
@@ -122,6 +124,9 @@ class Handler16(st16.StationHandler):
         self.sim.log(f"Reset {request.type.value}")
         return m16.ResetResponse(status=e16.ResetStatus.Accepted)
 
+    async def on_data_transfer(self, request: m16.DataTransferRequest, context: st16.Context) -> m16.DataTransferResponse:
+        return m16.DataTransferResponse(status=e16.DataTransferStatus.UnknownVendorId)  # no vendor extensions
+
     async def on_trigger_message(self, request: m16.TriggerMessageRequest, context: st16.Context) -> m16.TriggerMessageResponse:
         wanted = request.requested_message.value
         self.sim.log(f"TriggerMessage {wanted}")
@@ -138,7 +143,7 @@ class Handler16(st16.StationHandler):
             "StatusNotification": lambda: client.status_notification(m16.StatusNotificationRequest(
                 connector_id=1, error_code=e16.ChargePointErrorCode.NoError,
                 status=e16.ChargePointStatus.Charging if sim.transaction is not None else e16.ChargePointStatus.Available)),
-            "BootNotification": lambda: client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")),
+            "BootNotification": lambda: booted(sim, client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen"))),
             "MeterValues": lambda: client.meter_values(m16.MeterValuesRequest(connector_id=1, meter_value=[d16.MeterValue(
                 timestamp=now(), sampled_value=[d16.SampledValue(value=f"{sim.energy:.1f}", unit=e16.UnitOfMeasure.Wh)])])),
             "DiagnosticsStatusNotification": lambda: client.diagnostics_status_notification(
@@ -201,6 +206,9 @@ class Handler2x:
         self.sim.log(f"Reset {request.type.value}")
         return self.m.ResetResponse(status=self.e.ResetStatusEnumType.Accepted)
 
+    async def on_data_transfer(self, request: Any, context: Any) -> Any:
+        return self.m.DataTransferResponse(status=self.e.DataTransferStatusEnumType.UnknownVendorId)  # P01.FR.06
+
     async def on_trigger_message(self, request: Any, context: Any) -> Any:
         wanted = request.requested_message.value
         self.sim.log(f"TriggerMessage {wanted}")
@@ -222,10 +230,12 @@ class Handler2x:
             "Heartbeat": lambda: client.heartbeat(m.HeartbeatRequest()),
             "StatusNotification": lambda: client.status_notification(m.StatusNotificationRequest(
                 timestamp=now(), connector_status=connector, evse_id=1, connector_id=1)),
-            "BootNotification": lambda: client.boot_notification(m.BootNotificationRequest(
-                reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))),
-            "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e))),
-            "TransactionEvent": lambda: send_event(client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger),
+            "BootNotification": lambda: booted(sim, client.boot_notification(m.BootNotificationRequest(
+                reason=e.BootReasonEnumType.Triggered, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen")))),
+            "MeterValues": lambda: client.meter_values(m.MeterValuesRequest(evse_id=1, meter_value=energy(sim, d, e, e.ReadingContextEnumType.Trigger))),
+            "TransactionEvent": lambda: send_event(  # F06.FR.07: the transaction's state, a reading in context Trigger
+                client, sim, m, d, e, e.TransactionEventEnumType.Updated, e.TriggerReasonEnumType.Trigger, context=e.ReadingContextEnumType.Trigger,
+                evse=d.EVSEType(id=1), transaction_info=d.TransactionType(transaction_id=str(sim.transaction), charging_state=e.ChargingStateEnumType.Charging)),
             "FirmwareStatusNotification": lambda: client.firmware_status_notification(
                 m.FirmwareStatusNotificationRequest(status=e.FirmwareStatusEnumType.Idle)),
             "LogStatusNotification": lambda: client.log_status_notification(m.LogStatusNotificationRequest(status=e.UploadLogStatusEnumType.Idle)),
@@ -244,18 +254,39 @@ class Handler21(Handler2x, st21.StationHandler):
 BINDINGS = {"1.6": (st16, r16, Handler16), "2.0.1": (st201, r201, Handler201), "2.1": (st21, r21, Handler21)}
 
 
-def energy(sim: Simulator, d: Any, e: Any) -> list[Any]:
-    value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"))
+async def booted(sim: Simulator, boot: Any) -> None:
+    """Send a (triggered) BootNotification and keep its answer."""
+    sim.boot = await boot
+
+
+async def register(station: StationClient[Any, Any], sim: Simulator, boot: Any) -> Any:
+    """Boot until Accepted: after a Pending or Rejected answer boot again once its interval has
+    passed (2.x B02.FR.08, B03.FR.06; 1.6 section 4.2), unless a BootNotification the CSMS
+    triggered meanwhile was accepted (F06.FR.17). ``boot()`` sends one BootNotification."""
+    await booted(sim, boot())
+    while sim.boot.status.value != "Accepted":
+        loop = asyncio.get_running_loop()
+        end = loop.time() + max(sim.boot.interval, 1)
+        while loop.time() < end and not station.registered:
+            await asyncio.sleep(0.05)
+        if not station.registered:
+            await booted(sim, boot())
+    return sim.boot
+
+
+def energy(sim: Simulator, d: Any, e: Any, context: Any = None) -> list[Any]:
+    extra = {"context": context} if context is not None else {}  # F06.FR.06: a triggered reading says so
+    value = d.SampledValueType(value=sim.energy, measurand=e.MeasurandEnumType.Energy_Active_Import_Register, unit_of_measure=d.UnitOfMeasureType(unit="Wh"), **extra)
     return [d.MeterValueType(timestamp=now(), sampled_value=[value])]
 
 
-async def send_event(client: Any, sim: Simulator, m: Any, d: Any, e: Any, kind: Any, trigger: Any, **kwargs: Any) -> None:
+async def send_event(client: Any, sim: Simulator, m: Any, d: Any, e: Any, kind: Any, trigger: Any, context: Any = None, **kwargs: Any) -> None:
     info = kwargs.pop("transaction_info", None) or d.TransactionType(transaction_id=str(sim.transaction))
+    seq, sim.seq = sim.seq, sim.seq + 1  # taken before sending: a triggered event may run alongside
     await client.transaction_event(
-        m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=sim.seq,
-                                  transaction_info=info, meter_value=energy(sim, d, e), **kwargs)
+        m.TransactionEventRequest(event_type=kind, timestamp=now(), trigger_reason=trigger, seq_no=seq,
+                                  transaction_info=info, meter_value=energy(sim, d, e, context), **kwargs)
     )
-    sim.seq += 1
 
 
 async def transaction_16(client: Any, sim: Simulator, id_tag: str, remote: bool, meter_values: int, interval: float) -> None:
@@ -316,43 +347,39 @@ async def transaction_2x(client: Any, sim: Simulator, m: Any, d: Any, e: Any, id
 
 async def simulate(url: str, version: str, *, id_tag: str = "04A2B3C4", meter_values: int = 3, interval: float = 1.0,
                    keep_running: bool = False, started: asyncio.Event | None = None, sim: Simulator | None = None,
-                   config_path: str | None = None) -> Simulator:
+                   config_path: str | None = None, options: StationOptions | None = None) -> Simulator:
     """Boot, report status, run one metered transaction; with keep_running, then heartbeat and
     serve CSMS requests (remote starts run further transactions) until cancelled. ``sim``: the
-    state to use (to watch it from outside); ``config_path``: the SQLite file of its settings."""
+    state to use (to watch it from outside); ``config_path``: the SQLite file of its settings;
+    ``options``: the client's options (Basic auth, TLS, back-off, ...; default: a short back-off
+    and no pings, completed by the settings in its store; given options are used as given)."""
     role, routes, handler_cls = BINDINGS[version]
     sim = sim or Simulator(url.rstrip("/").rsplit("/", 1)[-1], version, config_path)
     handler = with_defaults(handler_cls, dict(role.HANDLED), routes.ROUTES)(sim)
     settings = sim.settings
-    options = settings.station_options(StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))  # back-off, ping, retries
-    station = StationClient(url, role.BINDING, handler, options)
+    # the settings in its store (back-off, ping, retries) complete the default options; options
+    # given by the caller (a test rig, a tester) are used as given
+    chosen = options or settings.station_options(StationOptions(backoff=BackOff(1, 2, 3), ping_interval=0))
+    station = StationClient(url, role.BINDING, handler, chosen)
     settings.bind(station)  # a WebSocketPingInterval set by the CSMS takes effect at once
     sim.client = station
     async with station.running():
         await station.connected()
         client = station.csms
-        boot_request: Any
         if version == "1.6":
-            boot_request = m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")
+            boot = await register(station, sim, lambda: client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen")))
         else:
             m, d, e = (m201, d201, e201) if version == "2.0.1" else (m21, d21, e21)
-            boot_request = m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))
-        boot = await client.boot_notification(boot_request)
-        while boot.status.value != "Accepted" and not station.registered:  # Pending: the CSMS configures us first (B02)
-            sim.log(f"BootNotification: {boot.status.value}, again in {boot.interval} s unless asked sooner")
-            for _ in range(max(boot.interval, 1) * 20):
-                if station.registered:  # a BootNotification the CSMS triggered was accepted
-                    break
-                await asyncio.sleep(0.05)
-            if not station.registered:
-                boot = await client.boot_notification(boot_request)
+            boot = await register(station, sim, lambda: client.boot_notification(m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="SimCharger", vendor_name="ocppgen"))))
         if boot.status.value == "Accepted":
             sim.set_heartbeat(boot.interval)  # the interval of the accepted boot (B01, 1.6 section 4.2)
-        sim.log(f"BootNotification accepted, heartbeat every {settings.heartbeat_interval()} s")
+        sim.log(f"BootNotification: {boot.status.value}, heartbeat every {settings.heartbeat_interval()} s")
         if version == "1.6":
             await client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available))
         else:
             await client.status_notification(m.StatusNotificationRequest(timestamp=now(), connector_status=e.ConnectorStatusEnumType.Available, evse_id=1, connector_id=1))
+            with contextlib.suppress(CallErrorReceived):  # A04 (Part 6 "Booted" step 7); a CSMS may not implement it
+                await client.security_event_notification(m.SecurityEventNotificationRequest(type="StartupOfTheDevice", timestamp=now()))
         if started is not None:
             started.set()
 

@@ -60,7 +60,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol, TypeVar, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar, Union, cast
 
 import msgspec
 
@@ -428,6 +428,13 @@ def split_by_size(
     return batches
 
 
+
+def _wire(encoded: bytes) -> dict[str, Any]:
+    """A request as its wire JSON (the route's codec encodes open objects such as customData,
+    with their extension members, which ``msgspec.to_builtins`` cannot)."""
+    raw: dict[str, Any] = msgspec.json.decode(encoded)
+    return raw
+
 class DeviceModel:
     """A station's device model (2.0.1 or 2.1): definitions from the station's code, values
     persisted in ``values`` (:class:`~.values.SqliteValues` for a file; memory by default).
@@ -633,9 +640,10 @@ class DeviceModel:
         """The GetVariablesResponse to ``request`` (B06); raises the version's CALLERROR for a
         request over ItemsPerMessage / BytesPerMessage [GetVariables] (B06.FR.16/17)."""
         _expect(route, "GetVariables")
-        raw = msgspec.to_builtins(request)
+        encoded = route.request_codec.encode(request)
+        raw = _wire(encoded)
         data: list[dict[str, object]] = raw["getVariableData"]
-        self._check_limits("GetVariables", len(data), "getVariableData", context, route.request_codec.encode(request), ("B06.FR.16", "B06.FR.17"))
+        self._check_limits("GetVariables", len(data), "getVariableData", context, encoded, ("B06.FR.16", "B06.FR.17"))
         return _decode(route, {"getVariableResult": [self._get_one(item) for item in data]})
 
     def _get_one(self, item: Mapping[str, object]) -> dict[str, object]:
@@ -661,9 +669,10 @@ class DeviceModel:
     def answer_set_variables(self, route: Route[Req, Res], request: Req, context: CallContext[C]) -> Res:
         """The SetVariablesResponse to ``request`` (B05), each accepted value stored first."""
         _expect(route, "SetVariables")
-        raw = msgspec.to_builtins(request)
+        encoded = route.request_codec.encode(request)
+        raw = _wire(encoded)
         data: list[dict[str, object]] = raw["setVariableData"]
-        self._check_limits("SetVariables", len(data), "setVariableData", context, route.request_codec.encode(request), ("B05.FR.11", "B05.FR.11"))
+        self._check_limits("SetVariables", len(data), "setVariableData", context, encoded, ("B05.FR.11", "B05.FR.11"))
         return _decode(route, {"setVariableResult": [self._set_one(item) for item in data]})
 
     def _set_one(self, item: Mapping[str, object]) -> dict[str, object]:
@@ -793,7 +802,7 @@ class DeviceModel:
         NotifyReport CALLs (``notify``: the version's ``routing.NOTIFY_REPORT``) once the
         answer is on the wire."""
         _expect(route, "GetBaseReport")
-        raw = msgspec.to_builtins(request)
+        raw = _wire(route.request_codec.encode(request))
         keys = self.base_report_keys(str(raw["reportBase"]))
         if keys is None:
             return _decode(route, {"status": "NotSupported"})  # B07.FR.02, FR.05
@@ -804,7 +813,7 @@ class DeviceModel:
         """The GetReportResponse (B08.FR.01/02/15, limits B08.FR.17/18); when Accepted, the
         report follows as NotifyReport CALLs once the answer is on the wire."""
         _expect(route, "GetReport")
-        raw = msgspec.to_builtins(request)
+        raw = _wire(route.request_codec.encode(request))
         criteria = [str(c) for c in raw.get("componentCriteria", [])]
         cvs = [cv for cv in raw.get("componentVariable", []) if isinstance(cv, dict)]
         self._check_report_limits(route, request, context, len(cvs))

@@ -214,6 +214,10 @@ def test_a_third_party_csms_reads_the_example_stations_device_model(version: str
                 parts.append(kwargs)
                 return lib.call_result.NotifyReport()
 
+            @on(Action.security_event_notification)
+            def on_security_event(self, **kwargs: Any) -> Any:  # unhandled, their 2.1 CSMS would not answer at all
+                return lib.call_result.SecurityEventNotification()
+
     async def main() -> None:
         async def handler(ws: Any) -> None:
             cp = TheirCsms("SIM", ws)
