@@ -57,7 +57,12 @@ __all__ = [
 
 class BackplaneDown(Exception):
     """The backplane cannot be reached (connection refused, timeout, lost connection).
-    ``maybe_applied``: the failure came after the command may have reached the engine."""
+    ``maybe_applied``: the failure came after the command may have reached the engine.
+
+    Args:
+        reason: what failed, for the log and the ``ClusterUnavailable`` built from it.
+        maybe_applied: True when the engine may have carried out the command anyway.
+    """
 
     def __init__(self, reason: str, *, maybe_applied: bool = False) -> None:
         self.maybe_applied = maybe_applied
@@ -66,7 +71,13 @@ class BackplaneDown(Exception):
 
 class Presence(msgspec.Struct, frozen=True, array_like=True):
     """Where a station is connected: the node, its OCPP version, and since when (wall clock,
-    seconds): the newest connection of a station wins."""
+    seconds): the newest connection of a station wins.
+
+    Attributes:
+        node: the id of the process holding the station's connection.
+        version: the OCPP version the station speaks there (``"1.6"``, ``"2.0.1"``, ``"2.1"``).
+        since: when that connection opened (wall clock, seconds since the epoch).
+    """
 
     node: str
     version: str
@@ -74,7 +85,18 @@ class Presence(msgspec.Struct, frozen=True, array_like=True):
 
 
 class CallRequest(msgspec.Struct, frozen=True, tag="call", kw_only=True):
-    """A CALL for a station, routed to the node holding it (``send``: a 2.1 SEND)."""
+    """A CALL for a station, routed to the node holding it (``send``: a 2.1 SEND).
+
+    Attributes:
+        id: the OCPP message id, also the key of the reply.
+        reply_to: the process whose reply channel gets the ``CallReply``.
+        identity: the station to call.
+        action: the OCPP action (``"Reset"``).
+        payload: the request payload, JSON-encoded.
+        timeout: the caller's timeout for the station's answer, None for the session's default.
+        deadline: wall-clock time after which the holding node drops the request unsent.
+        send: True for a 2.1 SEND (no answer expected).
+    """
 
     id: str
     reply_to: str
@@ -95,7 +117,13 @@ class Replace(msgspec.Struct, frozen=True, tag="replace", kw_only=True):
 
 
 class CallReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of a ``CallRequest``: the response payload (JSON), or an error."""
+    """The outcome of a ``CallRequest``: the response payload (JSON), or an error.
+
+    Attributes:
+        id: the ``CallRequest.id`` answered.
+        payload: the station's response payload, JSON-encoded, on success.
+        error: the error raised on the holding node (``error_to_wire``), on failure.
+    """
 
     id: str
     payload: bytes | None = None
@@ -117,7 +145,20 @@ class WireError(msgspec.Struct, frozen=True, kw_only=True):
 
 class ClusterEvent(msgspec.Struct, frozen=True, kw_only=True):
     """A station event as published to every process: the registry's ``StationEvent`` fields,
-    the node it happened on and the station's registration then."""
+    the node it happened on and the station's registration then.
+
+    Attributes:
+        origin: the node the event happened on.
+        kind: what happened: ``"connected"``, ``"registered"``, ``"disconnected"``, ``"security"``.
+        identity: the station.
+        version: the OCPP version of its connection, None when not known.
+        registration: the station's registration status then (``"Accepted"``, ``"Pending"``...).
+        remote_address: the peer address of the connection, when known.
+        code: the WebSocket close code, for ``"disconnected"``.
+        reason: the close reason, for ``"disconnected"``.
+        replaced: True when a newer connection of the station replaced this one.
+        detail: free text, e.g. the security profile change of a ``"security"`` event.
+    """
 
     origin: str
     kind: Literal["connected", "registered", "disconnected", "security"]
@@ -165,7 +206,11 @@ _LOCAL: dict[str, type[LocalError]] = {
 
 
 def error_to_wire(exc: BaseException) -> WireError:
-    """What another process needs to raise the same error again."""
+    """What another process needs to raise the same error again.
+
+    Args:
+        exc: the error raised on this node; an unknown kind becomes ``OutcomeUnknown``.
+    """
     if isinstance(exc, CallErrorReceived):
         return WireError(kind="CallErrorReceived", message_id=exc.message_id, action=exc.action, code=exc.code,
                          description=exc.description, details=dict(exc.details))
@@ -184,7 +229,11 @@ def error_to_wire(exc: BaseException) -> WireError:
 
 
 def error_from_wire(error: WireError) -> OcppError:
-    """The error ``error_to_wire`` described, as the same class."""
+    """The error ``error_to_wire`` described, as the same class.
+
+    Args:
+        error: the ``WireError`` from a ``CallReply``.
+    """
     if error.kind == "CallErrorReceived":
         return CallErrorReceived(error.message_id, error.action, error.code, error.description, error.details)
     if error.kind == "ResponseInvalid":
@@ -214,7 +263,14 @@ class Backplane(Protocol):
                     on_event: Callable[[bytes], None], on_up: Callable[[], Awaitable[None]]) -> None:
         """Start delivering this process's inbox, replies and everyone's events to the
         callbacks (in the order sent, per sender); ``on_up`` runs after every reconnection
-        to the engine (the registry re-establishes what the engine may have lost)."""
+        to the engine (the registry re-establishes what the engine may have lost).
+
+        Args:
+            on_inbound: called with each message of this node's inbox (``decode_inbound``).
+            on_reply: called with each reply sent to this process (``decode_reply``).
+            on_event: called with each event published by any process (``decode_event``).
+            on_up: awaited after every (re)connection to the engine.
+        """
         ...
 
     async def close(self) -> None:
@@ -224,19 +280,39 @@ class Backplane(Protocol):
     # presence
     async def claim(self, identity: str, presence: Presence, *, newest_wins: bool) -> Presence | None:
         """Record that ``presence.node`` holds ``identity``; returns the previous holder.
-        ``newest_wins``: keep a holder whose ``since`` is newer (then returned, unchanged)."""
+        ``newest_wins``: keep a holder whose ``since`` is newer (then returned, unchanged).
+
+        Args:
+            identity: the station.
+            presence: this node's presence for it.
+            newest_wins: compare ``since`` instead of overwriting unconditionally.
+        """
         ...
 
     async def release(self, identity: str, presence: Presence) -> None:
-        """Forget ``identity``'s presence if it is still ``presence`` (compare and delete)."""
+        """Forget ``identity``'s presence if it is still ``presence`` (compare and delete).
+
+        Args:
+            identity: the station.
+            presence: the presence this node recorded; another one is left alone.
+        """
         ...
 
     async def refresh(self, held: Mapping[str, Presence]) -> tuple[list[str], list[str]]:
         """Renew this node's liveness and its stations' presence TTL. Returns (identities
-        another node holds now, identities the engine had forgotten and that were restored)."""
+        another node holds now, identities the engine had forgotten and that were restored).
+
+        Args:
+            held: the stations this node holds, with the presence it claimed for each.
+        """
         ...
 
     async def locate(self, identity: str) -> Presence | None:
+        """Where ``identity`` is connected, or None.
+
+        Args:
+            identity: the station.
+        """
         ...
 
     async def present(self) -> dict[str, Presence]:
@@ -244,41 +320,92 @@ class Backplane(Protocol):
         ...
 
     async def node_alive(self, node: str) -> bool:
+        """Whether ``node`` refreshed its liveness within the TTL.
+
+        Args:
+            node: a process id.
+        """
         ...
 
     # messages
     async def route(self, identity: str, message: bytes) -> Presence | None:
         """Put ``message`` in the inbox of the live node holding ``identity`` (one atomic step);
-        returns that presence, or None when the station is connected nowhere (nothing queued)."""
+        returns that presence, or None when the station is connected nowhere (nothing queued).
+
+        Args:
+            identity: the station.
+            message: an encoded ``CallRequest``.
+        """
         ...
 
     async def push(self, node: str, message: bytes) -> None:
-        """Put ``message`` in ``node``'s inbox."""
+        """Put ``message`` in ``node``'s inbox.
+
+        Args:
+            node: the process id.
+            message: an encoded inbound message (``CallRequest`` or ``Replace``).
+        """
         ...
 
     async def retract(self, node: str, message: bytes) -> bool:
         """Take ``message`` back out of ``node``'s inbox: True if it was still there (the node
-        never saw it), False if the node had taken it."""
+        never saw it), False if the node had taken it.
+
+        Args:
+            node: the process id whose inbox got it.
+            message: the same bytes that were queued.
+        """
         ...
 
     async def reply(self, process: str, message: bytes) -> None:
+        """Send ``message`` to ``process``'s reply channel.
+
+        Args:
+            process: the ``CallRequest.reply_to`` of the request answered.
+            message: an encoded ``CallReply``.
+        """
         ...
 
     async def publish(self, message: bytes) -> None:
-        """An event for every process."""
+        """An event for every process.
+
+        Args:
+            message: an encoded ``ClusterEvent``.
+        """
         ...
 
     # shared session state
     async def load(self, names: Sequence[str]) -> list[bytes | None]:
+        """The values stored under ``names``, in order (None where absent).
+
+        Args:
+            names: the keys, without the engine's prefix.
+        """
         ...
 
     async def save(self, items: Mapping[str, bytes], ttl: float | None) -> None:
+        """Store every item, in one step.
+
+        Args:
+            items: key to value.
+            ttl: seconds after which they expire, None to keep them.
+        """
         ...
 
     async def delete(self, names: Sequence[str]) -> None:
+        """Remove the keys ``names`` (absent ones are ignored).
+
+        Args:
+            names: the keys, without the engine's prefix.
+        """
         ...
 
     async def add(self, name: str, ttl: float) -> int:
         """Increment the counter ``name`` (it expires ``ttl`` seconds after its first
-        increment) and return its new value, in one atomic step."""
+        increment) and return its new value, in one atomic step.
+
+        Args:
+            name: the counter's key.
+            ttl: its lifetime in seconds, from its first increment.
+        """
         ...

@@ -85,10 +85,23 @@ class RemoteCaller:
     through the backplane to the node holding the station."""
 
     def __init__(self, registry: ClusterRegistry, identity: str) -> None:
+        """Link ``registry`` to ``identity``.
+
+        Args:
+            registry: the cluster registry whose backplane carries the CALLs.
+            identity: the station, connected to another process.
+        """
         self.registry = registry
         self.identity = identity
 
     async def call(self, route: Route[Req, Res], request: Req, timeout: float | None) -> Res:
+        """Send a CALL to the station through its node and return the typed response.
+
+        Args:
+            route: the action's route (request and response codecs).
+            request: the request message.
+            timeout: seconds to wait for the station's answer, None for the registry's ``call_timeout``.
+        """
         reply = await self.registry._remote(self.identity, route, request, timeout, send=False)
         codec = route.response_codec
         if reply is None or codec is None:
@@ -96,6 +109,12 @@ class RemoteCaller:
         return codec.decode(reply)
 
     async def send(self, route: Route[Req, Any], message: Req) -> None:
+        """Send a 2.1 SEND (no answer) to the station through its node.
+
+        Args:
+            route: the action's route.
+            message: the message to send.
+        """
         await self.registry._remote(self.identity, route, message, None, send=True)
 
 
@@ -115,7 +134,17 @@ class ClusterRegistry(LocalRegistry):
         """``call_timeout``: the CALL timeout when a call names none (as ``Options.call_timeout``);
         ``grace``: seconds a caller waits beyond the CALL timeout for the node's answer before
         the outcome counts as unknown; ``store``: a durable store beside the backplane (e.g.
-        PostgreSQL), used when the backplane knows nothing of a station."""
+        PostgreSQL), used when the backplane knows nothing of a station.
+
+        Args:
+            backplane: the engine every process of the cluster shares (``RedisBackplane``).
+            session_ttl: seconds a disconnected station's session is kept (as ``LocalRegistry``).
+            store: a durable store beside the backplane (``PostgresSessionStore``).
+            call_timeout: the CALL timeout when a call names none.
+            grace: seconds beyond the CALL timeout before the outcome counts as unknown.
+            replaced_close_timeout: seconds a node waits for the socket of a station replaced by a
+                connection on another node to close.
+        """
         super().__init__(session_ttl=session_ttl, store=store)
         self.backplane = backplane
         self.node = backplane.node
@@ -273,6 +302,12 @@ class ClusterRegistry(LocalRegistry):
         return session if session is not None and session.connected else None
 
     def session(self, identity: str) -> Session | None:
+        """The session of ``identity``: connected here, connected elsewhere (its link a
+        ``RemoteCaller``), or known here and disconnected; None otherwise.
+
+        Args:
+            identity: the station.
+        """
         key = canonical_identity(identity)
         local = self._local(key)
         if local is not None:
@@ -301,7 +336,12 @@ class ClusterRegistry(LocalRegistry):
     def client(self, identity: str, binding: RoleBinding[Any, C]) -> C:
         """The typed client of ``identity`` wherever it is connected: calls go straight to the
         socket when it is here, through the backplane otherwise. NotConnected at once when it is
-        connected nowhere; VersionMismatch when it speaks another version."""
+        connected nowhere; VersionMismatch when it speaks another version.
+
+        Args:
+            identity: the station.
+            binding: the role binding of its OCPP version (``v201.csms.BINDING``).
+        """
         key = canonical_identity(identity)
         session: Session | None = self._local(key) or self._proxies.get(key)
         if session is None or not session.connected:
@@ -309,6 +349,13 @@ class ClusterRegistry(LocalRegistry):
         return session.client(binding)
 
     async def wait_for(self, identity: str, *, timeout: float | None = None, registered: bool = False) -> Session:
+        """Wait until ``identity`` is connected on any node.
+
+        Args:
+            identity: the station.
+            timeout: seconds to wait, None for no limit.
+            registered: wait until its registration is Accepted too.
+        """
         proxy = self._proxies.get(canonical_identity(identity))
         if proxy is not None and proxy.connected and (proxy.registered or not registered):
             return proxy
@@ -318,7 +365,12 @@ class ClusterRegistry(LocalRegistry):
 
     async def open(self, identity: str, make: Callable[[str], Session]) -> Session:
         """The station's session, its state taken from the backplane when it was not connected
-        here (it may have been served by another node since)."""
+        here (it may have been served by another node since).
+
+        Args:
+            identity: the station, as it connected.
+            make: builds a new session for an identity never seen here.
+        """
         self._expire()
         key = canonical_identity(identity)
         session: Session | None = self._sessions.get(key)
@@ -344,6 +396,13 @@ class ClusterRegistry(LocalRegistry):
         return None if data is None else _state.decode(data)
 
     def connected(self, session: Session, hook: Callable[[], Any] | None) -> None:
+        """The server's hook when a station's connection opened: claims its presence (a
+        holder on another node is told to close) and shares its state.
+
+        Args:
+            session: the station's session.
+            hook: the application's ``on_connect`` callback, or None.
+        """
         key = session.key
         self._replaced.discard(key)
         presence = Presence(self.node, session.version or "", time.time())
@@ -360,12 +419,27 @@ class ClusterRegistry(LocalRegistry):
         super().connected(session, hook)
 
     def registration_changed(self, session: Session, hook: Callable[[], Any] | None) -> None:
+        """The server's hook when a registration changed: shares the new state.
+
+        Args:
+            session: the station's session.
+            hook: the application's callback, or None.
+        """
         self._mark_dirty([session.key])
         super().registration_changed(session, hook)
 
     def disconnected(
         self, session: Session, code: int | None, reason: str, replaced: bool, hook: Callable[[], Any] | None
     ) -> None:
+        """The server's hook when a station's connection closed: releases its presence.
+
+        Args:
+            session: the station's session.
+            code: the WebSocket close code, None when there was none.
+            reason: the close reason.
+            replaced: whether a newer connection of the station replaced this one.
+            hook: the application's ``on_disconnect`` callback, or None.
+        """
         key = session.key
         if key in self._replaced and not session.connected:
             replaced = True
@@ -378,7 +452,11 @@ class ClusterRegistry(LocalRegistry):
         super().disconnected(session, code, reason, replaced, hook)
 
     async def security_floor(self, identity: str) -> tuple[int, bool]:
-        """A05.FR.07 across nodes: the highest profile any node saw the station connect with."""
+        """A05.FR.07 across nodes: the highest profile any node saw the station connect with.
+
+        Args:
+            identity: the station.
+        """
         key = canonical_identity(identity)
         local = self._local(key)
         if local is not None:

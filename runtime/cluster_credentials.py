@@ -59,6 +59,18 @@ class SharedPasswords(HashedPasswords):
         unknown_status: int = 401,
         on_failure: Callable[[Credentials, str], None] | None = None,
     ) -> None:
+        """Passwords shared through ``backplane``; the other arguments as ``HashedPasswords``.
+
+        Args:
+            backplane: the backplane of the cluster's registry.
+            kdf: the password hash (``"scrypt"`` or ``"sha256"``), as ``HashedPasswords``.
+            cost: the scrypt cost parameter N.
+            max_failures: failed attempts allowed within ``failure_window`` before a lockout.
+            failure_window: seconds, from the first failure, over which failures count.
+            lockout: seconds an identity is refused once locked out.
+            unknown_status: the HTTP status for an unknown identity or a wrong password.
+            on_failure: called with the credentials and the reason of every failed check.
+        """
         super().__init__(
             None, kdf=kdf, cost=cost, max_failures=max_failures, failure_window=failure_window, lockout=lockout,
             unknown_status=unknown_status, on_failure=on_failure,
@@ -75,6 +87,11 @@ class SharedPasswords(HashedPasswords):
         self._write(key, msgspec.msgpack.encode(entry))
 
     def remove(self, identity: str) -> None:
+        """Forget the station's password on every node.
+
+        Args:
+            identity: the station.
+        """
         super().remove(identity)
         self._write(canonical_identity(identity), None)
 

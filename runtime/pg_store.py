@@ -31,6 +31,12 @@ class PostgresSessionStore:
     """A ``SessionStore`` on one PostgreSQL connection (autocommit; one statement per call)."""
 
     def __init__(self, connection: AsyncConnection[tuple[object, ...]], table: str = "ocpp_sessions") -> None:
+        """A store on ``connection``; ``connect`` opens one and creates the table.
+
+        Args:
+            connection: an open psycopg ``AsyncConnection`` in autocommit mode.
+            table: the table holding the sessions (created by ``connect``).
+        """
         if not _TABLE.match(table):
             raise ValueError(f"{table!r} is not a plain lower-case table name")
         self.connection = connection
@@ -49,6 +55,11 @@ class PostgresSessionStore:
         return store
 
     async def load(self, key: str) -> SessionState | None:
+        """The saved state of a station, or None.
+
+        Args:
+            key: the station's canonical identity.
+        """
         cursor = await self.connection.execute(f"SELECT state FROM {self.table} WHERE key = %s", (key,))
         row = await cursor.fetchone()
         if row is None:
@@ -58,6 +69,12 @@ class PostgresSessionStore:
         return _state.decode(bytes(data))
 
     async def save(self, key: str, state: SessionState) -> None:
+        """Insert or replace a station's state.
+
+        Args:
+            key: the station's canonical identity.
+            state: its session state.
+        """
         await self.connection.execute(
             f"INSERT INTO {self.table} (key, state, updated) VALUES (%s, %s, %s) "
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated = excluded.updated",
@@ -65,6 +82,11 @@ class PostgresSessionStore:
         )
 
     async def delete(self, key: str) -> None:
+        """Forget a station's state.
+
+        Args:
+            key: the station's canonical identity.
+        """
         await self.connection.execute(f"DELETE FROM {self.table} WHERE key = %s", (key,))
 
     async def close(self) -> None:

@@ -109,7 +109,15 @@ class RedisBackplane:
         timeout: float = 2.0,
     ) -> None:
         """``ttl``: presence TTL in seconds (a dead node's stations vanish within it);
-        ``timeout``: seconds one Redis command may take before the backplane counts as down."""
+        ``timeout``: seconds one Redis command may take before the backplane counts as down.
+
+        Args:
+            url: the Redis server, ``redis://host:port/db``.
+            prefix: prepended to every key and channel; one cluster per prefix.
+            ttl: presence TTL in seconds.
+            node: this process's id, unique in the cluster (default ``new_node_id()``).
+            timeout: seconds per command.
+        """
         self.url = url
         self.prefix = prefix
         self.ttl = ttl
@@ -164,6 +172,14 @@ class RedisBackplane:
         on_event: Callable[[bytes], None],
         on_up: Callable[[], Awaitable[None]],
     ) -> None:
+        """``Backplane.start``.
+
+        Args:
+            on_inbound: called with each message of this node's inbox.
+            on_reply: called with each reply for this process.
+            on_event: called with each event of the cluster.
+            on_up: awaited after every (re)connection to Redis.
+        """
         loop = asyncio.get_running_loop()
         ready = loop.create_future()
         self._tasks.append(loop.create_task(self._listen(on_reply, on_event, on_up, ready)))
@@ -264,16 +280,34 @@ class RedisBackplane:
         return f"{self.prefix}presence:{identity}"
 
     async def claim(self, identity: str, presence: Presence, *, newest_wins: bool) -> Presence | None:
+        """``Backplane.claim``, one Lua script.
+
+        Args:
+            identity: the station.
+            presence: this node's presence for it.
+            newest_wins: keep a holder whose ``since`` is newer.
+        """
         script = self._script("claim", _CLAIM)
         args = [encode(presence), int(self.ttl * 1000), "1" if newest_wins else "0", repr(presence.since)]
         result = await self._do(lambda: script(keys=[self._key(identity)], args=args))
         return decode_presence(result[1]) if len(result) > 1 else None
 
     async def release(self, identity: str, presence: Presence) -> None:
+        """``Backplane.release``, one Lua script.
+
+        Args:
+            identity: the station.
+            presence: the presence this node recorded.
+        """
         script = self._script("release", _RELEASE)
         await self._do(lambda: script(keys=[self._key(identity)], args=[encode(presence)]))
 
     async def refresh(self, held: Mapping[str, Presence]) -> tuple[list[str], list[str]]:
+        """``Backplane.refresh``.
+
+        Args:
+            held: the stations this node holds, with their presence.
+        """
         script = self._script("refresh", _REFRESH)
         identities = list(held)
         lost: list[str] = []
@@ -290,6 +324,11 @@ class RedisBackplane:
         return lost, restored
 
     async def locate(self, identity: str) -> Presence | None:
+        """``Backplane.locate``.
+
+        Args:
+            identity: the station.
+        """
         data = await self._do(lambda: self.redis.get(self._key(identity)))
         return None if data is None else decode_presence(_b(data))
 
@@ -310,11 +349,22 @@ class RedisBackplane:
         return await self._do(scan)
 
     async def node_alive(self, node: str) -> bool:
+        """``Backplane.node_alive``.
+
+        Args:
+            node: a process id.
+        """
         return bool(await self._do(lambda: self.redis.exists(f"{self.prefix}node:{node}")))
 
     # -- messages ---------------------------------------------------------------------------
 
     async def route(self, identity: str, message: bytes) -> Presence | None:
+        """``Backplane.route``, one Lua script (locate, check the node is alive, enqueue).
+
+        Args:
+            identity: the station.
+            message: an encoded ``CallRequest``.
+        """
         script = self._script("route", _ROUTE)
         result = await self._do(lambda: script(keys=[self._key(identity)], args=[self.prefix, message]))
         if result is None or int(result[0]) == 0:
@@ -322,26 +372,60 @@ class RedisBackplane:
         return decode_presence(result[1])
 
     async def push(self, node: str, message: bytes) -> None:
+        """``Backplane.push``.
+
+        Args:
+            node: the process id.
+            message: an encoded inbound message.
+        """
         await self._do(lambda: self.redis.rpush(f"{self.prefix}inbox:{node}", message))
 
     async def retract(self, node: str, message: bytes) -> bool:
+        """``Backplane.retract``.
+
+        Args:
+            node: the process id.
+            message: the bytes queued.
+        """
         inbox = f"{self.prefix}inbox:{node}"
         return bool(await self._do(lambda: self.redis.lrem(inbox, 1, message)))  # type: ignore[arg-type]
 
     async def reply(self, process: str, message: bytes) -> None:
+        """``Backplane.reply``.
+
+        Args:
+            process: the process to answer.
+            message: an encoded ``CallReply``.
+        """
         await self._do(lambda: self.redis.publish(f"{self.prefix}reply:{process}", message))
 
     async def publish(self, message: bytes) -> None:
+        """``Backplane.publish``.
+
+        Args:
+            message: an encoded ``ClusterEvent``.
+        """
         await self._do(lambda: self.redis.publish(f"{self.prefix}events", message))
 
     # -- shared state -----------------------------------------------------------------------
 
     async def load(self, names: Sequence[str]) -> list[bytes | None]:
+        """``Backplane.load``.
+
+        Args:
+            names: the keys, without the prefix.
+        """
         keys = [f"{self.prefix}state:{n}" for n in names]
         values = await self._do(lambda: self.redis.mget(keys))
         return [None if v is None else _b(v) for v in values]
 
     async def save(self, items: Mapping[str, bytes], ttl: float | None) -> None:
+        """``Backplane.save``, in one pipeline (not a transaction).
+
+        Args:
+            items: key to value.
+            ttl: seconds before they expire, None to keep them.
+        """
         async def write() -> None:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for name, data in items.items():
@@ -351,11 +435,22 @@ class RedisBackplane:
         await self._do(write)
 
     async def delete(self, names: Sequence[str]) -> None:
+        """``Backplane.delete``.
+
+        Args:
+            names: the keys, without the prefix.
+        """
         keys = [f"{self.prefix}state:{n}" for n in names]
         if keys:
             await self._do(lambda: self.redis.delete(*keys))
 
     async def add(self, name: str, ttl: float) -> int:
+        """``Backplane.add``.
+
+        Args:
+            name: the counter's key.
+            ttl: its lifetime in seconds.
+        """
         key = f"{self.prefix}state:{name}"
 
         async def add() -> int:

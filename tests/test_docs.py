@@ -12,7 +12,11 @@ How the code blocks of ``docs/`` run (the convention is also stated in docs/cont
 - a ```` ```text ```` block is plain text (a diagram, some output) and is never run;
 - any other block, or a python or console block that must not run, carries
   ``<!-- not run: why -->`` on the line before its fence. Those should stay rare; the test
-  counts them.
+  counts them;
+- a page whose blocks need a service (Redis, PostgreSQL) says so once, anywhere in it:
+  ``<!-- needs: redis, postgresql -->``. The page's blocks then run only when the service is
+  configured and reachable (``tests.conftest.require_service``: skipped otherwise, a failure
+  under ``OCPPGEN_CI=1``); the blocks read its address from ``REDIS_URL`` / ``DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SERVICES, require_service
 
 DOCS = ROOT / "docs"
 FENCE = re.compile(r"^(?P<indent>[ ]*)```(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ ]*$", re.S | re.M)
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(?P<why>[^>]*?)\s*-->\s*$")
+NEEDS = re.compile(r"^<!--\s*needs:\s*(?P<services>[\w ,-]+?)\s*-->\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,14 @@ def _blocks(path: Path) -> list[Block]:
     return found
 
 
+def _needs(path: Path) -> list[str]:
+    """The services a page's blocks need (its ``<!-- needs: ... -->`` lines)."""
+    return [name.strip() for match in NEEDS.finditer(path.read_text())
+            for name in match["services"].split(",") if name.strip()]
+
+
 PAGES = sorted(p for p in DOCS.rglob("*.md"))
+NEEDED = {str(p.relative_to(DOCS)): _needs(p) for p in PAGES}
 BLOCKS = {str(p.relative_to(DOCS)): _blocks(p) for p in PAGES}
 RUNS = ("python", "console")
 RUNNABLE = [page for page, blocks in BLOCKS.items() if any(b.not_run is None and b.lang in RUNS for b in blocks)]
@@ -99,6 +111,8 @@ def _run_python(block: Block, index: int, cwd: Path, env: dict[str, str]) -> Non
 
 @pytest.mark.parametrize("page", RUNNABLE)
 def test_page_code_blocks_run(page: str, tmp_path: Path) -> None:
+    for service in NEEDED[page]:
+        require_service(service)  # skips (fails under OCPPGEN_CI=1) when it is missing
     env = _env()
     for index, block in enumerate(BLOCKS[page]):
         if block.not_run is not None or block.lang not in RUNS:
@@ -107,6 +121,11 @@ def test_page_code_blocks_run(page: str, tmp_path: Path) -> None:
             _run_console(block, tmp_path, env)
         else:
             _run_python(block, index, tmp_path, env)
+
+
+def test_the_services_pages_need_are_known() -> None:
+    unknown = {page: [s for s in needs if s not in SERVICES] for page, needs in NEEDED.items()}
+    assert not {p: u for p, u in unknown.items() if u}, f"unknown services in <!-- needs: -->: {unknown}"
 
 
 def test_the_integration_guides_have_code() -> None:
