@@ -69,7 +69,25 @@ class StandardKey(Protocol):
 class KeySpec:
     """A configuration key the station supports. ``min_limit``/``max_limit`` bound integers;
     ``values_list`` lists the allowed values (a CSL's allowed items); ``max_items`` bounds a
-    CSL's length; ``max_length`` a string's (CiString500 at most)."""
+    CSL's length; ``max_length`` a string's (CiString500 at most).
+
+    Attributes:
+        key: The key's name as the station reports it; compared without case (keys are
+            CiString50).
+        data_type: ``boolean``, ``integer``, ``string`` or ``CSL`` (a comma-separated list): a
+            ChangeConfiguration value not of this type is Rejected (section 5.3).
+        accessibility: ``R`` (read-only: reported with ``readonly`` true, ChangeConfiguration
+            Rejected), ``W`` (write-only: listed without its value by GetConfiguration) or
+            ``RW``.
+        reboot_required: A ChangeConfiguration of this key answers RebootRequired (the value
+            is stored, effective after the station's next reboot) instead of Accepted.
+        secret: The value is never reported by GetConfiguration (the security whitepaper's
+            AuthorizationKey), whatever the accessibility.
+        persistent: Whether set values are written to the :class:`~.values.ValueStore`; None
+            (the default): every key that is not read-only.
+        value: The initial value, used until a stored or set value replaces it; ValueError
+            when not valid for the key.
+    """
 
     key: str
     data_type: KeyType = "string"
@@ -114,7 +132,21 @@ def declare_key(
     persistent: bool | None = None,
 ) -> KeySpec:
     """A :class:`KeySpec` from a generated standard key (type, accessibility: the first the
-    text allows unless ``accessibility`` chooses, secret flag)."""
+    text allows unless ``accessibility`` chooses, secret flag).
+
+    Args:
+        standard: A generated key such as ``v16.configuration.Keys.HeartbeatInterval``: its
+            name, data type, accessibility and secret flag.
+        value: The initial value (:attr:`KeySpec.value`).
+        accessibility: One of the accessibilities the specification allows for the key
+            (ValueError otherwise); None: the first it allows.
+        reboot_required: Answer RebootRequired to a ChangeConfiguration of the key.
+        min_limit: The smallest value of an integer key.
+        max_limit: The largest value of an integer key.
+        values_list: The allowed values (of a CSL: the allowed items).
+        max_items: The most items of a CSL key.
+        persistent: Whether set values are stored (:attr:`KeySpec.persistent`).
+    """
     if accessibility is not None and accessibility not in standard.accessibility:
         raise ValueError(f"{standard.key}: the specification allows {standard.accessibility}, not {accessibility}")
     return KeySpec(
@@ -160,7 +192,14 @@ def check_key_value(spec: KeySpec, value: str) -> str | None:
 
 class ConfigurationStore:
     """A 1.6 station's configuration keys, values persisted in ``values`` (memory by default;
-    :class:`~.values.SqliteValues` for a file)."""
+    :class:`~.values.SqliteValues` for a file).
+
+    Args:
+        keys: The keys the station supports (ValueError when one is declared twice, names
+            compared without case). Stored values of persistent keys replace the declared
+            initial values; a stored value no longer valid for its key is ignored.
+        values: Where set values of persistent keys are kept; None: memory only.
+    """
 
     def __init__(self, keys: Iterable[KeySpec], *, values: ValueStore | None = None) -> None:
         self._specs: dict[str, KeySpec] = {}
@@ -192,19 +231,42 @@ class ConfigurationStore:
         return spec
 
     def get(self, key: str | StandardKey | KeySpec) -> str | None:
-        """The value (any accessibility: the station's own read), None when unset."""
+        """The value (any accessibility: the station's own read), None when unset.
+
+        Args:
+            key: The key's name (any case), a generated standard key or a :class:`KeySpec`;
+                KeyError when not declared.
+        """
         return self._values.get(self._spec(key).key.casefold())
 
     def integer(self, key: str | StandardKey | KeySpec, default: int | None = None) -> int | None:
+        """The value as an integer.
+
+        Args:
+            key: As for :meth:`get`.
+            default: Returned when the key is unset or its value is not an integer.
+        """
         value = self.get(key)
         return default if value is None or check_key_value(KeySpec(key="_", data_type="integer"), value) else int(value)
 
     def boolean(self, key: str | StandardKey | KeySpec, default: bool | None = None) -> bool | None:
+        """The value as a boolean (``true``/``false``, any case).
+
+        Args:
+            key: As for :meth:`get`.
+            default: Returned when the key is unset or its value is not a boolean.
+        """
         value = self.get(key)
         return default if value is None or value.lower() not in ("true", "false") else value.lower() == "true"
 
     def set(self, key: str | StandardKey | KeySpec, value: str) -> None:
-        """Set a value from the station's own code (any accessibility); ValueError if invalid."""
+        """Set a value from the station's own code (any accessibility); ValueError if invalid.
+
+        Args:
+            key: As for :meth:`get`.
+            value: The new value, checked against the key's type and limits; stored (when the
+                key is persistent) before the watchers are called.
+        """
         spec = self._spec(key)
         problem = check_key_value(spec, value)
         if problem is not None:
@@ -230,7 +292,11 @@ class ConfigurationStore:
         return self.integer(name) if name.casefold() in self._specs else None
 
     def heartbeat_interval(self, default: int = 300) -> int:
-        """HeartbeatInterval (seconds)."""
+        """HeartbeatInterval (seconds).
+
+        Args:
+            default: Returned when the key is not declared or unset.
+        """
         found = self._int("HeartbeatInterval")
         return default if found is None else found
 
@@ -263,7 +329,15 @@ class ConfigurationStore:
     # -- the Central System's requests -------------------------------------------------------
 
     def answer_get_configuration(self, route: Route[Req, Res], request: Req, context: CallContext[C]) -> Res:
-        """The GetConfiguration.conf to ``request`` (section 5.8)."""
+        """The GetConfiguration.conf to ``request`` (section 5.8).
+
+        Args:
+            route: The GetConfiguration route of the station's version (TypeError for
+                another); its response codec builds the answer.
+            request: The GetConfiguration.req.
+            context: The handler's call context (unused: every key is answered the same way
+                whoever asks).
+        """
         if route.action != "GetConfiguration":
             raise TypeError(f"expected the GetConfiguration route, got {route.action}")
         raw = msgspec.to_builtins(request)
@@ -293,7 +367,14 @@ class ConfigurationStore:
         return item
 
     def answer_change_configuration(self, route: Route[Req, Res], request: Req, context: CallContext[C]) -> Res:
-        """The ChangeConfiguration.conf to ``request`` (section 5.3)."""
+        """The ChangeConfiguration.conf to ``request`` (section 5.3).
+
+        Args:
+            route: The ChangeConfiguration route of the station's version (TypeError for
+                another); its response codec builds the answer.
+            request: The ChangeConfiguration.req.
+            context: The handler's call context (unused).
+        """
         if route.action != "ChangeConfiguration":
             raise TypeError(f"expected the ChangeConfiguration route, got {route.action}")
         raw = msgspec.to_builtins(request)

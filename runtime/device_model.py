@@ -136,7 +136,16 @@ class StandardVariable(Protocol):
 
 class VariableKey(NamedTuple):
     """One component-variable of this station: the component (name, instance, EVSE,
-    connector) and the variable (name, instance). None: absent on the wire."""
+    connector) and the variable (name, instance). None: absent on the wire.
+
+    Attributes:
+        component: ComponentType.name.
+        variable: VariableType.name.
+        component_instance: ComponentType.instance.
+        evse: EVSEType.id of the component's EVSE.
+        connector: EVSEType.connectorId; only with ``evse``.
+        instance: VariableType.instance; matched exactly (B06.FR.14/15).
+    """
 
     component: str
     variable: str
@@ -166,7 +175,36 @@ class VariableSpec:
     length of the value (VariableCharacteristicsType.maxLimit); for numbers, its upper bound.
     ``persistent`` None: persistent unless ReadOnly (a read-only value is the station's to
     set at start-up). ``secret`` values are never read back (B06.FR.09 rejects WriteOnly ones;
-    a secret is treated as write-only whatever its mutability)."""
+    a secret is treated as write-only whatever its mutability).
+
+    Attributes:
+        component: The component's name.
+        variable: The variable's name.
+        component_instance: The component's instance.
+        evse: The component's EVSE id.
+        connector: The component's connector id; ValueError without ``evse``.
+        instance: The variable's instance.
+        data_type: DataEnumType: what a value must be (B05.FR.07); ValueError for an
+            unknown one.
+        mutability: ``ReadOnly`` (SetVariables Rejected, B05.FR.09), ``WriteOnly``
+            (GetVariables Rejected, B06.FR.09, never reported) or ``ReadWrite``.
+        attributes: The attribute types the variable supports (Actual, Target, MinSet,
+            MaxSet; at least one); another is NotSupportedAttributeType (B05.FR.06,
+            B06.FR.08).
+        unit: VariableCharacteristicsType.unit, reported (B08.FR.12).
+        min_limit: The smallest value of a number (B05.FR.08), reported.
+        max_limit: The largest value of a number, or the longest value of a string or list
+            type (B05.FR.08), reported.
+        values_list: The allowed values of an OptionList, the allowed items of a
+            SequenceList or MemberList (B05.FR.07), reported.
+        reboot_required: SetVariables answers RebootRequired instead of Accepted (B05.FR.10).
+        persistent: Whether set values are written to the value store; None: unless ReadOnly.
+        constant: The value is the station's own: SetVariables Rejected, a stored value
+            ignored at start-up, reported as constant and left out of ConfigurationInventory.
+        secret: The value is never read back nor reported.
+        supports_monitoring: VariableCharacteristicsType.supportsMonitoring, reported.
+        value: The initial Actual value; ValueError when not valid.
+    """
 
     component: str
     variable: str
@@ -238,7 +276,31 @@ def declare(
     """A :class:`VariableSpec` from a generated standard constant: its component, variable,
     literal instance, data type (string where the appendix gives none), first unit, mutability
     (the first the text allows, unless ``mutability`` chooses) and secret flag; keyword
-    arguments add what only the station knows (EVSE, limits, a placeholder's instance...)."""
+    arguments add what only the station knows (EVSE, limits, a placeholder's instance...).
+
+    Args:
+        standard: A generated constant such as ``v201.devicemodel.OCPPCommCtrlr.HeartbeatInterval``.
+        value: The initial Actual value (:attr:`VariableSpec.value`).
+        component: The component's name; required for a generic variable (one the appendix
+            gives without a component), ValueError otherwise.
+        component_instance: The component's instance.
+        evse: The component's EVSE id.
+        connector: The component's connector id (needs ``evse``).
+        instance: The variable's instance; required when the standard one is a placeholder
+            such as ``<Action>``, ValueError otherwise.
+        data_type: Overrides the standard data type.
+        mutability: One of the mutabilities the specification allows (ValueError otherwise).
+        attributes: Overrides the standard attribute types (default: the appendix's, else
+            Actual).
+        unit: Overrides the first standard unit.
+        min_limit: :attr:`VariableSpec.min_limit`.
+        max_limit: :attr:`VariableSpec.max_limit`.
+        values_list: :attr:`VariableSpec.values_list`.
+        reboot_required: :attr:`VariableSpec.reboot_required`.
+        persistent: :attr:`VariableSpec.persistent`.
+        constant: :attr:`VariableSpec.constant`.
+        supports_monitoring: :attr:`VariableSpec.supports_monitoring`.
+    """
     name = component or standard.component
     if name is None:
         raise ValueError(f"{standard.variable} is a generic variable: name its component")
@@ -441,7 +503,18 @@ class DeviceModel:
 
     ``report_items`` / ``report_bytes``: the most ReportData items and bytes (of the whole
     NotifyReport CALL frame) per NotifyReport; None: the station's own
-    ItemsPerMessage[GetReport] / BytesPerMessage[GetReport] values, if declared."""
+    ItemsPerMessage[GetReport] / BytesPerMessage[GetReport] values, if declared.
+
+    Args:
+        variables: The component-variables the station implements (ValueError when one is
+            declared twice). Stored values of persistent, non-constant variables that are
+            still valid replace the declared initial values.
+        values: Where set values of persistent variables are kept; None: memory only.
+        report_items: The most ReportData items per NotifyReport.
+        report_bytes: The longest NotifyReport CALL frame, in bytes.
+        report_timeout: Seconds to wait for the CSMS's answer to each NotifyReport part;
+            None: no limit.
+    """
 
     def __init__(
         self,
@@ -499,7 +572,17 @@ class DeviceModel:
         instance: str | None = None,
     ) -> VariableKey:
         """The key of a declared variable: a spec, a key, or a standard constant (with the
-        EVSE, connector or instances that tell which one); KeyError if it is not declared."""
+        EVSE, connector or instances that tell which one); KeyError if it is not declared.
+
+        Args:
+            ref: A :class:`VariableSpec`, a :class:`VariableKey` or a generated standard
+                constant (not a generic one: pass a key for those).
+            component_instance: With a standard constant: the component's instance.
+            evse: With a standard constant: the component's EVSE id.
+            connector: With a standard constant: the component's connector id.
+            instance: With a standard constant: the variable's instance (default: the
+                constant's literal instance).
+        """
         if isinstance(ref, VariableSpec):
             key = ref.key
         elif isinstance(ref, VariableKey):
@@ -514,31 +597,73 @@ class DeviceModel:
         return key
 
     def spec(self, ref: Ref) -> VariableSpec:
+        """The declaration of a variable.
+
+        Args:
+            ref: As for :meth:`key`.
+        """
         return self._specs[self.key(ref)]
 
     def get(self, ref: Ref, attribute: Attribute = "Actual") -> str | None:
-        """The value (any mutability: this is the station's own read), None when unset."""
+        """The value (any mutability: this is the station's own read), None when unset.
+
+        Args:
+            ref: As for :meth:`key`.
+            attribute: The attribute type whose value is read.
+        """
         return self._values.get((self.key(ref), attribute))
 
     def text(self, ref: Ref, default: str | None = None) -> str | None:
+        """The Actual value as text.
+
+        Args:
+            ref: As for :meth:`key`.
+            default: Returned when the value is unset.
+        """
         value = self.get(ref)
         return default if value is None else value
 
     def integer(self, ref: Ref, default: int | None = None) -> int | None:
+        """The Actual value as an integer.
+
+        Args:
+            ref: As for :meth:`key`.
+            default: Returned when the value is unset or not of the type.
+        """
         value = self.get(ref)
         return default if value is None or not _INTEGER.match(value) else int(value)
 
     def decimal(self, ref: Ref, default: float | None = None) -> float | None:
+        """The Actual value as a decimal.
+
+        Args:
+            ref: As for :meth:`key`.
+            default: Returned when the value is unset or not of the type.
+        """
         value = self.get(ref)
         return default if value is None or not _DECIMAL.match(value) else float(value)
 
     def boolean(self, ref: Ref, default: bool | None = None) -> bool | None:
+        """The Actual value as a boolean (``true``/``false``).
+
+        Args:
+            ref: As for :meth:`key`.
+            default: Returned when the value is unset or not of the type.
+        """
         value = self.get(ref)
         return default if value not in ("true", "false") else value == "true"
 
     def set(self, ref: Ref, value: str, attribute: Attribute = "Actual") -> None:
         """Set a value from the station's own code (any mutability, e.g. a measured read-only
-        value, or HeartbeatInterval from a BootNotification answer); ValueError if invalid."""
+        value, or HeartbeatInterval from a BootNotification answer); ValueError if invalid.
+
+        Args:
+            ref: As for :meth:`key`.
+            value: The new value, checked against the data type, valuesList and limits;
+                stored (when persistent) before the watchers are called.
+            attribute: The attribute type set (ValueError when the variable lacks it);
+                watchers hear of Actual only.
+        """
         key = self.key(ref)
         spec = self._specs[key]
         if attribute not in spec.attributes:
@@ -574,7 +699,11 @@ class DeviceModel:
         return int(value) if value is not None and _INTEGER.match(value) else None
 
     def heartbeat_interval(self, default: int = 300) -> int:
-        """OCPPCommCtrlr.HeartbeatInterval (seconds)."""
+        """OCPPCommCtrlr.HeartbeatInterval (seconds).
+
+        Args:
+            default: Returned when the variable is not declared or has no integer value.
+        """
         found = self._comm("HeartbeatInterval")
         return default if found is None else found
 
@@ -583,7 +712,11 @@ class DeviceModel:
         return self._comm("WebSocketPingInterval")
 
     def backoff(self, default: BackOff = BackOff()) -> BackOff:
-        """The reconnect back-off from RetryBackOffWaitMinimum/RandomRange/RepeatTimes."""
+        """The reconnect back-off from RetryBackOffWaitMinimum/RandomRange/RepeatTimes.
+
+        Args:
+            default: Where each of the three is not declared or unset, its value here.
+        """
         wait, spread, times = (self._comm(n) for n in ("RetryBackOffWaitMinimum", "RetryBackOffRandomRange", "RetryBackOffRepeatTimes"))
         return BackOff(
             default.wait_minimum if wait is None else wait,
@@ -638,7 +771,14 @@ class DeviceModel:
 
     def answer_get_variables(self, route: Route[Req, Res], request: Req, context: CallContext[C]) -> Res:
         """The GetVariablesResponse to ``request`` (B06); raises the version's CALLERROR for a
-        request over ItemsPerMessage / BytesPerMessage [GetVariables] (B06.FR.16/17)."""
+        request over ItemsPerMessage / BytesPerMessage [GetVariables] (B06.FR.16/17).
+
+        Args:
+            route: The version's ``routing.GET_VARIABLES`` (TypeError for another).
+            request: The GetVariablesRequest.
+            context: The handler's call context (its session's version chooses the
+                CALLERROR code; its frame is measured against BytesPerMessage).
+        """
         _expect(route, "GetVariables")
         encoded = route.request_codec.encode(request)
         raw = _wire(encoded)
@@ -667,7 +807,14 @@ class DeviceModel:
         return result
 
     def answer_set_variables(self, route: Route[Req, Res], request: Req, context: CallContext[C]) -> Res:
-        """The SetVariablesResponse to ``request`` (B05), each accepted value stored first."""
+        """The SetVariablesResponse to ``request`` (B05), each accepted value stored first.
+
+        Args:
+            route: The version's ``routing.SET_VARIABLES`` (TypeError for another).
+            request: The SetVariablesRequest.
+            context: The handler's call context (as for :meth:`answer_get_variables`: the
+                ItemsPerMessage / BytesPerMessage [SetVariables] limits apply, B05.FR.11).
+        """
         _expect(route, "SetVariables")
         encoded = route.request_codec.encode(request)
         raw = _wire(encoded)
@@ -748,7 +895,14 @@ class DeviceModel:
         }
 
     def base_report_keys(self, report_base: str) -> list[VariableKey] | None:
-        """The variables of a base report (B07.FR.07-09); None: not a base report we make."""
+        """The variables of a base report (B07.FR.07-09); None: not a base report we make.
+
+        Args:
+            report_base: ``FullInventory`` (every variable), ``ConfigurationInventory``
+                (neither ReadOnly nor constant) or ``SummaryInventory`` (every AvailabilityState,
+                and Problem, Tripped, Overload, Fallback and Active of the components where
+                one of the first four is true).
+        """
         if report_base == "FullInventory":
             return list(self._specs)
         if report_base == "ConfigurationInventory":  # what the operator can set
@@ -771,7 +925,14 @@ class DeviceModel:
         return None
 
     def report_keys(self, criteria: Sequence[str], component_variables: Sequence[Mapping[str, object]]) -> list[VariableKey]:
-        """The variables GetReport asks for (B08.FR.05-13, FR.20-25)."""
+        """The variables GetReport asks for (B08.FR.05-13, FR.20-25).
+
+        Args:
+            criteria: componentCriteria (Active, Available, Enabled, Problem): a component
+                meeting any of them is reported (B08.FR.07-10, FR.13); empty: every component.
+            component_variables: componentVariable items (JSON shape) selecting variables
+                (B08.FR.11, FR.20-25); empty: every variable. Both given: both apply (B08.FR.05).
+        """
         keys = list(self._specs)
         if criteria:
             chosen = {c for c in self._components if any(self._meets(c, criterion) for criterion in criteria)}
@@ -800,7 +961,15 @@ class DeviceModel:
     ) -> Res:
         """The GetBaseReportResponse (B07.FR.01/02); when Accepted, the report follows as
         NotifyReport CALLs (``notify``: the version's ``routing.NOTIFY_REPORT``) once the
-        answer is on the wire."""
+        answer is on the wire.
+
+        Args:
+            route: The version's ``routing.GET_BASE_REPORT`` (TypeError for another).
+            request: The GetBaseReportRequest: its reportBase and requestId.
+            context: The handler's call context: its session receives the report, after the
+                answer.
+            notify: The version's ``routing.NOTIFY_REPORT``.
+        """
         _expect(route, "GetBaseReport")
         raw = _wire(route.request_codec.encode(request))
         keys = self.base_report_keys(str(raw["reportBase"]))
@@ -811,7 +980,15 @@ class DeviceModel:
 
     def answer_get_report(self, route: Route[Req, Res], request: Req, context: CallContext[C], notify: Route[N, NR]) -> Res:
         """The GetReportResponse (B08.FR.01/02/15, limits B08.FR.17/18); when Accepted, the
-        report follows as NotifyReport CALLs once the answer is on the wire."""
+        report follows as NotifyReport CALLs once the answer is on the wire.
+
+        Args:
+            route: The version's ``routing.GET_REPORT`` (TypeError for another).
+            request: The GetReportRequest: requestId, componentCriteria, componentVariable.
+            context: The handler's call context: the limits are checked against it
+                (B08.FR.17/18) and its session receives the report.
+            notify: The version's ``routing.NOTIFY_REPORT``.
+        """
         _expect(route, "GetReport")
         raw = _wire(route.request_codec.encode(request))
         criteria = [str(c) for c in raw.get("componentCriteria", [])]
@@ -830,7 +1007,14 @@ class DeviceModel:
     ) -> list[N]:
         """The report of ``keys`` as NotifyReport requests: seqNo from 0, tbc on all but the
         last (B07.FR.10, B08.FR.14), each CALL frame within ``report_items`` /
-        ``report_bytes`` (an item larger than the byte limit on its own is sent alone)."""
+        ``report_bytes`` (an item larger than the byte limit on its own is sent alone).
+
+        Args:
+            notify: The version's ``routing.NOTIFY_REPORT``, whose codec builds the requests.
+            request_id: The requestId of the GetBaseReport / GetReport being answered.
+            keys: The variables to report; None: every one.
+            generated_at: The generatedAt of every part (whole seconds); None: now, in UTC.
+        """
         items = self.report_data(keys)
         at = (generated_at or datetime.datetime.now(datetime.timezone.utc)).replace(microsecond=0)
         stamp = at.isoformat().replace("+00:00", "Z")

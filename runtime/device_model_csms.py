@@ -87,7 +87,16 @@ class NotifyReportLike(Protocol[R_co]):
 @dataclass(frozen=True)
 class Report(Generic[R]):
     """One whole report: its items in seqNo order, how many parts it came in, and when the
-    station generated its first part."""
+    station generated its first part.
+
+    Attributes:
+        station: The station's identity, as given to :meth:`ReportAssembler.feed`.
+        request_id: The requestId of the GetBaseReport / GetReport the report answers.
+        generated_at: The generatedAt of part 0.
+        parts: How many NotifyReport parts the report came in.
+        items: The reportData of every part, in seqNo order (typed by the version's
+            ReportDataType).
+    """
 
     station: str
     request_id: int
@@ -98,7 +107,15 @@ class Report(Generic[R]):
 
 class ReportIncomplete(OcppError):
     """A report did not arrive whole: ``missing`` seqNos (empty when not even the last part
-    came), ``received`` parts, or a part numbered after the last (``detail``)."""
+    came), ``received`` parts, or a part numbered after the last (``detail``).
+
+    Args:
+        station: The station's identity.
+        request_id: The report's requestId.
+        missing: The seqNos missing before the last part.
+        received: How many parts arrived.
+        detail: What went wrong, in words (the exception's message).
+    """
 
     def __init__(self, station: str, request_id: int, missing: list[int], received: int, detail: str) -> None:
         self.station = station
@@ -137,7 +154,13 @@ class ReportAssembler(Generic[R]):
         self._keep = keep
 
     def feed(self, station: str, message: NotifyReportLike[R]) -> Report[R] | None:
-        """Take one part; returns the report when this part completed it."""
+        """Take one part; returns the report when this part completed it.
+
+        Args:
+            station: The identity of the station that sent the part (compared without case).
+            message: The NotifyReport request (any version's): its requestId, seqNo, tbc,
+                generatedAt and reportData. A seqNo already received is ignored.
+        """
         key = (station.casefold(), message.request_id)
         state = self._open.get(key)
         if state is None:
@@ -196,7 +219,12 @@ class ReportAssembler(Generic[R]):
 
     def expect(self, station: str, request_id: int) -> asyncio.Future[Report[R]]:
         """A future for the report, registered before the request goes out (parts may arrive
-        before the request's answer is processed)."""
+        before the request's answer is processed).
+
+        Args:
+            station: The station's identity (compared without case).
+            request_id: The requestId of the request about to be sent.
+        """
         key = (station.casefold(), request_id)
         future: asyncio.Future[Report[R]] = asyncio.get_running_loop().create_future()
         done = self._done.pop(key, None)
@@ -212,7 +240,13 @@ class ReportAssembler(Generic[R]):
         return future
 
     async def wait(self, station: str, request_id: int, timeout: float | None) -> Report[R]:
-        """The whole report; :class:`ReportIncomplete` if it is not whole within ``timeout``."""
+        """The whole report; :class:`ReportIncomplete` if it is not whole within ``timeout``.
+
+        Args:
+            station: The station's identity (compared without case).
+            request_id: The report's requestId.
+            timeout: Seconds to wait for every part; None: no limit.
+        """
         future = self.expect(station, request_id)
         return await self._await(future, station, request_id, timeout)
 
@@ -225,7 +259,13 @@ class ReportAssembler(Generic[R]):
             raise (self._incomplete(key, state) if state is not None else ReportIncomplete(station, request_id, [], 0, "nothing arrived")) from None
 
     def forget(self, station: str, request_id: int) -> None:
-        """Stop waiting for one report (its request failed or was refused)."""
+        """Stop waiting for one report (its request failed or was refused).
+
+        Args:
+            station: The station's identity (compared without case).
+            request_id: The report's requestId; a waiting future is cancelled, parts already
+                received are dropped.
+        """
         key = (station.casefold(), request_id)
         state = self._open.pop(key, None)
         if state is not None and state.waiter is not None:
@@ -251,7 +291,15 @@ async def request_report(
     """Send a GetBaseReport or GetReport (``route``: the version's ``routing.GET_BASE_REPORT``
     or ``GET_REPORT``) and return the whole report; :class:`ReportRefused` when the station
     answers other than Accepted, :class:`ReportIncomplete` when parts are missing at the end
-    of ``timeout`` (which bounds the answer and the report together)."""
+    of ``timeout`` (which bounds the answer and the report together).
+
+    Args:
+        session: The station's session.
+        route: ``routing.GET_BASE_REPORT`` or ``routing.GET_REPORT`` of the station's version.
+        request: The request; its requestId names the report.
+        assembler: The assembler the CSMS's ``on_notify_report`` feeds.
+        timeout: Seconds for the answer and every part together; None: no limit.
+    """
     request_id = msgspec.to_builtins(request)["requestId"]
     future = assembler.expect(session.identity, int(request_id))
     loop = asyncio.get_running_loop()
@@ -274,7 +322,14 @@ async def request_report(
 
 @dataclass(frozen=True)
 class Limits:
-    """ItemsPerMessage and BytesPerMessage of one action; None: not reported (no limit)."""
+    """ItemsPerMessage and BytesPerMessage of one action; None: not reported (no limit).
+
+    Attributes:
+        items: ItemsPerMessage: the most items in one request (B05.FR.11, B06.FR.05,
+            B08.FR.06).
+        bytes: BytesPerMessage: the longest CALL frame, in bytes, the station accepts
+            (B06.FR.17, B08.FR.18).
+    """
 
     items: int | None = None
     bytes: int | None = None
@@ -282,13 +337,24 @@ class Limits:
 
 @dataclass(frozen=True)
 class MessageLimits:
-    """The station's DeviceDataCtrlr limits for the three actions that carry lists."""
+    """The station's DeviceDataCtrlr limits for the three actions that carry lists.
+
+    Attributes:
+        get_variables: ItemsPerMessage / BytesPerMessage [GetVariables].
+        set_variables: ItemsPerMessage / BytesPerMessage [SetVariables].
+        get_report: ItemsPerMessage / BytesPerMessage [GetReport].
+    """
 
     get_variables: Limits = Limits()
     set_variables: Limits = Limits()
     get_report: Limits = Limits()
 
     def of(self, action: Literal["GetVariables", "SetVariables", "GetReport"]) -> Limits:
+        """The limits of one action.
+
+        Args:
+            action: ``GetVariables``, ``SetVariables`` or ``GetReport``.
+        """
         return {"GetVariables": self.get_variables, "SetVariables": self.set_variables, "GetReport": self.get_report}[action]
 
 
@@ -297,7 +363,15 @@ _LIMIT_ACTIONS = ("GetVariables", "SetVariables", "GetReport")
 
 async def read_limits(session: Session, route: Route[Req, Res], *, timeout: float | None = 30.0) -> MessageLimits:
     """Read DeviceDataCtrlr.ItemsPerMessage and BytesPerMessage [GetVariables, SetVariables,
-    GetReport] with one GetVariables (``route``: the version's ``routing.GET_VARIABLES``)."""
+    GetReport] with one GetVariables (``route``: the version's ``routing.GET_VARIABLES``).
+
+    A value not Accepted, not a positive integer or not reported means no limit (None).
+
+    Args:
+        session: The station's session.
+        route: ``routing.GET_VARIABLES`` of the station's version.
+        timeout: Seconds to wait for the answer; None: no limit.
+    """
     wanted = [
         {"component": {"name": "DeviceDataCtrlr"}, "variable": {"name": name, "instance": action}}
         for action in _LIMIT_ACTIONS
@@ -330,7 +404,16 @@ def split(
     "getVariableData") into batches within ``limits``: at most ``limits.items`` items and
     CALL frames of at most ``limits.bytes`` bytes (the request's other members in
     ``envelope``; the message id counted at its longest, 36 characters). An item that alone
-    exceeds the byte limit is a batch of its own."""
+    exceeds the byte limit is a batch of its own.
+
+    Args:
+        items: The items of the request's list.
+        limits: The station's limits for ``action``.
+        action: The CALL's action, part of the measured frame.
+        field_name: The JSON name of the list member.
+        encode: How one item is encoded to measure it (msgspec JSON by default).
+        envelope: The request's other members, with values as long as they will be.
+    """
     frame = [2, "x" * 36, action, {**(envelope or {}), field_name: []}]
     overhead = len(msgspec.json.encode(frame))
     sizes = [len(encode(item)) for item in items]
@@ -351,7 +434,18 @@ async def call_in_batches(
 ) -> list[Res]:
     """Send one ``route`` CALL per batch of ``items`` (``make(batch)`` builds the request, e.g.
     ``lambda batch: GetVariablesRequest(get_variable_data=batch)``), one after the other;
-    returns the answers in order. Items are encoded with msgspec to measure them."""
+    returns the answers in order. Items are encoded with msgspec to measure them.
+
+    Args:
+        session: The station's session.
+        route: ``routing.GET_VARIABLES`` or ``routing.SET_VARIABLES`` of the station's version.
+        items: The request items (GetVariableDataType / SetVariableDataType).
+        make: Builds the request of one batch.
+        limits: The station's limits for the action (:meth:`MessageLimits.of`), which this
+            keeps to (B05.FR.11, B06.FR.05, B06.FR.17).
+        field_name: The JSON name of the request's list member, e.g. "getVariableData".
+        timeout: Seconds to wait for each answer; None: no limit.
+    """
     batches = split(items, limits, action=route.action, field_name=field_name)
     answers: list[Res] = []
     for batch in batches:
@@ -375,7 +469,18 @@ async def request_reports_in_batches(
     batch, ``make(batch, request_id)`` builds it (a fresh id from ``request_ids`` each, as
     every report is told apart by its requestId), the reports awaited one after the other. A
     batch the station answers EmptyResultSet (B08.FR.15) gives no report; any other refusal
-    raises :class:`ReportRefused`."""
+    raises :class:`ReportRefused`.
+
+    Args:
+        session: The station's session.
+        route: ``routing.GET_REPORT`` of the station's version.
+        items: The ComponentVariableType items to report on.
+        make: Builds the GetReport of one batch with its requestId.
+        limits: The station's ItemsPerMessage / BytesPerMessage [GetReport].
+        assembler: The assembler the CSMS's ``on_notify_report`` feeds.
+        request_ids: Fresh requestIds, one taken per batch.
+        timeout: Seconds for each batch's answer and report together; None: no limit.
+    """
     reports: list[Report[R]] = []
     for batch in split(items, limits, action=route.action, field_name="componentVariable", envelope={"requestId": 2**31 - 1}):
         try:
@@ -396,7 +501,8 @@ class BootConfiguration:
     station is configured. ``trigger``: the version's ``routing.TRIGGER_MESSAGE``, used to ask for
     the next BootNotification at once (F06; otherwise the station boots again after the
     interval). A station stays configured for the life of its session (:meth:`reset` forgets
-    it, e.g. after a firmware update)::
+    it, e.g. after a firmware update). ``timeout``: seconds to wait for the TriggerMessage's
+    answer (None: no limit)::
 
         flow = BootConfiguration(configure, routing.TRIGGER_MESSAGE)
 
@@ -428,14 +534,22 @@ class BootConfiguration:
         self._running: set[str] = set()
 
     def configured(self, session: Session) -> bool:
+        """Whether ``session``'s station was configured (``configure`` returned True)."""
         return session.state.get(self.STATE_KEY) is True
 
     def reset(self, session: Session) -> None:
+        """Forget that ``session``'s station was configured: its next BootNotification is
+        answered Pending and the recipe runs again."""
         session.state.pop(self.STATE_KEY, None)
 
     def status(self, context: CallContext[C]) -> Literal["Accepted", "Pending"]:
         """What to answer the BootNotification being handled: Accepted once configured; else
-        Pending, with the configuration scheduled after the answer (once per station at a time)."""
+        Pending, with the configuration scheduled after the answer (once per station at a time).
+
+        Args:
+            context: The BootNotification handler's call context: its session, and the
+                after-response hook that starts ``configure``.
+        """
         session = context.session
         if self.configured(session):
             return "Accepted"

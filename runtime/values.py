@@ -42,15 +42,23 @@ class MemoryValues:
         return dict(self._values)
 
     def save(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key`` (until the process ends)."""
         self._values[key] = value
 
     def delete(self, key: str) -> None:
+        """Forget ``key`` (no error when absent)."""
         self._values.pop(key, None)
 
 
 class SqliteValues:
     """Values in one table of a SQLite file (created on first use); the file may be shared
-    with the station's message queue."""
+    with the station's message queue.
+
+    Args:
+        path: The SQLite file (created when absent; opened in WAL mode).
+        table: The table holding the values, created when absent; must be a Python
+            identifier (ValueError otherwise), so two stores can share one file.
+    """
 
     def __init__(self, path: str, *, table: str = "ocpp_configuration") -> None:
         if not table.isidentifier():
@@ -67,10 +75,12 @@ class SqliteValues:
             return {str(k): str(v) for k, v in self._db.execute(f"SELECT key, value FROM {self.table}")}
 
     def save(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, committed before returning."""
         with self._lock:
             self._db.execute(f"INSERT OR REPLACE INTO {self.table} (key, value) VALUES (?, ?)", (key, value))
 
     def delete(self, key: str) -> None:
+        """Forget ``key`` (no error when absent), committed before returning."""
         with self._lock:
             self._db.execute(f"DELETE FROM {self.table} WHERE key = ?", (key,))
 
