@@ -27,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from benchmarks.harness import publish
 from benchmarks.messages import CALLS, RESPONSES, frame
 from ocppgen.generated.runtime.events import CallReceived
 from ocppgen.generated.runtime.protocol import OcppProtocol
@@ -284,11 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     result = table(run(args.repeat, args.seconds))
-    print(result)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(result + "\n")
-    return 0
+    return publish(result, args.out)
 
 
 if __name__ == "__main__":

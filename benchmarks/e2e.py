@@ -27,7 +27,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from benchmarks.harness import ServerProcess, raise_fd_limit
+from benchmarks.harness import ServerProcess, publish, raise_fd_limit
 from benchmarks.messages import TRANSACTION_EVENT_201
 
 KINDS = ("ocppgen", "incumbent", "floor")
@@ -187,11 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(stations, args.calls_per_station, args.repeat, args.loops.split(","), build=not args.no_build,
                               python=args.python))
     text = table(results, stations)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    return 0
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

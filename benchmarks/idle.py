@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Loaders, ServerProcess, fd_limit, raise_fd_limit
+from benchmarks.harness import Loaders, ServerProcess, fd_limit, publish, raise_fd_limit
 
 MARGIN = 150  # descriptors the server process needs besides its connections
 
@@ -110,11 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = args.kinds.split(",")
     results = run(stations, kinds, args.repeat, args.per_process)
     text = table(results, kinds)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    return 0
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

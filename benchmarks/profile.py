@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks import e2e
-from benchmarks.harness import ServerProcess
+from benchmarks.harness import ServerProcess, publish
 
 CORE = ("protocol.py", "frames.py", "wire.py", "payload.py", "routing.py", "codes.py", "events.py", "lenient.py", "checks.py")
 GLUE = ("connection.py", "server.py", "session.py", "registry.py", "admission.py", "security.py", "config.py", "servers.py", "csms.py")
@@ -91,11 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         results = {kind: profile(kind, args.stations, args.calls_per_station, Path(tmp)) for kind in ("ocppgen", "floor")}
     text = table(results)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    return 0
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

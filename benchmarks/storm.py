@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Loaders, ServerProcess, fd_limit, make_certificate, raise_fd_limit
+from benchmarks.harness import Loaders, ServerProcess, fd_limit, make_certificate, publish, raise_fd_limit
 from benchmarks.loadgen import Fleet
 
 MARGIN = 200  # descriptors the server needs besides its connections (listening socket, epoll, files)
@@ -177,11 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(run(stations, args.transports.split(","), args.variants.split(","), admission=args.admission,
                               steady=args.steady, queued=args.queued, per_process=args.per_process))
     text = table(results, args.admission)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    return 0
+    return publish(text, args.out)
 
 
 if __name__ == "__main__":

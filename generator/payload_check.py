@@ -29,13 +29,13 @@ import msgspec
 from msgspec import inspect as mi
 
 from .generated.runtime import wire
+from .generated.runtime.lenient import parse_path
 from .generated.runtime.payload import OpenObject, PayloadCodec
 from .generated.runtime.security import REDACTED, Redaction
 
 __all__ = ["MAX_ISSUES", "PayloadIssue", "PayloadResult", "check_payload"]
 
 MAX_ISSUES = 64
-_PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
 _MISSING = re.compile(r"Object missing required field `(.*)`", re.S)
 _UNKNOWN = re.compile(r"Object contains unknown field `(.*)`", re.S)
 _TOO_LONG = re.compile(r"Expected `str` of length <= \d+")
@@ -136,7 +136,7 @@ def _step(
         where = where.rstrip("`")
     else:
         head, where = message, "$"
-    path = _parse_path(where)
+    path = parse_path(where)
     payload_type: Any = codec.type
     info = _type_info(payload_type)
     inner = _WITHIN.search(head)
@@ -324,21 +324,6 @@ def _type_at(t: mi.Type, path: list[str | int]) -> mi.Type | None:
         else:
             return None
     return t
-
-
-def _parse_path(path: str) -> list[str | int] | None:
-    """``$.a[0].b`` -> ["a", 0, "b"]."""
-    if not path.startswith("$"):
-        return None
-    out: list[str | int] = []
-    pos = 1
-    while pos < len(path):
-        m = _PATH_TOKEN.match(path, pos)
-        if m is None:
-            return None
-        out.append(m.group(1) if m.group(1) is not None else int(m.group(2)) if m.group(2) is not None else m.group(3))
-        pos = m.end()
-    return out
 
 
 def _get(obj: Any, path: list[str | int]) -> Any:

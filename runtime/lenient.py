@@ -24,7 +24,7 @@ from msgspec import inspect as mi
 
 from .payload import PayloadCodec
 
-__all__ = ["Tolerated", "decode_lenient"]
+__all__ = ["Tolerated", "decode_lenient", "parse_path"]
 
 MAX_REPAIRS = 64
 
@@ -42,8 +42,12 @@ class Tolerated(msgspec.Struct, frozen=True):
 _PATH_TOKEN = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
 
 
-def _parse_path(path: str) -> list[str | int] | None:
-    """``$.a[0].b`` -> ["a", 0, "b"]."""
+def parse_path(path: str) -> list[str | int] | None:
+    """The keys of a msgspec error path: ``$.a[0].b`` -> ["a", 0, "b"] (None when it is not one).
+
+    Args:
+        path: The path as msgspec's ValidationError spells it.
+    """
     if not path.startswith("$"):
         return None
     out: list[str | int] = []
@@ -115,7 +119,7 @@ def decode_lenient(codec: PayloadCodec[Any], data: bytes | str, first_error: msg
     error = first_error
     for _ in range(MAX_REPAIRS):
         head, where = _split(str(error))
-        path = _parse_path(where)
+        path = parse_path(where)
         if path is None:
             raise error
         try:
