@@ -59,20 +59,25 @@ def generate(
     """
     # imported here, not at the top: black and jinja2 are the generator's extra, and build_ir is
     # also what the testing kit's strategies use without them (the [testing] extra)
-    from .render import render_package, render_version
-    from .render_tables import render_tables
+    from .render import Formatter, render_package, render_version_sources
+    from .render_tables import render_tables_unformatted
 
     files: dict[str, str] = {}
     warnings: list[Diagnostic] = []
     irs = []
-    for schema_set in sets:
-        ir, diags = build_ir(schema_set)
-        warnings.extend(diags)
-        irs.append(ir)
-        rendered = render_version(ir, package)
-        rendered.update(render_tables(ir.version, ir.key, package))
-        files.update(rendered)
-        if progress is not None:
-            progress(schema_set, rendered)
+    with Formatter() as formatter:  # black runs in workers while the next version's IR is built
+        pending = []
+        for schema_set in sets:
+            ir, diags = build_ir(schema_set)
+            warnings.extend(diags)
+            irs.append(ir)
+            sources = render_version_sources(ir, package)
+            sources.update(render_tables_unformatted(ir.version, ir.key, package))
+            pending.append((schema_set, formatter.submit(sources)))
+        for schema_set, formatted in pending:
+            rendered = formatted()
+            files.update(rendered)
+            if progress is not None:
+                progress(schema_set, rendered)
     files.update(render_package(package, irs))
     return dict(sorted(files.items())), [ir.key for ir in irs], warnings

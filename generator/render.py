@@ -9,10 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import black
 import jinja2
@@ -33,7 +36,7 @@ from .ir import (
     VersionIR,
 )
 
-__all__ = ["BLACK_MODE", "render_package", "render_version", "runtime_files"]
+__all__ = ["BLACK_MODE", "Formatter", "format_all", "render_package", "render_version", "render_version_sources", "runtime_files"]
 
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 
@@ -222,7 +225,7 @@ def _format(path: str, source: str) -> str:
     for one version and mode, so its output is kept by the hash of its input: a module whose
     text did not change since the last build is not formatted again (decision 0019)."""
     folder = _cache_dir()
-    key = hashlib.sha256(f"{black.__version__}\0{BLACK_MODE!r}\0{source}".encode()).hexdigest()
+    key = _key(source)
     cached = folder / f"{key}.py" if folder is not None else None
     if cached is not None:
         try:
@@ -243,6 +246,57 @@ def _format(path: str, source: str) -> str:
             pass  # a read-only home: no cache, same output
     return formatted
 
+
+
+def _format_pair(item: tuple[str, str]) -> str:
+    return _format(*item)
+
+
+def format_all(sources: dict[str, str]) -> dict[str, str]:
+    """Every module of ``sources`` (path -> text) as black formats it."""
+    with Formatter() as formatter:
+        return formatter.submit(sources)()
+
+
+class Formatter:
+    """Formats modules with black in worker processes while the caller goes on (building the
+    next version's IR), when the machine has more than one core: black is nearly all of a cold
+    build's time. The output is the same either way. ``OCPPGEN_JOBS`` caps the workers (1:
+    format in this process)."""
+
+    def __init__(self) -> None:
+        self.jobs = int(os.environ.get("OCPPGEN_JOBS") or os.cpu_count() or 1)
+        self._pool: Any = None
+
+    def __enter__(self) -> Formatter:
+        if self.jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # fork: the workers start with black already imported
+            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+
+    def submit(self, sources: dict[str, str]) -> Callable[[], dict[str, str]]:
+        """Start formatting ``sources``; the returned function waits for the formatted modules."""
+        folder = _cache_dir()
+        misses = [p for p, src in sources.items() if folder is None or not (folder / f"{_key(src)}.py").exists()]
+        if self._pool is None or len(misses) < 2:
+            formatted = {p: _format(p, src) for p, src in sources.items()}
+            return lambda: formatted
+        running = self._pool.map_async(_format_pair, [(p, sources[p]) for p in misses], chunksize=1)
+
+        def wait() -> dict[str, str]:
+            done = dict(zip(misses, running.get()))
+            return {p: done[p] if p in done else _format(p, src) for p, src in sources.items()}
+
+        return wait
+
+
+def _key(source: str) -> str:
+    return hashlib.sha256(f"{black.__version__}\0{BLACK_MODE!r}\0{source}".encode()).hexdigest()
 
 def _banner(what: str, package: str) -> str:
     return (
@@ -314,6 +368,11 @@ MODULE_DOCS = {
 
 def render_version(ir: VersionIR, package: str) -> dict[str, str]:
     """The modules of one version subpackage, keyed by path relative to the package root."""
+    return format_all(render_version_sources(ir, package))
+
+
+def render_version_sources(ir: VersionIR, package: str) -> dict[str, str]:
+    """``render_version`` before black."""
     env = _environment()
     enums = {e.name: e for e in ir.enums}
     banner = _banner(f"the OCPP {ir.version} JSON schemas\n# (schema set sha256 {ir.schema_digest})", package)
@@ -356,7 +415,7 @@ def render_version(ir: VersionIR, package: str) -> dict[str, str]:
         )
     out["__init__.py"] = env.get_template("version_init.py.jinja").render(banner=banner, ir=ir, package=package)
     out.update(_render_routing(env, ir, package, base, banner))
-    return {f"{ir.key}/{path}": _format(path, src) for path, src in out.items()}
+    return {f"{ir.key}/{path}": src for path, src in out.items()}
 
 
 @dataclass

@@ -22,7 +22,7 @@ from .devicemodel import (
     units,
 )
 from .names import enum_member_name
-from .render import _banner, _environment, _format, docstring
+from .render import _banner, _environment, docstring, format_all
 
 __all__ = ["TABLES", "layout", "render_tables", "render_tables_unformatted"]
 
@@ -471,10 +471,7 @@ Source: {source}. The facts (type, unit, accessibility, required or optional, fe
 def render_tables(version: str, key: str, package: str) -> dict[str, str]:
     """The formatted table module of one version (none for a version without tables), keyed by
     its path relative to the package root."""
-    return {
-        path: _format(path, source)
-        for path, source in render_tables_unformatted(version, key, package).items()
-    }
+    return format_all(render_tables_unformatted(version, key, package))
 
 
 def render_tables_unformatted(version: str, key: str, package: str) -> dict[str, str]:
