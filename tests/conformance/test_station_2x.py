@@ -254,7 +254,7 @@ def test_tc_b_10_cs(version: str) -> None:
 @tc("TC_B_35_CS", "B05.FR.04")
 @tc("TC_B_36_CS", "B05.FR.05")
 @tc("TC_B_37_CS", "B05.FR.06")
-@tc("TC_B_39_CS", "B05.FR.08")
+@tc("TC_B_39_CS", "B05.FR.09")
 def test_tc_b_35_to_39_cs(version: str) -> None:
     """Set Variables of an unknown component (B_35), an unknown variable (B_36), an attribute
     type the variable does not have (B_37), a ReadOnly variable (B_39: MessageTimeout
@@ -389,7 +389,7 @@ def test_tc_b_12_cs(version: str) -> None:
 
 @V2X
 @tc("TC_B_13_CS", "B07.FR.01", "B07.FR.03", "B07.FR.04", "B07.FR.08", "B07.FR.10", "B07.FR.12")
-@tc("TC_B_53_CS", "Part 2 appendix")
+@tc("TC_B_53_CS", "Referenced Components and Variables")
 def test_tc_b_13_and_53_cs(version: str) -> None:
     """FullInventory: the report's checks (B_13 and B_53 are the same exchange), every variable
     with its characteristics, list values within their valuesList, no WriteOnly value; post
