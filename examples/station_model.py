@@ -14,6 +14,8 @@ from ocppgen.generated.v201 import devicemodel as dm201
 from ocppgen.generated.v21 import devicemodel as dm21
 
 AVAILABILITY = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
+ENERGY = "Energy.Active.Import.Register"  # the one measurand the simulator samples
+MEASURANDS = (ENERGY,)
 TX_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "DataSigned", "PowerPathClosed", "EnergyTransfer")
 
 
@@ -32,6 +34,9 @@ def variables(dm: ModuleType) -> list[VariableSpec]:
         declare(comm.RetryBackOffRepeatTimes, "3", min_limit=0),
         declare(comm.ResetRetries, "1", min_limit=0),
         declare(comm.FileTransferProtocols, "HTTPS", values_list=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
+        declare(comm.NetworkConfigurationPriority, "0"),  # the one connection (its URL), slot 0
+        declare(comm.NetworkProfileConnectionAttempts, "3", min_limit=0),
+        declare(comm.UnlockOnEVSideDisconnect, "true", mutability="ReadOnly"),
         declare(data.ItemsPerMessage_GetVariables, "32"),
         declare(data.BytesPerMessage_GetVariables, "16384"),
         declare(data.ItemsPerMessage_SetVariables, "16"),
@@ -44,19 +49,29 @@ def variables(dm: ModuleType) -> list[VariableSpec]:
         declare(auth.LocalPreAuthorize, "false"),
         declare(sec.BasicAuthPassword, max_limit=40),
         declare(sec.SecurityProfile, "1"),
+        declare(sec.CertificateEntries, "0"),
         declare(sec.OrganizationName, "ocppgen", max_limit=64),
         declare(tx.EVConnectionTimeOut, "60", min_limit=0),
         declare(tx.StopTxOnInvalidId, "true"),
+        declare(tx.StopTxOnEVSideDisconnect, "true", mutability="ReadOnly"),
         declare(tx.TxStartPoint, "PowerPathClosed", mutability="ReadWrite", values_list=TX_POINTS),
         declare(tx.TxStopPoint, "EVConnected,Authorized", mutability="ReadWrite", values_list=TX_POINTS),
         declare(dm.SampledDataCtrlr.TxUpdatedInterval, "10", min_limit=0),
+        declare(dm.SampledDataCtrlr.TxEndedInterval, "0", min_limit=0),
+        declare(dm.SampledDataCtrlr.TxStartedMeasurands, ENERGY, values_list=MEASURANDS),
+        declare(dm.SampledDataCtrlr.TxUpdatedMeasurands, ENERGY, values_list=MEASURANDS),
+        declare(dm.SampledDataCtrlr.TxEndedMeasurands, ENERGY, values_list=MEASURANDS),
         declare(dm.ChargingStation.AvailabilityState, "Available", values_list=AVAILABILITY),
         declare(dm.ChargingStation.Available, "true"),
+        declare(dm.ChargingStation.SupplyPhases, "3"),
         declare(dm.EVSE.AvailabilityState, "Available", evse=1, values_list=AVAILABILITY),
         declare(dm.EVSE.Available, "true", evse=1),
         declare(dm.EVSE.Power, "22000", evse=1, max_limit=22000),
+        declare(dm.EVSE.SupplyPhases, "3", evse=1),
         declare(dm.Connector.AvailabilityState, "Available", evse=1, connector=1, values_list=AVAILABILITY),
+        declare(dm.Connector.Available, "true", evse=1, connector=1),
         declare(dm.Connector.ConnectorType, "cType2", evse=1, connector=1),
+        declare(dm.Connector.SupplyPhases, "3", evse=1, connector=1),
     ]
     return specs
 

@@ -60,7 +60,7 @@ def test_csms_reads_the_stations_device_model_after_boot(tmp_path: Path, version
 
     run(main())
     rows = {(c, v): (value, mutability) for c, v, value, mutability in _rows(db, "SELECT component, variable, value, mutability FROM device_model")}
-    assert len(rows) == len(sim.model.variables) == 36
+    assert len(rows) == len(sim.model.variables) == 49
     assert rows[("OCPPCommCtrlr", "HeartbeatInterval")] == ("300", "ReadWrite")
     assert rows[("DeviceDataCtrlr", "ItemsPerMessage[GetReport]")] == ("8", "ReadOnly")
     assert rows[("EVSE@1", "AvailabilityState")][0] == "Available"
@@ -88,7 +88,7 @@ def test_boot_time_configuration_pending_then_accepted(tmp_path: Path, version: 
     assert sim.settings.heartbeat_interval() == 120  # set by the CSMS while Pending
     assert sim.model.get(VariableKey("OCPPCommCtrlr", "HeartbeatInterval")) == "120"
     assert _rows(db, "SELECT COUNT(*) FROM boots")[0][0] == 2  # Pending, then the triggered one Accepted
-    assert len(_rows(db, "SELECT * FROM device_model")) == 36
+    assert len(_rows(db, "SELECT * FROM device_model")) == 49
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
@@ -257,10 +257,10 @@ def test_a_third_party_csms_reads_the_example_stations_device_model(version: str
         return
     report, variables = answers
     assert report.status == "Accepted"
-    assert [p["seq_no"] for p in parts] == list(range(len(parts))) and len(parts) == 5  # 36 variables, 8 a part
-    assert [p.get("tbc", False) for p in parts] == [True] * 4 + [False]
+    assert [p["seq_no"] for p in parts] == list(range(len(parts))) and len(parts) == 7  # 49 variables, 8 a part
+    assert [p.get("tbc", False) for p in parts] == [True] * 6 + [False]
     assert {p["request_id"] for p in parts} == {5}
-    assert sum(len(p["report_data"]) for p in parts) == 36
+    assert sum(len(p["report_data"]) for p in parts) == 49
     statuses = [r["attribute_status"] for r in variables.get_variable_result]
     assert statuses == ["Accepted", "Rejected"]
     assert variables.get_variable_result[0]["attribute_value"] == "300"

@@ -7,12 +7,16 @@ example does not pass is a strict xfail whose reason is the table's "fails" entr
 from __future__ import annotations
 
 import asyncio
+import datetime
+from typing import Any
 
 import pytest
 
 from ocppgen.generated.runtime.config import BackOff, StationOptions
+from ocppgen.generated.v201 import devicemodel as dm201
+from ocppgen.generated.v21 import devicemodel as dm21
 from tests.conformance.harness import TestCsms, now
-from tests.conformance.sut import FAST, accept_all, booted_station, example_station_at, idle
+from tests.conformance.sut import FAST, Station, accept_all, booted_station, example_station_at, idle
 from tests.helpers import run
 
 V2X = pytest.mark.parametrize("version", ["2.0.1", "2.1"])
@@ -87,6 +91,10 @@ def test_tc_b_30_cs(version: str) -> None:
 @V2X
 @tc("TC_B_02_CS", "B02.FR.01", "B02.FR.02", "B02.FR.04", "B02.FR.05", "B02.FR.06", "B02.FR.08", "F06.FR.17")
 def test_tc_b_02_cs(version: str) -> None:
+    """While Pending the CSMS reads and sets variables and takes a base report (steps 3-10);
+    a remote start is Rejected, a triggered BootNotification follows at once (reason
+    Triggered), and once Accepted the connectors are reported (steps 11-17)."""
+
     async def script() -> None:
         csms = TestCsms(version)
         async with example_station_at(version, csms):
@@ -99,27 +107,12 @@ def test_tc_b_02_cs(version: str) -> None:
             assert answer.payload["getVariableResult"][0]["attributeStatus"] == "Accepted"  # step 6
             answer = await link.call("GetBaseReport", {"requestId": 11, "reportBase": "FullInventory"})
             assert answer.payload["status"] == "Accepted"  # step 8
-            report = await link.expect("NotifyReport", timeout=1)  # step 9
-            await link.reply(report, {})
-
-    run(script())
-
-
-@V2X
-@tc("TC_B_02_CS", "B02.FR.05", "F06.FR.17", "B02.FR.02")
-def test_tc_b_02_cs_steps_11_to_17(version: str) -> None:
-    """The rest of TC_B_02_CS (steps 11-17), which the missing NotifyReport of step 9 keeps the
-    full script from reaching: while Pending, a remote start is Rejected, a triggered
-    BootNotification follows at once (reason Triggered), and once Accepted the connectors are
-    reported."""
-
-    async def script() -> None:
-        csms = TestCsms(version)
-        async with example_station_at(version, csms):
-            link = await csms.accepted()
-            boot = await link.expect("BootNotification")
-            await link.reply(boot, {"status": "Pending", "currentTime": now(), "interval": 300})
-            token = {"idToken": "OCTT-1", "type": "ISO14443"}
+            while True:  # steps 9-10, as often as needed
+                report = await link.expect("NotifyReport", timeout=1)
+                await link.reply(report, {})
+                if not report.payload.get("tbc", False):
+                    break
+            token = {"idToken": "OCTT-1", "type": "ISO14443"}  # step 11: after every NotifyReport
             answer = await link.call("RequestStartTransaction", {"idToken": token, "remoteStartId": 1, "evseId": 1})
             assert answer.payload["status"] == "Rejected"  # step 12
             answer = await link.call("TriggerMessage", {"requestedMessage": "BootNotification"})
@@ -130,22 +123,89 @@ def test_tc_b_02_cs_steps_11_to_17(version: str) -> None:
             status = await link.expect("StatusNotification")  # step 17
             assert status.payload["connectorStatus"] == "Available"
             await link.reply(status, {})
-            assert [c.action for c in link.received[:3]] == ["BootNotification", "BootNotification", "StatusNotification"]
+            actions = [c.action for c in link.received]
+            assert actions[0] == "BootNotification" and set(actions[1:-2]) == {"NotifyReport"}
+            assert actions[-2:] == ["BootNotification", "StatusNotification"]
             assert link.violations == []
 
     run(script())
 
 
+def ctrlr(component: str, variable: str, instance: str | None = None, **extra: object) -> dict[str, object]:
+    """A component-variable item; the document's "OCPPCommCtrl"/"AuthCtrl" are the spec's
+    OCPPCommCtrlr/AuthCtrlr (Part 2 appendix names)."""
+    var: dict[str, object] = {"name": variable}
+    if instance:
+        var["instance"] = instance
+    return {"component": {"name": component}, "variable": var, **extra}
+
+
+def no_error(result: dict[str, Any]) -> bool:
+    info = result.get("attributeStatusInfo") or result.get("statusInfo")
+    return info is None or info.get("reasonCode") == "NoError"
+
+
+async def set_offline_threshold(cs: Station, value: str) -> None:
+    """Configuration State "OCPPCommCtrlr.OfflineThreshold is <value>" (the example declares 60)."""
+    answer = await cs.link.call("SetVariables", {"setVariableData": [ocpp_comm("OfflineThreshold", attributeValue=value)]})
+    assert answer.payload["setVariableResult"][0]["attributeStatus"] == "Accepted"
+
+
 @V2X
 @tc("TC_B_06_CS", "B06.FR.01", "B06.FR.02", "B06.FR.03", "B06.FR.04", "B06.FR.10", "B06.FR.11")
-@pytest.mark.xfail(strict=True, reason="the example station knows three variables (no OfflineThreshold) and does "
-                   "not echo attributeType: it has no device model")
 def test_tc_b_06_cs(version: str) -> None:
     async def script() -> None:
         async with booted_station(version) as cs:
-            answer = await cs.link.call("GetVariables", {"getVariableData": [ocpp_comm("OfflineThreshold", attributeType="Actual")]})
-            result = answer.payload["getVariableResult"][0]
+            await set_offline_threshold(cs, "300")  # configuration state
+            answer = await cs.link.call("GetVariables", {"getVariableData": [ocpp_comm("OfflineThreshold", attributeType="Actual")]})  # step 1
+            result = answer.payload["getVariableResult"][0]  # step 2
             assert (result["attributeStatus"], result.get("attributeType"), result.get("attributeValue")) == ("Accepted", "Actual", "300")
+            assert result["component"]["name"] == "OCPPCommCtrlr" and result["variable"]["name"] == "OfflineThreshold"
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_B_07_CS", "B06.FR.01", "B06.FR.02", "B06.FR.03", "B06.FR.04", "B06.FR.10")
+def test_tc_b_07_cs(version: str) -> None:
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            await set_offline_threshold(cs, "300")  # configuration state (LocalAuthorizeOffline is true)
+            answer = await cs.link.call("GetVariables", {"getVariableData": [  # step 1
+                ocpp_comm("OfflineThreshold", attributeType="Actual"), ctrlr("AuthCtrlr", "LocalAuthorizeOffline", attributeType="Actual")]})
+            found = {(r["component"]["name"], r["variable"]["name"]): r for r in answer.payload["getVariableResult"]}  # step 2, any order
+            for key, value in ((("OCPPCommCtrlr", "OfflineThreshold"), "300"), (("AuthCtrlr", "LocalAuthorizeOffline"), "true")):
+                result = found[key]
+                assert (result["attributeStatus"], result.get("attributeType"), result.get("attributeValue")) == ("Accepted", "Actual", value)
+                assert no_error(result)
+            assert len(found) == 2 and cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@pytest.mark.parametrize(("item", "status", "attribute_type"), [
+    pytest.param({"component": {"name": "UnknownComponent"}, "variable": {"name": "OfflineThreshold"}}, "UnknownComponent", None,
+                 marks=tc("TC_B_32_CS", "B06.FR.06"), id="TC_B_32"),
+    pytest.param(ocpp_comm("UnknownVariable"), "UnknownVariable", None, marks=tc("TC_B_33_CS", "B06.FR.07"), id="TC_B_33"),
+    pytest.param(ocpp_comm("OfflineThreshold", attributeType="Target"), "NotSupportedAttributeType", "Target",
+                 marks=tc("TC_B_34_CS", "B06.FR.08"), id="TC_B_34"),
+])
+def test_tc_b_32_to_34_cs(version: str, item: dict[str, Any], status: str, attribute_type: str | None) -> None:
+    """Get Variables of an unknown component (B_32), an unknown variable (B_33), an attribute
+    type the variable does not have (B_34): step 1 the request, step 2 its checks."""
+
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            answer = await cs.link.call("GetVariables", {"getVariableData": [item]})  # step 1
+            result = answer.payload["getVariableResult"][0]  # step 2
+            assert result["attributeStatus"] == status
+            assert result["component"]["name"] == item["component"]["name"]
+            assert result["variable"]["name"] == item["variable"]["name"]
+            if attribute_type:
+                assert result.get("attributeType") == attribute_type
+            assert cs.link.violations == []
 
     run(script())
 
@@ -160,6 +220,190 @@ def test_tc_b_09_cs(version: str) -> None:
             assert result["attributeStatus"] == "Accepted"
             assert result["component"]["name"] == "OCPPCommCtrlr" and result["variable"]["name"] == "OfflineThreshold"
             assert result.get("attributeType") == "Actual"
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_B_10_CS", "B05.FR.01", "B05.FR.02", "B05.FR.03", "B05.FR.10", "B05.FR.12")
+def test_tc_b_10_cs(version: str) -> None:
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            answer = await cs.link.call("SetVariables", {"setVariableData": [  # step 1
+                ocpp_comm("OfflineThreshold", attributeValue="300", attributeType="Actual"),
+                ctrlr("AuthCtrlr", "LocalAuthorizeOffline", attributeValue="true", attributeType="Actual")]})
+            found = {(r["component"]["name"], r["variable"]["name"]): r for r in answer.payload["setVariableResult"]}  # step 2
+            assert set(found) == {("OCPPCommCtrlr", "OfflineThreshold"), ("AuthCtrlr", "LocalAuthorizeOffline")}
+            for result in found.values():
+                assert (result["attributeStatus"], result.get("attributeType")) == ("Accepted", "Actual")
+                assert no_error(result)
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@pytest.mark.parametrize(("item", "status", "attribute_type"), [
+    pytest.param({"component": {"name": "UnknownComponent"}, "variable": {"name": "OfflineThreshold"}, "attributeValue": "300"},
+                 "UnknownComponent", None, marks=tc("TC_B_35_CS", "B05.FR.04"), id="TC_B_35"),
+    pytest.param(ocpp_comm("UnknownVariable", attributeValue="300"), "UnknownVariable", None,
+                 marks=tc("TC_B_36_CS", "B05.FR.05"), id="TC_B_36"),
+    pytest.param(ocpp_comm("OfflineThreshold", attributeValue="300", attributeType="Target"), "NotSupportedAttributeType", "Target",
+                 marks=tc("TC_B_37_CS", "B05.FR.06"), id="TC_B_37"),
+    pytest.param(ctrlr("OCPPCommCtrlr", "MessageTimeout", "Default", attributeValue="30"), "Rejected", None,
+                 marks=tc("TC_B_39_CS", "B05.FR.09"), id="TC_B_39"),
+])
+def test_tc_b_35_to_39_cs(version: str, item: dict[str, Any], status: str, attribute_type: str | None) -> None:
+    """Set Variables of an unknown component (B_35), an unknown variable (B_36), an attribute
+    type the variable does not have (B_37), a ReadOnly variable (B_39: MessageTimeout, instance
+    Default). The document leaves attributeValue out of B_35-B_37; the schema requires one."""
+
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            answer = await cs.link.call("SetVariables", {"setVariableData": [item]})  # step 1
+            result = answer.payload["setVariableResult"][0]  # step 2
+            assert result["attributeStatus"] == status, result
+            assert result["component"]["name"] == item["component"]["name"]
+            assert result["variable"]["name"] == item["variable"]["name"]
+            if attribute_type:
+                assert result.get("attributeType") == attribute_type
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_B_11_CS", "B05.FR.07")
+def test_tc_b_11_cs(version: str) -> None:
+    """Steps 1-8 for each value: OfflineThreshold (integer) takes only the configured value;
+    AuthorizeRemoteStart (boolean, ReadWrite) only "true". SmartChargingCtrlr.LimitChangeSignificance
+    and ClockCtrlr.NextTimeOffsetTransitionDateTime (steps 3-4, 7-8: only if supported) are not
+    variables of the example station; they answer UnknownComponent."""
+
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            offline = "60"  # <configured offlineThreshold>
+            for value in (offline, f"{offline}.1", "true", now(), "abc"):
+                for item, accepted in (
+                    (ocpp_comm("OfflineThreshold", attributeValue=value), value == offline),  # step 1
+                    (ctrlr("AuthCtrlr", "AuthorizeRemoteStart", attributeValue=value), value == "true"),  # step 5
+                ):
+                    answer = await cs.link.call("SetVariables", {"setVariableData": [item]})
+                    result = answer.payload["setVariableResult"][0]  # steps 2, 6
+                    assert result.get("attributeType") == "Actual"
+                    if accepted:
+                        assert result["attributeStatus"] == "Accepted", (value, result)
+                    else:
+                        assert result["attributeStatus"] == "Rejected", (value, result)
+                        info = result.get("attributeStatusInfo")
+                        assert info is None or info["reasonCode"] == "InvalidValue"
+                for component, variable in (("SmartChargingCtrlr", "LimitChangeSignificance"), ("ClockCtrlr", "NextTimeOffsetTransitionDateTime")):
+                    answer = await cs.link.call("SetVariables", {"setVariableData": [ctrlr(component, variable, attributeValue=value)]})
+                    assert answer.payload["setVariableResult"][0]["attributeStatus"] == "UnknownComponent"
+            assert cs.link.violations == []
+
+    run(script())
+
+
+async def base_report(cs: Station, report_base: str, request_id: int) -> list[dict[str, Any]]:
+    """Steps 1-4 of a Get Base Report test case: Accepted, then NotifyReports with the requestId,
+    seqNo from 0 up by one while tbc; returns every reportData item."""
+    answer = await cs.link.call("GetBaseReport", {"requestId": request_id, "reportBase": report_base})  # step 1
+    assert answer.payload["status"] == "Accepted" and no_error(answer.payload)  # step 2
+    items: list[dict[str, Any]] = []
+    seq = 0
+    while True:
+        report = await cs.link.expect("NotifyReport")  # step 3
+        assert report.payload["requestId"] == request_id and report.payload["seqNo"] == seq
+        generated = datetime.datetime.fromisoformat(report.payload["generatedAt"].replace("Z", "+00:00"))
+        assert abs((generated - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) <= 4  # the labs' deviation
+        await cs.link.reply(report, {})  # step 4
+        items += report.payload.get("reportData", [])
+        if not report.payload.get("tbc", False):
+            return items
+        seq += 1
+
+
+LISTS = ("OptionList", "SequenceList", "MemberList")
+
+# Part 2 appendix "Charging Infrastructure Related": the required variables of the components
+# every station has (2.0.1 Part 2 appendix 3.2): ChargingStation, EVSE, Connector.
+INFRASTRUCTURE = {
+    ("ChargingStation", "AvailabilityState"), ("ChargingStation", "Available"), ("ChargingStation", "SupplyPhases"),
+    ("EVSE", "AvailabilityState"), ("EVSE", "Available"), ("EVSE", "Power"), ("EVSE", "SupplyPhases"),
+    ("Connector", "AvailabilityState"), ("Connector", "Available"), ("Connector", "ConnectorType"), ("Connector", "SupplyPhases"),
+}
+
+
+def required_variables(version: str, *, writeable: bool = False) -> set[tuple[str, str]]:
+    """The (component, variable) names the Part 2 appendix marks required (its "required if"
+    ones, V2X, left out), from the generated standard constants; ``writeable``: only those the
+    appendix makes ReadWrite without a ReadOnly alternative."""
+    module = dm201 if version == "2.0.1" else dm21
+    found = set()
+    for group in vars(module).values():
+        if isinstance(group, type):
+            for constant in vars(group).values():
+                if getattr(constant, "required", False) and not getattr(constant, "required_if", None) and getattr(constant, "component", None):
+                    mutability = {str(getattr(m, "value", m)) for m in constant.mutability or ()}
+                    if not writeable or mutability == {"ReadWrite"}:
+                        found.add((constant.component, constant.variable))
+    return found
+
+
+def check_items(items: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The checks common to every reported variable; returns the (component, variable) names."""
+    for item in items:
+        characteristics = item["variableCharacteristics"]  # present for every variable
+        if characteristics["dataType"] in LISTS:
+            allowed = characteristics.get("valuesList", "").split(",")
+            assert allowed != [""], item
+            for attribute in item["variableAttribute"]:
+                if "value" in attribute:
+                    values = attribute["value"].split(",") if characteristics["dataType"] != "OptionList" else [attribute["value"]]
+                    assert all(v in allowed for v in values if v), item
+        for attribute in item["variableAttribute"]:
+            if attribute.get("mutability") == "WriteOnly":
+                assert "value" not in attribute, item
+    return {(i["component"]["name"], i["variable"]["name"]) for i in items}
+
+
+@V2X
+@tc("TC_B_12_CS", "B07.FR.01", "B07.FR.03", "B07.FR.04", "B07.FR.07", "B07.FR.10", "B07.FR.12")
+def test_tc_b_12_cs(version: str) -> None:
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            items = await base_report(cs, "ConfigurationInventory", 12)
+            names = check_items(items)
+            for item in items:  # post scenario: every variable writeable
+                assert all(a.get("mutability", "ReadWrite") in ("ReadWrite", "WriteOnly") for a in item["variableAttribute"]), item
+            reported_components = {c for c, _ in names}  # the functional blocks the example implements
+            writeable = {(c, v) for c, v in required_variables(version, writeable=True) if c in reported_components}
+            missing = writeable - names
+            assert not missing, sorted(missing)
+            assert cs.link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_B_13_CS", "B07.FR.01", "B07.FR.03", "B07.FR.04", "B07.FR.08", "B07.FR.10", "B07.FR.12")
+@tc("TC_B_53_CS", "Referenced Components and Variables")
+def test_tc_b_13_and_53_cs(version: str) -> None:
+    """FullInventory: the report's checks (B_13 and B_53 are the same exchange), every variable
+    with its characteristics, list values within their valuesList, no WriteOnly value; post
+    scenario: the Charging Infrastructure variables and the required variables of the functional
+    blocks the example implements are reported."""
+
+    async def script() -> None:
+        async with booted_station(version) as cs:
+            names = check_items(await base_report(cs, "FullInventory", 13))
+            reported_components = {c for c, _ in names}  # the functional blocks the example implements
+            required = INFRASTRUCTURE | {(c, v) for c, v in required_variables(version) if c in reported_components}
+            missing = required - names
+            assert not missing, sorted(missing)
+            assert cs.link.violations == []
 
     run(script())
 
