@@ -75,6 +75,7 @@ class Simulator:
         self.deauthorized = False  # the CSMS answered the transaction's idToken other than Accepted (E05/E06; 1.6 section 4.8)
         self.tasks: set[asyncio.Task[Any]] = set()  # awaiting the answers of queued messages
         self.last_queued: Queued[Any] | None = None
+        self.start: Queued[Any] | None = None  # 1.6: the running transaction's StartTransaction in the queue
         self.seq = 0
         self.resets = 0
         self.client: StationClient[Any, Any] | None = None
@@ -137,6 +138,13 @@ class Handler16(st16.StationHandler):
 
     async def on_remote_stop_transaction(self, request: m16.RemoteStopTransactionRequest, context: st16.Context) -> m16.RemoteStopTransactionResponse:
         self.sim.log(f"RemoteStopTransaction {request.transaction_id}")
+        sim = self.sim
+        if sim.charging and sim.transaction is None and sim.start is not None and sim.client is not None:
+            # its StartTransaction.conf may just be arriving (the queue delivers alongside): wait a moment for the id
+            with contextlib.suppress(asyncio.TimeoutError, DeadLettered):
+                await sim.client.response(sim.start, timeout=2.0)
+            if sim.charging and sim.transaction is None:
+                sim.transaction = sim.client.transaction_id(sim.start)
         if request.transaction_id != self.sim.transaction:
             return m16.RemoteStopTransactionResponse(status=e16.RemoteStartStopStatus.Rejected)
         self.sim.remote_stop.set()
@@ -342,6 +350,16 @@ async def token_answer(station: StationClient[Any, Any], sim: Simulator, queued:
             sim.deauthorized = True  # E05.FR.02/E06: stop the transaction (1.6 section 4.8: StopTransactionOnInvalidId)
 
 
+async def settle(station: StationClient[Any, Any], queued: Queued[Any]) -> None:
+    """Online, let the queue deliver ``queued`` before the direct CALL that follows it (1.6: the
+    StatusNotification Charging after StartTransaction, Available after StopTransaction), keeping
+    the order a CSMS expects; offline (or slow) the transaction does not wait for it."""
+    if station.current is None or not station.registered:
+        return
+    with contextlib.suppress(asyncio.TimeoutError, DeadLettered):
+        await station.response(queued, timeout=min(station.options.call_timeout or 5.0, 5.0))
+
+
 async def quietly(call: Any) -> Any:
     """A direct CALL that may fail while offline (a StatusNotification, a Heartbeat): not queued."""
     try:
@@ -358,9 +376,10 @@ async def transaction_16(station: StationClient[Any, Any], sim: Simulator, id_ta
         sim.log(f"Authorize {id_tag}: {auth.id_tag_info.status.value}" if not isinstance(auth, CallFailure) else f"Authorize {id_tag}: offline ({auth})")
     # section 4.8: the CSMS assigns the transactionId; StopTransaction and the transaction's MeterValues
     # name this StartTransaction (start=) and carry that id when delivered, also when queued offline
-    start = sim.last_queued = station.submit(r16.START_TRANSACTION, m16.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=int(sim.energy), timestamp=now()))
+    start = sim.start = sim.last_queued = station.submit(r16.START_TRANSACTION, m16.StartTransactionRequest(connector_id=1, id_tag=id_tag, meter_start=int(sim.energy), timestamp=now()))
     sim.follow(token_answer(station, sim, start, f"StartTransaction {id_tag}"))
     sim.log(f"transaction started (queued as #{start})")
+    await settle(station, start)
     await quietly(client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Charging)))
     readings: list[d16.MeterValue] = []
     for _ in range(meter_values):
@@ -379,6 +398,7 @@ async def transaction_16(station: StationClient[Any, Any], sim: Simulator, id_ta
     if readings:
         stop = m16.StopTransactionRequest(transaction_id=tx, meter_stop=int(sim.energy), timestamp=now(), reason=reason, transaction_data=readings)
     sim.last_queued = station.submit(r16.STOP_TRANSACTION, stop, start=start)
+    await settle(station, sim.last_queued)
     sim.transaction, sim.charging = None, False
     await quietly(client.status_notification(m16.StatusNotificationRequest(connector_id=1, error_code=e16.ChargePointErrorCode.NoError, status=e16.ChargePointStatus.Available)))
     sim.log(f"transaction #{start} stopped at {sim.energy:.1f} Wh")
