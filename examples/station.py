@@ -175,6 +175,8 @@ class Handler16(st16.StationHandler):
                 connector_id=1, error_code=e16.ChargePointErrorCode.NoError,
                 status=e16.ChargePointStatus.Charging if sim.charging else e16.ChargePointStatus.Available)),
             "BootNotification": lambda: booted(sim, client.boot_notification(m16.BootNotificationRequest(charge_point_model="SimCharger", charge_point_vendor="ocppgen"))),
+            # section 5.17: the triggered MeterValues is sent now as a direct CALL, not queued behind the
+            # transaction's messages (it carries no transactionId, so it is not a transaction message)
             "MeterValues": lambda: client.meter_values(m16.MeterValuesRequest(connector_id=1, meter_value=[d16.MeterValue(
                 timestamp=now(), sampled_value=[d16.SampledValue(value=f"{sim.energy:.1f}", unit=e16.UnitOfMeasure.Wh)])])),
             "DiagnosticsStatusNotification": lambda: client.diagnostics_status_notification(

@@ -13,7 +13,7 @@ from examples import csms as example_csms, station as example_station
 from examples.defaults import default_struct
 from ocppgen.generated.runtime.routing import Reply
 from tests.protocol_helpers import context as make_context
-from ocppgen.generated.v16 import csms as csms16, enums as e16, messages as m16, routing as r16
+from ocppgen.generated.v16 import csms as csms16, datatypes as d16, enums as e16, messages as m16, routing as r16
 from ocppgen.generated.v201 import csms as csms201, datatypes as d201, enums as e201, messages as m201
 from ocppgen.generated.v201 import routing as r201
 from ocppgen.generated.v21 import csms as csms21, datatypes as d21, enums as e21, messages as m21, routing as r21
@@ -162,3 +162,46 @@ def test_simulator_transaction_survives_a_csms_outage(tmp_path: Path, version: s
     store = sqlite3.connect(queue)
     assert store.execute("SELECT COUNT(*) FROM queue").fetchone()[0] == 0
     assert store.execute("SELECT COUNT(*) FROM sent").fetchone()[0] == 5
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_simulator_stops_when_the_queued_start_is_not_accepted(tmp_path: Path, version: str) -> None:
+    """E05/E06 (1.6 section 4.8): the idTokenInfo/idTagInfo of the delivered Started/StartTransaction
+    is acted on: Invalid ends the transaction, Deauthorized (2.x) / DeAuthorized (1.6)."""
+    db = tmp_path / "csms.sqlite"
+    seen: list[tuple[str, Any, Any]] = []
+    server = recording_server(db, seen)
+    handler = next(h for b, h in server.bindings.values() if b.version == version)
+    if version == "1.6":
+        original_start = handler.on_start_transaction
+
+        async def start(request: Any, context: Any) -> Any:
+            answer = await original_start(request, context)
+            return m16.StartTransactionResponse(transaction_id=answer.transaction_id, id_tag_info=d16.IdTagInfo(status=e16.AuthorizationStatus.Invalid))
+
+        handler.on_start_transaction = start
+    else:
+        original_event = handler.on_transaction_event
+
+        async def event(request: Any, context: Any) -> Any:
+            answer = await original_event(request, context)
+            if request.event_type.value == "Started":
+                return m201.TransactionEventResponse(id_token_info=d201.IdTokenInfoType(status=e201.AuthorizationStatusEnumType.Invalid))
+            return answer
+
+        handler.on_transaction_event = event
+
+    async def main() -> None:
+        async with server.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            await example_station.simulate(f"ws://127.0.0.1:{port}/ocpp/SIM", version, meter_values=50, interval=0.05)
+
+    run(main(), 60)
+    names = [name for name, _, _ in seen]
+    assert len(names) < 20, names  # stopped long before its 50 meter values
+    last = seen[-1][1]
+    if version == "1.6":
+        assert last.reason.value == "DeAuthorized"
+    else:
+        assert last.event_type.value == "Ended" and last.trigger_reason.value == "Deauthorized"
+        assert last.transaction_info.stopped_reason.value == "DeAuthorized"
