@@ -208,8 +208,17 @@ class Handler2x:
 
     async def on_set_variables(self, request: Any, context: Any) -> Any:
         answer = self.sim.model.answer_set_variables(self.r.SET_VARIABLES, request, context)
-        for result in answer.set_variable_result:  # values may be secrets: not logged
+        for item, result in zip(request.set_variable_data, answer.set_variable_result):  # values may be secrets: not logged
             self.sim.log(f"SetVariables {result.component.name}.{result.variable.name}: {result.attribute_status.value}")
+            accepted = result.attribute_status.value in ("Accepted", "RebootRequired")
+            if accepted and (item.component.name, item.variable.name) == ("SecurityCtrlr", "BasicAuthPassword"):
+                password = item.attribute_value
+
+                async def reconnect() -> None:  # A01.FR.01/11: stored, then used, once the answer is out
+                    if self.sim.client is not None:
+                        self.sim.client.set_password(password)
+
+                context.after_response(reconnect)
         return answer
 
     async def on_get_base_report(self, request: Any, context: Any) -> Any:

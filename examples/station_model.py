@@ -47,7 +47,7 @@ def variables(dm: ModuleType) -> list[VariableSpec]:
         declare(auth.Enabled, "true"),
         declare(auth.LocalAuthorizeOffline, "true"),
         declare(auth.LocalPreAuthorize, "false"),
-        declare(sec.BasicAuthPassword, max_limit=40),
+        declare(sec.BasicAuthPassword, min_limit=16, max_limit=40),  # A00.FR.205: 16 to 40 characters
         declare(sec.SecurityProfile, "1"),
         declare(sec.CertificateEntries, "0"),
         declare(sec.OrganizationName, "ocppgen", max_limit=64),

@@ -192,7 +192,8 @@ class VariableSpec:
             MaxSet; at least one); another is NotSupportedAttributeType (B05.FR.06,
             B06.FR.08).
         unit: VariableCharacteristicsType.unit, reported (B08.FR.12).
-        min_limit: The smallest value of a number (B05.FR.08), reported.
+        min_limit: The smallest value of a number (B05.FR.08), or the shortest length of a
+            string or list (e.g. BasicAuthPassword: 16, A00.FR.205), reported.
         max_limit: The largest value of a number, or the longest value of a string or list
             type (B05.FR.08), reported.
         values_list: The allowed values of an OptionList, the allowed items of a
@@ -360,6 +361,9 @@ def check_value(spec: VariableSpec, value: str) -> str | None:
         except ValueError:
             return f"{value!r} is not an RFC 3339 date-time"
         return None if parsed.tzinfo is not None else f"{value!r} has no time zone"
+    # a string's (or list's) limits are lengths (Part 2, VariableCharacteristicsType minLimit/maxLimit)
+    if spec.min_limit is not None and len(value) < spec.min_limit:
+        return f"shorter than {spec.min_limit:g} characters"
     if spec.max_limit is not None and len(value) > spec.max_limit:
         return f"longer than {spec.max_limit:g} characters"
     if dt in _LISTS and spec.values_list:

@@ -35,7 +35,7 @@ def model(version: str, values: Any = None, **kw: Any) -> DeviceModel:
         declare(dm.DeviceDataCtrlr.ItemsPerMessage_GetVariables, "4"),
         declare(dm.DeviceDataCtrlr.BytesPerMessage_GetVariables, "600"),
         declare(dm.DeviceDataCtrlr.ItemsPerMessage_GetReport, "2"),
-        declare(dm.SecurityCtrlr.BasicAuthPassword),
+        declare(dm.SecurityCtrlr.BasicAuthPassword, min_limit=16, max_limit=40),  # A00.FR.205
         declare(dm.SecurityCtrlr.OrganizationName, "ACME", max_limit=8),
         declare(dm.TxCtrlr.TxStartPoint, "PowerPathClosed", mutability="ReadWrite", values_list=("EVConnected", "Authorized", "PowerPathClosed")),
         declare(dm.EVSE.AvailabilityState, "Available", evse=1, values_list=("Available", "Faulted")),
@@ -162,6 +162,7 @@ def test_b05_fr_07_badly_formatted_values_rejected_with_status_info(version: str
         (gv(version, "TxCtrlr", "TxStartPoint"), "Sunrise"),  # MemberList outside valuesList
         (gv(version, "SampledDataCtrlr", "TxEndedMeasurands"), "Voltage,Voltage"),  # a member twice
         (gv(version, "SecurityCtrlr", "OrganizationName"), "A" * 9),  # longer than maxLimit
+        (gv(version, "SecurityCtrlr", "BasicAuthPassword"), "A" * 15),  # a string's minLimit is its shortest length
     ]
     results = set_(version, model(version), *cases)
     assert statuses(results) == ["Rejected"] * len(cases)

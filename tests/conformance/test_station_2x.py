@@ -7,6 +7,7 @@ example does not pass is a strict xfail whose reason is the table's "fails" entr
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 from typing import Any
 
@@ -688,6 +689,66 @@ def test_tc_p_03_cs(version: str) -> None:
             result = answer.payload["getVariableResult"][0]
             assert result["attributeStatus"] == "Accepted" and result.get("attributeType", "Actual") == "Actual"
             assert result["attributeValue"] == "200"
+
+    run(script())
+
+
+async def booted_with_password(csms: TestCsms, version: str) -> Any:
+    """Reusable State Booted over Basic auth (security profile 1)."""
+    link = await csms.accepted()
+    boot = await link.expect("BootNotification")
+    await link.reply(boot, accept_all(version)["BootNotification"](boot.payload))
+    await link.reply(await link.expect("StatusNotification"), {})
+    await link.reply(await link.expect("SecurityEventNotification"), {})
+    return link
+
+
+def basic_auth_password(value: str) -> dict[str, object]:
+    return {"setVariableData": [{"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}, "attributeValue": value}]}
+
+
+@V2X
+@tc("TC_A_09_CS", "A01.FR.01", "A01.FR.11", "A01.FR.12")
+def test_tc_a_09_cs(version: str) -> None:
+    """The station accepts a new BasicAuthPassword and reconnects with it (steps 1-4; steps 5-8
+    apply to RebootRequired only, and the example answers Accepted)."""
+    old, new = "OCTT-password-0123456789", "OCTT-new-password-9876543210"
+
+    async def script() -> None:
+        passwords = {"CS-1": old}
+        csms = TestCsms(version, passwords=passwords)
+        options = StationOptions(backoff=FAST, ping_interval=0, basic_auth=("CS-1", old))
+        async with example_station_at(version, csms, options=options):
+            link = await booted_with_password(csms, version)
+            passwords["CS-1"] = new  # from now on the tester accepts only the new password
+            answer = await link.call("SetVariables", basic_auth_password(new))  # step 1
+            assert answer.payload["setVariableResult"][0]["attributeStatus"] == "Accepted"  # step 2
+            await csms.accepted()  # steps 3-4: upgraded only with <id>:<new password>
+            header = csms.attempts[-1][2]["Authorization"]
+            assert header == "Basic " + base64.b64encode(f"CS-1:{new}".encode()).decode()
+            assert link.violations == []
+
+    run(script())
+
+
+@V2X
+@tc("TC_A_10_CS", "A01.FR.01", "A01.FR.11", "A01.FR.12", "A00.FR.205")
+def test_tc_a_10_cs(version: str) -> None:
+    """A new BasicAuthPassword shorter than 16 characters (A00.FR.205) is Rejected, and the
+    station goes on with the old one: when the link is dropped it reconnects with the old
+    password (steps 3-4)."""
+    old = "OCTT-password-0123456789"
+
+    async def script() -> None:
+        csms = TestCsms(version, passwords={"CS-1": old})
+        options = StationOptions(backoff=FAST, ping_interval=0, basic_auth=("CS-1", old))
+        async with example_station_at(version, csms, options=options):
+            link = await booted_with_password(csms, version)
+            answer = await link.call("SetVariables", basic_auth_password("short-pass"))  # step 1
+            assert answer.payload["setVariableResult"][0]["attributeStatus"] == "Rejected"  # step 2
+            await link.close()
+            await csms.accepted()  # steps 3-4: the tester accepts only <id>:<old password>
+            assert link.violations == []
 
     run(script())
 
