@@ -269,9 +269,6 @@ class Formatter:
         self._pool: Any = None
 
     def __enter__(self) -> Formatter:
-        if self.jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-            # fork: the workers start with black already imported
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -283,9 +280,11 @@ class Formatter:
         """Start formatting ``sources``; the returned function waits for the formatted modules."""
         folder = _cache_dir()
         misses = [p for p, src in sources.items() if folder is None or not (folder / f"{_key(src)}.py").exists()]
-        if self._pool is None or len(misses) < 2:
+        if self.jobs < 2 or len(misses) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             formatted = {p: _format(p, src) for p, src in sources.items()}
             return lambda: formatted
+        if self._pool is None:  # started when first needed; fork: black is already imported
+            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
         running = self._pool.map_async(_format_pair, [(p, sources[p]) for p in misses], chunksize=1)
 
         def wait() -> dict[str, str]:

@@ -957,9 +957,6 @@ class DeviceModel:
             return value("Problem") == "true"
         return False
 
-    def _check_report_limits(self, route: Route[Req, Res], request: Req, context: CallContext[C], count: int) -> None:
-        self._check_limits("GetReport", count, "componentVariable", context, route.request_codec.encode(request), ("B08.FR.17", "B08.FR.18"))
-
     def answer_get_base_report(
         self, route: Route[Req, Res], request: Req, context: CallContext[C], notify: Route[N, NR]
     ) -> Res:
@@ -994,10 +991,11 @@ class DeviceModel:
             notify: The version's ``routing.NOTIFY_REPORT``.
         """
         _expect(route, "GetReport")
-        raw = _wire(route.request_codec.encode(request))
+        encoded = route.request_codec.encode(request)
+        raw = _wire(encoded)
         criteria = [str(c) for c in raw.get("componentCriteria", [])]
         cvs = [cv for cv in raw.get("componentVariable", []) if isinstance(cv, dict)]
-        self._check_report_limits(route, request, context, len(cvs))
+        self._check_limits("GetReport", len(cvs), "componentVariable", context, encoded, ("B08.FR.17", "B08.FR.18"))
         if any(c not in ("Active", "Available", "Enabled", "Problem") for c in criteria):
             return _decode(route, {"status": "NotSupported"})  # B08.FR.02
         keys = self.report_keys(criteria, cvs)
