@@ -15,6 +15,7 @@ import pytest
 
 from ocppgen.generated.runtime.cluster import ClusterRegistry
 from ocppgen.generated.runtime.cluster_credentials import SharedPasswords
+from ocppgen.generated.runtime.session import canonical_identity
 from ocppgen.generated.runtime.config import BackOff, ServerOptions
 from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost
 from ocppgen.generated.runtime.redis_backplane import RedisBackplane
@@ -130,6 +131,19 @@ def test_a_connection_on_another_node_replaces_the_old_one_at_once(redis: tuple[
     asyncio.run(asyncio.wait_for(main(), 30))
 
 
+async def answer_shared(registry: ClusterRegistry, identity: str, message_id: str, timeout: float = 5.0) -> None:
+    """Wait until the backplane holds the session state of ``identity`` with the answer to
+    ``message_id`` in its 2.1 answer cache."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        state = await registry._load(canonical_identity(identity))
+        if state is not None and any(m == message_id for _, m, _ in state.answers):
+            return
+        assert loop.time() < end, f"the answer to {message_id} never reached the backplane"
+        await asyncio.sleep(0.01)
+
+
 def test_a_21_retry_on_another_node_is_answered_from_the_cache(redis: tuple[str, str]) -> None:
     url, prefix = redis
     handler_a, handler_b = Counting21(), Counting21()
@@ -143,6 +157,9 @@ def test_a_21_retry_on_another_node_is_answered_from_the_cache(redis: tuple[str,
                 connection = await first.connected(timeout=5)
                 answer = await connection.call(r21.HEARTBEAT, m21.HeartbeatRequest(), 5, message_id="retry-1")
                 assert handler_a.heartbeats == 1
+                # a station retries after its CALL timeout, long after node A shared the answer
+                # (an asynchronous backplane write after the answer went out): wait for that write
+                await answer_shared(_reg_a, "RT-1", "retry-1")
                 # the answer got lost on a half-open path (say): the station retries the same CALL
                 # on another node while node A still holds its old connection (so nothing was
                 # saved at a disconnect: the answer was shared when it was given)
