@@ -15,11 +15,11 @@ import pytest
 
 from ocppgen.generated.runtime.cluster import ClusterRegistry
 from ocppgen.generated.runtime.cluster_credentials import SharedPasswords
-from ocppgen.generated.runtime.session import canonical_identity
 from ocppgen.generated.runtime.config import BackOff, ServerOptions
 from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost
 from ocppgen.generated.runtime.redis_backplane import RedisBackplane
 from ocppgen.generated.runtime.registry import StationEvent
+from ocppgen.generated.runtime.session import canonical_identity
 from ocppgen.generated.runtime.server import CsmsServer
 from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201, station as station201
 from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21, routing as r21, station as station21
