@@ -122,8 +122,10 @@ def test_a_connection_on_another_node_replaces_the_old_one_at_once(redis: tuple[
                         await pending
                     assert loop.time() - started < 2
                     await eventually(lambda: any(e.kind == "disconnected" and e.replaced for e in events), what="replaced event")
-                    session = reg_a.session("RP-1")
-                    assert session is not None and session.registered  # through node B now
+                    # node A learns of node B's connection from B's published event (pub/sub):
+                    # wait for it as an application would, then call through node B
+                    session = await reg_a.wait_for("RP-1", timeout=5)
+                    assert session.connected and session.registered  # through node B now
                     with pytest.raises(CallErrorReceived) as error:  # the same error class as a local call's
                         await reg_a.client("RP-1", csms201.BINDING).reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))
                     assert error.value.code == "NotSupported"  # the new station's handler has no Reset
