@@ -741,7 +741,7 @@ class OcppProtocol:
     ) -> str | None:
         """RFC 3339 date-time syntax the decoder let through (a space for T, +hhmm): refused
         strictly (the reason is returned), tolerated and reported leniently."""
-        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._text):
+        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(payload):  # the payload checked, not the frame
             return None
         found = wire.datetime_violations(type_, bytes(payload))
         if not found:

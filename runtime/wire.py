@@ -269,14 +269,18 @@ def _millis(value: datetime.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def suspect(text: str | bytes) -> bool:
-    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a
-    space for ``T``, an offset without its colon). False positives only cost the type-aware check.
+def suspect(text: str | bytes | msgspec.Raw) -> bool:
+    """Whether the JSON ``text`` (a frame or a payload) may hold a date-time msgspec accepts but
+    RFC 3339 section 5.6 does not (a space for ``T``, an offset without its colon), spelled out or
+    with ``\\u`` escapes (RFC 8259 section 7: msgspec reads the string after unescaping it). False
+    positives only cost the type-aware check.
 
     Every pattern starts with a literal character (``+``, space, ``-``), which the regular
     expression engine finds with a fast scan; ``in`` skips a pattern whose character is absent."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
+    if not isinstance(text, str):
+        text = bytes(text).decode("utf-8", "replace")
+    if "\\" in text and "\\u" in text:  # an escaped character: only the decoded text can tell
+        return True
     if "+" in text and _PLUS_HHMM.search(text):
         return True
     if " " in text and _SPACE_SEPARATOR.search(text):
