@@ -69,6 +69,13 @@ def test_an_escaped_deviation_is_refused_like_a_plain_one(value: str, hide: str)
     assert [type(e) for e in events] == [ToleratedViolation, CallReceived]
 
 
+@pytest.mark.parametrize("digits", [1, 6, 31, 40, 200])
+def test_an_offset_without_colon_is_refused_after_a_fraction_of_any_length(digits: int) -> None:
+    """The scan used to look back 40 characters for the time before a "-hhmm" offset."""
+    [rejected] = make("2.0.1", Role.CSMS).receive(STATUS.format(id="f", ts=f"2024-01-01T00:00:00.{'1' * digits}-0130"), 0)
+    assert isinstance(rejected, Rejected) and rejected.code == "PropertyConstraintViolation"
+
+
 def test_an_escaped_rfc_3339_date_time_is_accepted() -> None:
     value = "2024-01-01T00:00:00+01:00"
     frame = STATUS.format(id="e", ts=escaped(value, [True] * len(value)))
@@ -114,7 +121,7 @@ def test_dispatch_refuses_what_the_core_refuses() -> None:
 # without colons, fractions, lower case, hour and minute edges.
 DATE = st.builds("{:04d}-{:02d}-{:02d}".format, st.integers(0, 9999), st.integers(1, 12), st.integers(1, 28))
 TIME = st.builds("{:02d}:{:02d}:{:02d}".format, st.integers(0, 23), st.integers(0, 59), st.integers(0, 59))
-FRACTION = st.one_of(st.just(""), st.text("0123456789", min_size=1, max_size=12).map(lambda d: "." + d))
+FRACTION = st.one_of(st.just(""), st.text("0123456789", min_size=1, max_size=80).map(lambda d: "." + d))
 OFFSET = st.one_of(
     st.sampled_from(["Z", "z", "", "+00:00", "-00:00", "+0000", "-0000", "+01", "-1", "+01:0"]),
     st.builds("{}{:02d}{}{:02d}".format, st.sampled_from("+-"), st.integers(0, 23), st.sampled_from([":", "", "::"]), st.integers(0, 59)),
@@ -134,3 +141,157 @@ def test_a_date_time_is_accepted_exactly_when_rfc_3339_allows_it(value: str, mas
     assert isinstance(events[0], CallReceived) == valid, (frame, events)
     if msgspec_reads(value) and not valid:
         assert wire.suspect(frame) and wire.suspect(json.dumps(json.loads(frame)[3]))
+
+
+# -- the hot path against the general path ----------------------------------------------------
+
+from benchmarks.messages import TRANSACTION_EVENT_201  # noqa: E402
+from ocppgen.generated.runtime import protocol as protocol_module  # noqa: E402
+from ocppgen.generated.runtime.session import Session  # noqa: E402
+
+# ids as they appear in the frame (JSON string bodies): a small pool, so that ids repeat
+# (duplicates, pipelined CALLs), escapes, and ids that mislead the hot path's guess at the action
+IDS = st.one_of(
+    st.sampled_from(["1", "2", "dup"]),
+    st.sampled_from(["1", "2", "dup", "19223201"]),
+    st.sampled_from(["a\\\"b", "x\\\\", "\\u0041", "é", "-1", "", 'x\\",\\"Heartbeat', 'x\\", \\"Heartbeat', 'q\\",\\"Authorize']),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40).map(lambda t: json.dumps(t)[1:-1]),
+)
+DATE_TIME_VALUES = st.one_of(st.sampled_from(["2024-05-06T10:15:30.123Z", "2024-05-06T10:15:30Z"]), DATE_TIMES)
+
+
+def _status(ts: str) -> dict[str, Any]:
+    return {"timestamp": ts, "connectorStatus": "Available", "evseId": 1, "connectorId": 1}
+
+
+def _transaction(ts: str, samples: int) -> dict[str, Any]:
+    payload = json.loads(json.dumps(TRANSACTION_EVENT_201))
+    payload["timestamp"] = ts
+    payload["meterValue"][0]["timestamp"] = ts
+    payload["meterValue"][0]["sampledValue"] = (payload["meterValue"][0]["sampledValue"] * 3)[:samples]
+    return payload
+
+
+PAYLOADS = st.one_of(
+    st.tuples(st.just("Heartbeat"), st.just({})),
+    st.tuples(st.just("Authorize"), st.just({"idToken": {"idToken": "04A2B3C4", "type": "ISO14443"}})),
+    st.tuples(st.just("StatusNotification"), DATE_TIME_VALUES.map(_status)),
+    st.tuples(st.just("TransactionEvent"), st.builds(_transaction, DATE_TIME_VALUES, st.integers(1, 20))),
+    st.tuples(st.just("BootNotification"), st.just({"reason": "PowerUp", "chargingStation": {"model": "m", "vendorName": "v"}})),
+    st.tuples(st.sampled_from(["NoSuchAction", "Reset", "NotifyPeriodicEventStream", "TransactionEvent"]), st.just({"x": 1})),
+    st.tuples(st.sampled_from(["NoSuchAction", "Reset", "Authorize"]), st.just({})),
+    st.tuples(st.just("Heartbeat"), st.just({"x": "\u00e9"})),
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> str | bytes:
+    mid = draw(IDS)
+    action, payload = draw(PAYLOADS)
+    sep = draw(st.sampled_from([",", ", "]))
+    kind = draw(st.sampled_from([2, 2, 2, 2, 3, 6]))
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=draw(st.booleans()))
+    if kind == 3:
+        text = f'[3{sep}"{mid}"{sep}{body}]'
+    else:
+        text = f'[{kind}{sep}"{mid}"{sep}"{action}"{sep}{body}]'
+    mutation = draw(st.sampled_from(["none"] * 6 + ["cut", "extra", "extra-handler", "trailing", "bytes", "bad-utf8", "surrogate"]))
+    if mutation == "cut":
+        text = text[: draw(st.integers(0, len(text) - 1))]
+    elif mutation == "extra":
+        text = text[:-1] + sep + "null]"
+    elif mutation == "extra-handler":
+        text = text[:-1] + sep + '"on_heartbeat"]'
+    elif mutation == "trailing":
+        text = text + " x"
+    if mutation == "bytes":
+        return text.encode()
+    if mutation == "bad-utf8":
+        data = text.encode()
+        at = draw(st.integers(0, len(data)))
+        return data[:at] + b"\xff" + data[at:]
+    if mutation == "surrogate":
+        at = draw(st.integers(0, len(text)))
+        return text[:at] + "\ud800" + text[at:]
+    return text
+
+
+def _pair(variant: str) -> tuple[Any, Any]:
+    def one() -> Any:
+        if variant == "session":
+            return make("2.0.1", Role.CSMS, session=Session("CS-1", Role.CSMS), max_calls_in_progress=2, max_calls_queued=2)
+        if variant == "lenient":
+            return make("2.0.1", Role.CSMS, strictness=Strictness.LENIENT, max_calls_in_progress=1)
+        if variant == "2.1":
+            return make("2.1", Role.CSMS, max_calls_in_progress=1, max_calls_queued=2)
+        return make("2.0.1", Role.CSMS, max_calls_in_progress=3, max_calls_queued=1)
+
+    return one(), one()
+
+
+def _outcome(events: list[Any]) -> list[tuple[str, Any]]:
+    return [(type(e).__name__, msgspec.structs.asdict(e)) for e in events]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(frames(), min_size=1, max_size=12), st.sampled_from(["plain", "session", "lenient", "2.1"]), st.sampled_from([0, 400, 10**9]))
+def test_receive_answers_every_frame_as_the_general_path_does(sequence: list[str | bytes], variant: str, one_pass_min: int) -> None:
+    """Frames long and short, compact and spaced, str and bytes, with escaped, long, duplicate
+    and empty ids, unknown and SEND actions, extra elements, cut frames, invalid UTF-8 and lone
+    surrogates, date-times in every spelling: ``receive`` (whichever of its paths it takes)
+    gives exactly the events, frames and state of the general path, frame after frame."""
+    saved = protocol_module.ONE_PASS_MIN
+    protocol_module.ONE_PASS_MIN = one_pass_min
+    try:
+        fast, general = _pair(variant)
+        for i, data in enumerate(sequence):
+            got = fast.receive(data, float(i))
+            expected = general._receive_frame(data, float(i))
+            assert _outcome(got) == _outcome(expected), data
+            assert fast.data_to_send() == general.data_to_send(), data
+            assert fast._inbound == general._inbound and fast._waiting == general._waiting
+            assert fast.bad_messages == general.bad_messages
+    finally:
+        protocol_module.ONE_PASS_MIN = saved
+
+
+@pytest.mark.parametrize("data", [
+    b'[2,"a","StatusNotification",{"timestamp":"2024-01-01T00:00:00Z","connectorStatus":"Available","evseId":1,'
+    b'"connectorId":1,"customData":{"vendorId":"v","x":"\xff"}}]',
+    b'[2,"\xff","Heartbeat",{}]',
+    '[2,"\ud800","Heartbeat",{}]',
+])
+def test_text_that_is_not_utf_8_is_not_json_and_is_answered_so(data: str | bytes) -> None:
+    """RFC 8259 section 8.1: JSON text is UTF-8. Bytes that are not, or a str no UTF-8 can hold,
+    get the answer to a frame that is not JSON (CALLERROR with id "-1"), never an exception."""
+    csms = make("2.0.1", Role.CSMS)
+    [rejected] = csms.receive(data, 0)
+    assert isinstance(rejected, Rejected) and rejected.message_id == "-1" and rejected.code == "RpcFrameworkError"
+    assert json.loads(csms.data_to_send()[0])[:3] == [4, "-1", "RpcFrameworkError"]
+
+
+@pytest.mark.parametrize("one_pass_min", [0, 10**9])
+def test_a_duplicate_of_a_pipelined_call_is_refused_on_every_path(one_pass_min: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Part 4 section 4.1.1: a CALL whose id waits behind others is a duplicate too."""
+    monkeypatch.setattr(protocol_module, "ONE_PASS_MIN", one_pass_min)
+    csms = make("2.0.1", Role.CSMS, max_calls_in_progress=1)
+    events = [e for mid in ("a", "b", "b") for e in csms.receive(f'[2,"{mid}","Heartbeat",{{}}]', 0)]
+    assert [type(e).__name__ for e in events] == ["CallReceived", "CallQueued", "Rejected"]
+
+
+@pytest.mark.parametrize("one_pass_min", [0, 10**9])
+def test_an_id_that_spells_another_action_does_not_mislead_the_hot_path(one_pass_min: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot path guesses the action from the text between the third and fourth quotes; an id
+    with escaped quotes can spell a handled action there. The decoded frame has the last word."""
+    monkeypatch.setattr(protocol_module, "ONE_PASS_MIN", one_pass_min)
+    csms = make("2.0.1", Role.CSMS)
+    [rejected] = csms.receive('[2,"x\\",\\"Heartbeat","NoSuchAction",{}]', 0)
+    assert isinstance(rejected, Rejected) and rejected.message_id == 'x","Heartbeat' and rejected.code == "NotImplemented"
+
+
+def test_bytes_and_str_get_the_same_answers() -> None:
+    for text in ['[2,"h","Heartbeat",{}]', STATUS.format(id="s", ts="2024-01-01T00:00:00+0100"), '[2,"u","Nope",{}]',
+                 json.dumps([2, "t", "TransactionEvent", TRANSACTION_EVENT_201], separators=(",", ":"))]:
+        a, b = make("2.0.1", Role.CSMS), make("2.0.1", Role.CSMS)
+        assert _outcome(a.receive(text, 0)) == _outcome(b.receive(text.encode(), 0))
+        assert a.data_to_send() == b.data_to_send()
