@@ -165,7 +165,9 @@ _SPLIT: dict[type, tuple[Any, frozenset[Any]]] = {
     bytes: (b'"', frozenset({b"[2,", b"[2, "})),
 }
 
-_minus_offset = wire.minus_offset
+_minus_offset, _minus_offset_bytes = wire.minus_offset, wire.minus_offset_bytes
+_decode_frame = fr.DECODER.decode
+_Call = fr.Call
 
 _PAYLOAD_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
@@ -517,28 +519,33 @@ class OcppProtocol:
                 return self._receive_frame(data, now)
         else:
             try:
-                frame: fr.Frame = fr.DECODER.decode(data)
+                frame: fr.Frame = _decode_frame(data)
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
                 return self._receive_frame(data, now)
-            if type(frame) is not fr.Call:
+            if type(frame) is not _Call:
                 return self._on_frame(frame, now)
-            fast = self._fast.get(frame.action) or self._fast_entry(frame.action)
+            action = frame.action
+            fast = self._fast.get(action) or self._fast_entry(action)
             if fast is None:
                 return self._on_call(frame, now)
             try:
                 request = fast[4](frame.payload)
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 return self._on_call(frame, now)
-            mid, action = frame.message_id, frame.action
-        if mid in self._inbound or self._waiting:
+            mid = frame.message_id
+        inbound = self._inbound
+        if mid in inbound or self._waiting:
             return self._receive_frame(data, now)
-        if fast[2] and (  # RFC 3339 spellings msgspec reads: a quick necessary condition, then the scan
-            type(data) is not str or "+" in data or " " in data or "\\" in data or _minus_offset(data) is not None
-        ) and wire.suspect(data):
-            return self._receive_frame(data, now)
-        if self._plain and len(self._inbound) < self.max_calls_in_progress:
+        if fast[2]:  # RFC 3339 spellings msgspec reads: a quick necessary condition, then the scan
+            if isinstance(data, str):
+                maybe = "+" in data or " " in data or "\\" in data or _minus_offset(data) is not None
+            else:
+                maybe = b"+" in data or b" " in data or b"\\" in data or _minus_offset_bytes(data) is not None
+            if maybe and wire.suspect(data):
+                return self._receive_frame(data, now)
+        if self._plain and len(inbound) < self.max_calls_in_progress:
             timeout = self.handler_timeout
-            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+            inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
             return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[1])]
         return self._accept(mid, action, fast[1], request, now, None)
 

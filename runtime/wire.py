@@ -51,9 +51,10 @@ _TIME_BEFORE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?\Z")
 _SPACE_SEPARATOR = re.compile(r" [0-9]{2}:[0-9]{2}(?<=[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2})")
 _BYTES_SCANS = tuple(re.compile(p.pattern.encode()) for p in (_PLUS_HHMM, _MINUS_HHMM, _TIME_BEFORE, _SPACE_SEPARATOR))
 _STR_SCANS = (_PLUS_HHMM, _MINUS_HHMM, _TIME_BEFORE, _SPACE_SEPARATOR)
-#: A quick necessary condition for an offset without its colon (``suspect`` decides): the
-#: protocol core's hot path runs it inline, with ``"+"``, space and backslash tests.
+#: A quick necessary condition for an offset without its colon (``suspect`` decides), for str
+#: and for bytes: the protocol core's hot path runs it inline, with "+", space and backslash tests.
 minus_offset = _MINUS_HHMM.search
+minus_offset_bytes = _BYTES_SCANS[1].search
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
