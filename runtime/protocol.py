@@ -540,7 +540,8 @@ class OcppProtocol:
             if isinstance(data, str):
                 maybe = "+" in data or " " in data or "\\" in data or _minus_offset(data) is not None
             else:
-                maybe = b"+" in data or b" " in data or b"\\" in data or _minus_offset_bytes(data) is not None
+                # bytes: an int needle ("+", space, backslash); a bytes needle first fails as an int
+                maybe = 43 in data or 32 in data or 92 in data or _minus_offset_bytes(data) is not None
             if maybe and wire.suspect(data):
                 return self._receive_frame(data, now)
         if self._plain and len(inbound) < self.max_calls_in_progress:
