@@ -6,8 +6,9 @@ One ``OcppProtocol`` serves one connection, for one OCPP version and one role. I
 the station's ``Session`` (see ``session``), which outlives the connection and holds the rules
 that do: the registration gate in both directions and the 2.1 answer cache.
 
-Inbound. ``receive(data, now)`` takes one WebSocket text message and returns events. Each frame
-ends in exactly one outcome (see ``events``): a typed ``CallReceived``/``SendReceived`` for the
+Inbound. ``receive(data, now)`` takes one WebSocket text message (or its UTF-8 bytes) and
+returns events. Each frame ends in exactly one outcome (see ``events``): a typed
+``CallReceived``/``SendReceived`` for the
 connection to run a handler on, a reply matched to one of our CALLs, an answer the core wrote
 itself (``Rejected``: CALLERROR, or CALLRESULTERROR on 2.1; ``Answered``: a CALLRESULT from the
 2.1 answer cache or one the registration state prescribes), or a documented ``Dropped``.
@@ -152,12 +153,12 @@ def _qualified(t: type) -> str:
 
 # Frames of at least ONE_PASS_MIN characters are decoded in one pass (envelope and typed payload
 # at once): that saves the envelope's scan of the payload and the second decoder call, which pays
-# once it is dearer than reading the action out of the frame first (about 400 characters,
-# measured with benchmarks.codec; shorter frames take the envelope, then the payload). The action is read as the text between the
-# frame's third and fourth quotes (``[2,"id","Action",{...}]``, also with ", " separators) in its
-# first _HEAD characters (a 4-character opening, a 36-character id, a separator and an action of
-# up to 52 characters). It is a guess the decoded frame must confirm: a quote escaped in the id
-# misleads it, and then the general path decides.
+# once it is dearer than reading the action out of the frame first (from about 400 characters,
+# docs/perf-notes/inbound.md); shorter frames take the envelope, then the payload. The action is
+# read as the text between the frame's third and fourth quotes (``[2,"id","Action",{...}]``, also
+# with ", " separators) in its first _HEAD characters (a 4-character opening, a 36-character id,
+# a separator and an action of up to 52 characters). It is a guess the decoded frame must confirm:
+# a quote escaped in the id misleads it, and then the general path decides.
 ONE_PASS_MIN = 400
 _HEAD = 96
 _SPLIT: dict[type, tuple[Any, frozenset[Any]]] = {
@@ -613,13 +614,13 @@ class OcppProtocol:
         """The hot path's entry for ``action`` (as text or bytes), or None (unknown, not
         handled, SEND): remembered in the table that this connection shares with every other of
         the same routes. Only actions of the routes are remembered, so the table stays small."""
-        if type(action) is bytes:
+        if isinstance(action, bytes):
             try:
                 name = action.decode()
             except UnicodeDecodeError:
                 return None
         else:
-            name = action  # type: ignore[assignment]
+            name = action
         route = self.routes.get(name)
         method = self.handled.get(name)
         if route is None or method is None or route.send:

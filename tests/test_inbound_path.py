@@ -26,7 +26,6 @@ from tests.protocol_helpers import make
 # RFC 3339 section 5.6, written out independently of runtime/wire.py: full-date "T" full-time,
 # lower-case t and z allowed (section 5.6, NOTE), time-numoffset with its colon.
 RFC_3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
-_TZ_DATETIME = msgspec.json.Decoder(Any)
 
 
 def msgspec_reads(value: str) -> bool:
@@ -98,6 +97,27 @@ def test_a_signed_call_is_checked_on_its_signed_payload() -> None:
     action, jws = sign_call("StatusNotification", "s2", msgspec.json.encode(good), STATION_EC.signer())
     [received] = csms.receive(fr.encode_call(fr.CALL, "s2", action, jws), 0)
     assert isinstance(received, CallReceived) and received.signer is not None
+
+
+def test_a_signed_reply_is_checked_on_its_signed_payload() -> None:
+    """A signed CALLRESULT (Part 4 section 7.2) whose date-time RFC 3339 refuses fails our CALL."""
+    from ocppgen.generated.runtime.errors import ResponseInvalid
+    from ocppgen.generated.runtime.events import CallCompleted, CallFailed
+    from ocppgen.generated.runtime.signing import SigningPolicy, sign_result
+    from ocppgen.generated.v201 import routing as r201
+    from tests.test_signed_messages import CSMS_KEY
+
+    for when, ok in (("2024-01-01T00:00:00+0100", False), ("2024-01-01T00:00:00+01:00", True)):
+        station = make("2.0.1", Role.CHARGING_STATION, signing=SigningPolicy(trusted=[CSMS_KEY.certificate]))
+        mid = station.call(r201.HEARTBEAT, m201.HeartbeatRequest(), 0)
+        station.data_to_send()
+        signed = sign_result("Heartbeat", mid, msgspec.json.encode({"currentTime": when}), CSMS_KEY.signer())
+        [event] = station.receive(fr.encode_result(mid, signed), 0)
+        if ok:
+            assert isinstance(event, CallCompleted)
+        else:
+            assert isinstance(event, CallFailed) and isinstance(event.error, ResponseInvalid)
+            assert event.error.code == "PropertyConstraintViolation"  # type: ignore[attr-defined]
 
 
 def test_dispatch_refuses_what_the_core_refuses() -> None:
