@@ -6,8 +6,9 @@ One ``OcppProtocol`` serves one connection, for one OCPP version and one role. I
 the station's ``Session`` (see ``session``), which outlives the connection and holds the rules
 that do: the registration gate in both directions and the 2.1 answer cache.
 
-Inbound. ``receive(data, now)`` takes one WebSocket text message and returns events. Each frame
-ends in exactly one outcome (see ``events``): a typed ``CallReceived``/``SendReceived`` for the
+Inbound. ``receive(data, now)`` takes one WebSocket text message (or its UTF-8 bytes) and
+returns events. Each frame ends in exactly one outcome (see ``events``): a typed
+``CallReceived``/``SendReceived`` for the
 connection to run a handler on, a reply matched to one of our CALLs, an answer the core wrote
 itself (``Rejected``: CALLERROR, or CALLRESULTERROR on 2.1; ``Answered``: a CALLRESULT from the
 2.1 answer cache or one the registration state prescribes), or a documented ``Dropped``.
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -151,20 +151,36 @@ def _qualified(t: type) -> str:
     return f"{version}.{t.__qualname__}" if version else t.__qualname__
 
 
-# Frames longer than this take the one-pass path first: it saves the second scan of the payload,
-# which pays off once the payload is dearer than peeking at the action (about 150 characters).
-COMPACT_MIN = 200
-# The action of a compact CALL, peeked at before the one pass; a guess that the decoded frame
-# must confirm (an id with escapes takes the general path).
-_CALL_HEAD = re.compile(r'\[2,"[^"\\]*","([^"\\]+)"')
+# Frames of at least ONE_PASS_MIN characters are decoded in one pass (envelope and typed payload
+# at once): that saves the envelope's scan of the payload and the second decoder call, which pays
+# once it is dearer than reading the action out of the frame first (from about 400 characters,
+# docs/perf-notes/inbound.md); shorter frames take the envelope, then the payload. The action is
+# read as the text between the frame's third and fourth quotes (``[2,"id","Action",{...}]``, also
+# with ", " separators) in its first _HEAD characters (a 4-character opening, a 36-character id,
+# a separator and an action of up to 52 characters). It is a guess the decoded frame must confirm:
+# a quote escaped in the id misleads it, and then the general path decides.
+ONE_PASS_MIN = 400
+_HEAD = 96
+_SPLIT: dict[type, tuple[Any, frozenset[Any]]] = {
+    str: ('"', frozenset({"[2,", "[2, "})),
+    bytes: (b'"', frozenset({b"[2,", b"[2, "})),
+}
+
+_minus_offset, _minus_offset_bytes = wire.minus_offset, wire.minus_offset_bytes
+_decode_frame = fr.DECODER.decode
+_Call = fr.Call
 
 _PAYLOAD_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
-_FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], dict[str, Any]]] = {}
+# A hot-path entry: (one-pass CALL frame decoder, handler method, request has date-times, action,
+# payload decoder).
+_Entry = tuple[Callable[[str | bytes], Any], str, bool, str, Callable[[Any], Any]]
+_FastTable = dict[str | bytes, _Entry]
+_FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], _FastTable]] = {}
 
 
-def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str]) -> dict[str, Any]:
-    """The hot-path table (action -> decoder, method, date-times) of one routes/handled pair,
+def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str]) -> _FastTable:
+    """The hot-path table (action, as text and as bytes -> entry) of one routes/handled pair,
     shared by every connection that has them (the generated tables are module constants)."""
     key = (id(routes), id(handled))
     found = _FAST_TABLES.get(key)
@@ -196,7 +212,7 @@ class OcppProtocol:
         "overrides", "max_bad_messages", "bad_messages", "signing", "_trusted", "_signed_in", "boot_pacer", "_utc_now",
         "_paced", "max_calls_in_progress", "max_calls_queued", "_millis", "_decimals", "_id_factory", "_types", "_cache",
         "_outbox", "_queue", "_outstanding", "_inbound", "_waiting", "_ended", "_remember", "_close_requested",
-        "_last_now", "_text", "_fast", "_plain",
+        "_last_now", "_fast", "_plain",
     )
 
     def __init__(
@@ -283,7 +299,6 @@ class OcppProtocol:
         self._remember = remember_ended
         self._close_requested = False
         self._last_now = 0.0
-        self._text: str | bytes = ""
         self._fast = _fast_table(routes, handled)
         # no session and no signing policy: a valid CALL only needs a free handler slot
         self._plain = session is None and self.signing is None
@@ -480,37 +495,82 @@ class OcppProtocol:
     # -- inbound -------------------------------------------------------------------------
 
     def receive(self, data: str | bytes, now: float) -> list[Event]:
-        """Process ``data``, one inbound text message, received at ``now``; see the module
-        docstring for what comes out."""
+        """Process ``data``, one inbound message (text, or its UTF-8 bytes), received at ``now``;
+        see the module docstring for what comes out."""
         self._last_now = now
-        self._text = data
-        if type(data) is str and len(data) > COMPACT_MIN:
-            head = _CALL_HEAD.match(data)
-            if head is not None:
-                events = self._compact_call(data, head[1], now)
-                if events is not None:
-                    return events
+        # The hot path: a valid CALL of a handled action, neither a duplicate nor pipelined, on a
+        # link without session or signing. Whatever it does not accept outright takes the
+        # general path, which decides and answers exactly as if the hot path did not exist.
+        kind = type(data)
+        if kind is not str and (kind is not bytes or not data.isascii()):  # bytes: ASCII is UTF-8
+            return self._receive_frame(data, now)
+        if len(data) >= ONE_PASS_MIN:
+            quote, openings = _SPLIT[kind]
+            head = data[:_HEAD].split(quote, 4)
+            if len(head) != 5 or head[0] not in openings:
+                return self._receive_frame(data, now)
+            fast = self._fast.get(head[3]) or self._fast_entry(head[3])
+            if fast is None:
+                return self._receive_frame(data, now)
+            try:
+                _, mid, action, request = fast[0](data)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
+                return self._receive_frame(data, now)
+            if action != fast[3]:  # the guess was wrong
+                return self._receive_frame(data, now)
+        else:
+            try:
+                frame: fr.Frame = _decode_frame(data)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
+                return self._receive_frame(data, now)
+            if type(frame) is not _Call:
+                return self._on_frame(frame, now)
+            action = frame.action
+            fast = self._fast.get(action) or self._fast_entry(action)
+            if fast is None:
+                return self._on_call(frame, now)
+            try:
+                request = fast[4](frame.payload)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                return self._on_call(frame, now)
+            mid = frame.message_id
+        inbound = self._inbound
+        if mid in inbound or self._waiting:
+            return self._receive_frame(data, now)
+        if fast[2]:  # RFC 3339 spellings msgspec reads: a quick necessary condition, then the scan
+            if isinstance(data, str):
+                maybe = "+" in data or " " in data or "\\" in data or _minus_offset(data) is not None
+            else:
+                # bytes: an int needle ("+", space, backslash); a bytes needle first fails as an int
+                maybe = 43 in data or 32 in data or 92 in data or _minus_offset_bytes(data) is not None
+            if maybe and wire.suspect(data):
+                return self._receive_frame(data, now)
+        if self._plain and len(inbound) < self.max_calls_in_progress:
+            timeout = self.handler_timeout
+            inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[1])]
+        return self._accept(mid, action, fast[1], request, now, None)
+
+    def _receive_frame(self, data: str | bytes, now: float) -> list[Event]:
+        """The general path of ``receive``: every frame, every check, every answer."""
+        if isinstance(data, bytes) and not data.isascii():
+            try:
+                data.decode()
+            except UnicodeDecodeError:  # not UTF-8, so not JSON text (RFC 8259 section 8.1)
+                return self._malformed(data, now)
         try:
             frame: fr.Frame = fr.DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return self._malformed(data, now)
-        if type(frame) is fr.Call:  # the common case first
-            action = frame.action
-            fast = self._fast.get(action) or self._fast_entry(action)
-            mid = frame.message_id
-            if fast is not None and mid not in self._inbound and not self._waiting:
-                try:
-                    request = fast[1](frame.payload)  # the hot path: valid input
-                except (msgspec.ValidationError, RecursionError):
-                    pass  # the general path answers it
-                else:
-                    if not fast[3] or not wire.suspect(data):
-                        if self._plain and len(self._inbound) < self.max_calls_in_progress:
-                            timeout = self.handler_timeout
-                            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
-                            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
-                        return self._accept(mid, action, fast[2], request, now, None)
+        except UnicodeEncodeError:  # a str with a lone surrogate has no UTF-8 form: not JSON text either
+            assert isinstance(data, str)
+            return self._malformed(data.encode("utf-8", "surrogatepass"), now)
+        if type(frame) is fr.Call:
             return self._on_call(frame, now)
+        return self._on_frame(frame, now)
+
+    def _on_frame(self, frame: fr.Frame, now: float) -> list[Event]:
+        """A well-formed frame other than a CALL."""
         kind = fr.type_of(frame)
         if kind not in self._types:
             return self._unknown_type(kind, frame.message_id)
@@ -550,37 +610,24 @@ class OcppProtocol:
             return Failure.PROPERTY, refusal
         return route, method, request, events
 
-    def _compact_call(self, data: str, action: str, now: float) -> list[Event] | None:
-        """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
-        action, or None: then the general path decides, with all its checks and answers. Used
-        for longer frames: the one pass saves a second scan of the payload, which pays off
-        once that is dearer than peeking at the action."""
-        fast = self._fast.get(action) or self._fast_entry(action)
-        if fast is None:
-            return None
-        try:
-            _, mid, decoded_action, request = fast[0](data)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            return None
-        if decoded_action != action or mid in self._inbound or (self._waiting and self._busy(mid)):
-            return None
-        if fast[3] and wire.suspect(data):
-            return None
-        if self._plain and len(self._inbound) < self.max_calls_in_progress:
-            timeout = self.handler_timeout
-            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
-            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
-        return self._accept(mid, action, fast[2], request, now, None)
-
-    def _fast_entry(self, action: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], str, bool] | None:
-        """The hot path's entry for ``action`` (frame decoder, payload decoder, handler
-        method, has date-times), or None (unknown, not handled, SEND): remembered in the
-        table that this connection shares with every other of the same routes."""
-        route = self.routes.get(action)
-        method = self.handled.get(action)
+    def _fast_entry(self, action: str | bytes) -> _Entry | None:
+        """The hot path's entry for ``action`` (as text or bytes), or None (unknown, not
+        handled, SEND): remembered in the table that this connection shares with every other of
+        the same routes. Only actions of the routes are remembered, so the table stays small."""
+        if isinstance(action, bytes):
+            try:
+                name = action.decode()
+            except UnicodeDecodeError:
+                return None
+        else:
+            name = action
+        route = self.routes.get(name)
+        method = self.handled.get(name)
         if route is None or method is None or route.send:
             return None
-        entry = (route.call_frame_decoder.decode, route.request_codec.decode_strict, method, route.request_datetimes)
+        entry: _Entry = (
+            route.call_frame_decoder.decode, method, route.request_datetimes, route.action, route.request_codec.decode_strict
+        )
         self._fast[action] = entry
         return entry
 
@@ -592,11 +639,11 @@ class OcppProtocol:
         method = self.handled.get(action)
         if route is not None and method is not None and not route.send and not self._busy(mid):
             try:
-                request = route.request_codec.decode_strict(frame.payload)  # the hot path: valid input
-            except (msgspec.ValidationError, RecursionError):
+                request = route.request_codec.decode_strict(frame.payload)  # valid input, the usual case
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                 pass
             else:
-                if not route.request_datetimes or not wire.suspect(self._text):
+                if not route.request_datetimes or not wire.suspect(frame.payload):
                     return self._accept(mid, action, method, request, now, None)
         if self._busy(mid) and route is not None and method is not None and not route.send:
             return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
@@ -741,7 +788,7 @@ class OcppProtocol:
     ) -> str | None:
         """RFC 3339 date-time syntax the decoder let through (a space for T, +hhmm): refused
         strictly (the reason is returned), tolerated and reported leniently."""
-        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._text):
+        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(payload):  # the payload checked, not the frame
             return None
         found = wire.datetime_violations(type_, bytes(payload))
         if not found:

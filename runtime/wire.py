@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, AnyStr
 
 import msgspec
 from msgspec import inspect as mi
@@ -42,11 +42,19 @@ _LONG_FRACTION = re.compile(rb"\.\d{7}")
 _SIX_DIGITS = re.compile(rb"\.\d{6}")
 _EXPONENT = re.compile(rb"e-(?<=\de-)")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)\Z")
-_PLUS_HHMM = re.compile(r"\+\d\d\d\d\"")
-_MINUS_HHMM = re.compile(r"-\d\d\d\d\"")
-_TIME_BEFORE = re.compile(r"\d\d:\d\d:\d\d(?:\.\d+)?\Z")
+# Inbound scans (ASCII digits: msgspec reads no other digit in a date-time), each starting with
+# a literal character, str and bytes alike.
+_PLUS_HHMM = re.compile(r'\+[0-9]{4}"')
+_MINUS_HHMM = re.compile(r'-[0-9]{4}"')
+_TIME_BEFORE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?\Z")
 # "yyyy-mm-dd hh:mm", written to start with its literal space (the engine scans for it fast)
-_SPACE_SEPARATOR = re.compile(r" \d\d:\d\d(?<=\d\d\d\d-\d\d-\d\d \d\d:\d\d)")
+_SPACE_SEPARATOR = re.compile(r" [0-9]{2}:[0-9]{2}(?<=[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2})")
+_BYTES_SCANS = tuple(re.compile(p.pattern.encode()) for p in (_PLUS_HHMM, _MINUS_HHMM, _TIME_BEFORE, _SPACE_SEPARATOR))
+_STR_SCANS = (_PLUS_HHMM, _MINUS_HHMM, _TIME_BEFORE, _SPACE_SEPARATOR)
+#: A quick necessary condition for an offset without its colon (``suspect`` decides), for str
+#: and for bytes: the protocol core's hot path runs it inline, with "+", space and backslash tests.
+minus_offset = _MINUS_HHMM.search
+minus_offset_bytes = _BYTES_SCANS[1].search
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
 
@@ -269,24 +277,39 @@ def _millis(value: datetime.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def suspect(text: str | bytes) -> bool:
-    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a
-    space for ``T``, an offset without its colon). False positives only cost the type-aware check.
+def suspect(text: str | bytes | msgspec.Raw) -> bool:
+    """Whether the JSON ``text`` (a frame or a payload) may hold a date-time msgspec accepts but
+    RFC 3339 section 5.6 does not (a space for ``T``, an offset without its colon), spelled out or
+    with ``\\u`` escapes (RFC 8259 section 7: msgspec reads the string after unescaping it). False
+    positives only cost the type-aware check; it never misses one (tests/test_inbound_path.py).
 
     Every pattern starts with a literal character (``+``, space, ``-``), which the regular
     expression engine finds with a fast scan; ``in`` skips a pattern whose character is absent."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    if "+" in text and _PLUS_HHMM.search(text):
+    if isinstance(text, str):
+        return _suspect(text, _STR_SCANS, _STR_MARKS)
+    return _suspect(text if isinstance(text, bytes) else bytes(text), _BYTES_SCANS, _BYTES_MARKS)
+
+
+_STR_MARKS = ("\\", "\\u", "+", " ", ":")
+_BYTES_MARKS = (b"\\", b"\\u", b"+", b" ", b":")
+
+
+def _suspect(text: AnyStr, scans: tuple[re.Pattern[AnyStr], ...], marks: tuple[AnyStr, ...]) -> bool:
+    plus, minus, before, space = scans
+    backslash, escape, plus_sign, blank, colon = marks
+    if backslash in text and escape in text:  # an escaped character: only the decoded text can tell
         return True
-    if " " in text and _SPACE_SEPARATOR.search(text):
+    if plus_sign in text and plus.search(text):
         return True
-    m = _MINUS_HHMM.search(text)
-    while m is not None:  # dates are full of "-": look for "hh:mm:ss-hhmm"
+    if blank in text and space.search(text):
+        return True
+    m = minus.search(text)
+    while m is not None:  # dates are full of "-": look for "hh:mm:ss[.f]-hhmm", however long the fraction
         start = m.start()
-        if start and text[start - 1].isdigit() and _TIME_BEFORE.search(text, max(0, start - 40), start):
+        last = text.rfind(colon, 0, start)  # the colon before the seconds
+        if last >= 5 and before.match(text, last - 5, start):
             return True
-        m = _MINUS_HHMM.search(text, m.end() - 1)
+        m = minus.search(text, m.end() - 1)
     return False
 
 
