@@ -209,11 +209,20 @@ def diagnose(data: str | bytes, version: str) -> FrameProblem:
 def encode_call(message_type: int, message_id: str, action: str, payload: bytes) -> str:
     """A CALL or SEND frame (``message_type`` 2 or 6) with ``message_id``, ``action`` and the
     already encoded ``payload``."""
+    if type(payload) is bytes and type(message_type) is int:
+        # the bytes msgspec writes for (message_type, message_id, action, Raw(payload)), spliced
+        # with one format instead of a tuple and a Raw: the id and the action are still written
+        # (and JSON-escaped) by the encoder itself
+        return (b"[%d,%s,%s,%s]" % (message_type, _ENCODER.encode(message_id), _ENCODER.encode(action), payload)).decode()
     return _ENCODER.encode((message_type, message_id, action, msgspec.Raw(payload))).decode()
 
 
 def encode_result(message_id: str, payload: bytes) -> str:
     """A CALLRESULT frame answering ``message_id``, with the already encoded ``payload``."""
+    if type(payload) is bytes:
+        # what msgspec writes for (3, message_id, Raw(payload)): the id written (and JSON-escaped)
+        # by the encoder itself, the rest spliced with one format (no tuple, no Raw)
+        return (b"[3,%s,%s]" % (_ENCODER.encode(message_id), payload)).decode()
     return _ENCODER.encode((CALLRESULT, message_id, msgspec.Raw(payload))).decode()
 
 

@@ -83,7 +83,7 @@ from . import signing as sg
 from . import wire
 from .admission import BootPacer
 from .lenient import Tolerated, decode_lenient
-from .payload import enc_hook
+from .payload import dec_hook, enc_hook
 from .routing import (
     CallContext,
     CallError,
@@ -126,6 +126,18 @@ def encode_payload(
     ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
     ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
+    if expected is not None and type(payload) is expected:
+        data = _encode_valid(_outbound(expected, millis, decimals), payload)
+        if data is not None:
+            return data
+    return _encode_checked(route, payload, response=response, millis=millis, decimals=decimals)
+
+
+def _encode_checked(
+    route: Route[Any, Any], payload: object, *, response: bool, millis: bool = False, decimals: int | None = None
+) -> bytes:
+    """:func:`encode_payload`'s general path: every check in turn, and the error each one gives."""
+    expected = route.response if response else route.request
     codec = route.response_codec if response else route.request_codec
     if expected is None or codec is None:
         raise InvalidMessage(f"{route.action} has no response: it travels as SEND")
@@ -142,6 +154,93 @@ def encode_payload(
     except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
         raise InvalidMessage(f"{route.action}: {exc}") from None
     return data
+
+
+class _Outbound:
+    """What encoding one payload type under one set of value rules can ever need, decided once
+    (issue 14): the fast path of :func:`encode_payload` and ``respond``.
+
+    ``top``: with the millisecond rule, the type's date-time fields when all are top-level
+    (``wire.top_datetimes``), cut while encoding; ``scanned``: ``wire.limit`` scans the text
+    for this type (it does not decide from the values: ``wire.millis_plan``), ``opens`` its
+    top-level open objects otherwise. ``rules``: some value rule applies (2.x).
+    ``empty_valid``: the type has no required field, so its encoding ``{}`` is valid: the
+    strict decode of ``{}`` is a function of the type alone, run here once instead of for
+    every empty answer."""
+
+    __slots__ = ("type", "validate", "empty_valid", "decimals", "rules", "top", "scanned", "opens", "millis")
+
+    def __init__(self, type_: type, millis: bool, decimals: int | None) -> None:
+        self.type = type_
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(type_, dec_hook=dec_hook)  # as PayloadCodec.decode_strict
+        self.validate: Callable[[bytes], Any] = decoder.decode
+        try:
+            decoder.decode(b"{}")
+        except msgspec.ValidationError:
+            self.empty_valid = False
+        else:
+            self.empty_valid = True
+        self.millis = millis
+        self.decimals = decimals
+        self.rules = millis or decimals is not None
+        self.top = wire.top_datetimes(type_) if millis else None
+        plan = wire.millis_plan(type_) if millis else None
+        self.scanned = plan is None
+        self.opens: tuple[str, ...] = () if plan is None else plan[1]
+
+
+_OUTBOUND: dict[tuple[type, bool, int | None], _Outbound] = {}
+
+
+def _outbound(type_: type, millis: bool, decimals: int | None) -> _Outbound:
+    key = (type_, millis, decimals)
+    found = _OUTBOUND.get(key)
+    if found is None:
+        found = _OUTBOUND[key] = _Outbound(type_, millis, decimals)
+    return found
+
+
+def _encode_valid(out: _Outbound, payload: Any) -> bytes | None:
+    """``payload`` (of exactly ``out.type``) encoded, the value rules applied and validated
+    strictly, or None: then the general path (:func:`_encode_checked`) decides, and gives the
+    error. The same bytes as the general path whenever this returns any:
+
+    - date-times all at the top of the type: cut while encoding (``wire.encode_limited``, which
+      returns what ``limit`` returns, or None);
+    - otherwise ``wire.limit`` runs only when its own first test (``wire.needs_limit``: a
+      six-digit fraction, or an exponent where floats are rounded) says it may change the text
+      (Part 2 section 3.1; primitive datatypes);
+    - ``{}`` of a type with no required field is valid without decoding it again; anything
+      else is decoded strictly, and a refusal goes to the general path (the draft-06 integer
+      rule, then the exact error)."""
+    try:
+        top = out.top
+        if top is not None:
+            decimals = out.decimals
+            scanned = out.scanned or (decimals is not None and _has_extras(payload, out.opens))
+            data = wire.encode_limited(payload, top, decimals, scanned)
+            if data is None:
+                return None
+        else:
+            data = _PAYLOAD_ENCODER.encode(payload)
+            # types without top-level date-times: limit scans, and changes nothing unless its first test says so
+            if out.rules and wire.needs_limit(data, out.decimals):
+                data = wire.limit(payload, data, millis=out.millis, decimals=out.decimals)
+        if out.empty_valid and data == b"{}":
+            return data
+        out.validate(data)
+    except Exception:  # any refusal: the general path gives the exact error
+        return None
+    return data
+
+
+def _has_extras(payload: Any, opens: tuple[str, ...]) -> bool:
+    """Whether one of the top-level open objects ``opens`` of ``payload`` has extra properties
+    (they may hold floats, which the decimal rule rounds: then ``wire.limit`` scans)."""
+    for name in opens:
+        if getattr(getattr(payload, name, None), "extra", None):
+            return True
+    return False
 
 
 def _qualified(t: type) -> str:
@@ -175,6 +274,21 @@ def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str
     return found[2]
 
 
+_OUT_TABLES: dict[tuple[int, bool, int | None], tuple[Mapping[str, Any], dict[str, _Outbound]]] = {}
+
+
+def _out_table(routes: Mapping[str, Route[Any, Any]], millis: bool, decimals: int | None) -> dict[str, _Outbound]:
+    """The respond table (action -> outbound plan of its response) of one routes/rules triple,
+    shared by every connection that has them."""
+    key = (id(routes), millis, decimals)
+    found = _OUT_TABLES.get(key)
+    if found is None or found[0] is not routes:
+        if len(_OUT_TABLES) > 256:  # routes built on the fly (tests): do not grow without bound
+            _OUT_TABLES.clear()
+        found = _OUT_TABLES[key] = (routes, {})
+    return found[1]
+
+
 class _Pending:
     __slots__ = ("message_id", "route", "request", "frame", "timeout", "deadline")
 
@@ -196,7 +310,7 @@ class OcppProtocol:
         "overrides", "max_bad_messages", "bad_messages", "signing", "_trusted", "_signed_in", "boot_pacer", "_utc_now",
         "_paced", "max_calls_in_progress", "max_calls_queued", "_millis", "_decimals", "_id_factory", "_types", "_cache",
         "_outbox", "_queue", "_outstanding", "_inbound", "_waiting", "_ended", "_remember", "_close_requested",
-        "_last_now", "_text", "_fast", "_plain",
+        "_last_now", "_text", "_fast", "_plain", "_out",
     )
 
     def __init__(
@@ -287,6 +401,7 @@ class OcppProtocol:
         self._fast = _fast_table(routes, handled)
         # no session and no signing policy: a valid CALL only needs a free handler slot
         self._plain = session is None and self.signing is None
+        self._out = _out_table(routes, self._millis, self._decimals)  # action -> outbound plan of its response
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -356,16 +471,23 @@ class OcppProtocol:
             return []
         if self._paced:
             self._unpace(message_id)
-        action, request, _ = entry
-        route = self.routes[action]
-        try:
-            payload = encode_payload(route, response, response=True, millis=self._millis, decimals=self._decimals)
-        except InvalidMessage as exc:
-            self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
-            return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
-        signer = self._signed_in.pop(message_id, None) if self._signed_in else None
-        if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
-            payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
+        action = entry[0]
+        out = self._out.get(action) or self._out_entry(action)
+        # the fast path (exactly the general path's bytes, or None: then the general path decides)
+        payload = _encode_valid(out, response) if type(response) is out.type else None
+        if payload is None:
+            try:
+                payload = _encode_checked(
+                    self.routes[action], response, response=True, millis=self._millis, decimals=self._decimals
+                )
+            except InvalidMessage as exc:
+                self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
+                return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
+        if self._signed_in:
+            signer = self._signed_in.pop(message_id, None)
+            signing = self.signing
+            if signer is not None and signing is not None and signing.answer_signed and signing.signer is not None:
+                payload = sg.sign_result(action, message_id, payload, signing.signer)  # 7.2: a signed reply
         self._outbox.append(fr.encode_result(message_id, payload))
         events = self._next_waiting() if self._waiting else []
         session = self.session
@@ -373,9 +495,17 @@ class OcppProtocol:
             return events
         if self._cache:
             session.remember_answer(action, message_id, payload)
-        if session.answered(action, request, response):
+        if session.answered(action, entry[1], response):
             events.append(RegistrationChanged(registration=session.registration.value))
         return events
+
+    def _out_entry(self, action: str) -> _Outbound:
+        """The outbound plan of ``action``'s response under this link's value rules, remembered
+        in the table this connection shares with every other of the same routes and rules."""
+        route = self.routes[action]
+        response: Any = route.response  # a received CALL's route has one
+        out = self._out[action] = _outbound(response, self._millis, self._decimals)
+        return out
 
     def respond_error(
         self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None

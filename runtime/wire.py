@@ -32,7 +32,7 @@ from msgspec import inspect as mi
 
 from .payload import OpenObject, enc_hook
 
-__all__ = ["datetime_violations", "has_kind", "limit", "suspect"]
+__all__ = ["datetime_violations", "encode_limited", "has_kind", "limit", "millis_plan", "needs_limit", "suspect", "top_datetimes"]
 
 # Outbound scans. Each starts with a literal character, which the engine finds with a fast
 # scan (a pattern that starts with \d is tried at every position); a false positive only costs
@@ -100,6 +100,75 @@ def _plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         elif _has_open(t, set()):
             return None  # an open object deeper down: its extras could hold floats
     return top, tuple(opens)
+
+
+def millis_plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(top-level date-time fields, top-level open-object fields) of a payload type for which
+    :func:`limit` decides the millisecond rule from the values (see ``_plan``), else None: then
+    ``limit`` scans the text. Decided once per type."""
+    plan = _PLANS.get(type_, _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = _PLANS[type_] = _plan(type_)
+    return plan  # type: ignore[no-any-return]
+
+
+def top_datetimes(type_: Any) -> tuple[str, ...] | None:
+    """The attribute names of a payload type's date-time fields when all of them are its own
+    (top-level) fields, else None."""
+    return _top_datetimes(type_)
+
+
+def needs_limit(data: bytes, decimals: int | None) -> bool:
+    """Whether :func:`limit_scanned` may change ``data``: its own first test (a six-digit
+    fraction, or an exponent where floats are rounded). False: it returns ``data`` unchanged."""
+    return (46 in data and _SIX_DIGITS.search(data) is not None) or (decimals is not None and data.find(b"e-") >= 0)
+
+
+def encode_limited(payload: Any, names: tuple[str, ...], decimals: int | None, scanned: bool) -> bytes | None:
+    """``limit(payload, encode(payload), millis=True, decimals=decimals)``, or None when this
+    cannot show it is the same (then call that). For a payload type whose date-times are its
+    top-level fields ``names`` (:func:`top_datetimes`); ``scanned``: ``limit`` scans the text
+    for it (not a :func:`millis_plan` type, or one whose open objects have extras that the
+    decimal rule may round).
+
+    Cheaper than encoding and then cutting the text: a shallow copy of the payload holds each
+    cut as ``msgspec.Raw`` (written verbatim), so the encoder writes the cut text itself. The
+    cut is made in msgspec's own text of the value (``"yyyy-mm-ddThh:mm:ss.ffffff"`` then the
+    offset), as ``_cut_top`` makes it, and ``_cut_top``'s proof still holds: the uncut text
+    stands nowhere else in the output (say, in a free-text field), which is its count proof
+    (every other occurrence lies in a token the copy leaves alone). Where ``limit`` scans, the
+    cut text is what its scan of the uncut text decides: a six-digit fraction with an offset
+    (the uncut value) asks for the millisecond cut, and only a seven-digit fraction or an
+    exponent elsewhere (the same in both texts: the cut tokens hold neither) for the tree
+    rewrite, which is left to ``limit``."""
+    copy = None
+    texts: list[bytes] = []
+    for name in names:
+        value = getattr(payload, name, None)
+        if type(value) is datetime.datetime and value.microsecond:  # msgspec writes 6 digits
+            if value.tzinfo is None:
+                return None  # limit decides (and the strict decode refuses a naive date-time)
+            text = _ENCODER.encode(value)
+            if len(text) < 29 or text[20] != 46:
+                return None
+            if copy is None:
+                copy = payload.__copy__()  # a shallow copy: the caller's value is never changed
+            setattr(copy, name, msgspec.Raw(text[:20] + text[27:] if text[21:24] == b"000" else text[:24] + text[27:]))
+            texts.append(text)
+    if copy is None:
+        data = _ENCODER.encode(payload)
+        if scanned and needs_limit(data, decimals):
+            return limit_scanned(payload, data, millis=True, decimals=decimals)
+        return data
+    data = _ENCODER.encode(copy)
+    for text in texts:
+        if data.find(text) >= 0:
+            return None
+    if scanned and decimals is not None and (
+        _LONG_FRACTION.search(data) is not None or (data.find(b"e-") >= 0 and _EXPONENT.search(data) is not None)
+    ):
+        return None  # a float to round: the tree rewrite
+    return data
 
 
 def _has_open(t: mi.Type, seen: set[int]) -> bool:
