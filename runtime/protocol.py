@@ -127,7 +127,7 @@ def encode_payload(
     ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
     if expected is not None and type(payload) is expected:
-        data = _encode_valid(_outbound(expected, millis, decimals), payload)
+        data = _outbound(expected, millis, decimals).encode(payload)
         if data is not None:
             return data
     return _encode_checked(route, payload, response=response, millis=millis, decimals=decimals)
@@ -158,35 +158,98 @@ def _encode_checked(
 
 class _Outbound:
     """What encoding one payload type under one set of value rules can ever need, decided once
-    (issue 14): the fast path of :func:`encode_payload` and ``respond``.
+    (issue 14), as two functions made for it: ``encode(payload)``, the fast path of
+    :func:`encode_payload`, and ``result(message_id, payload)``, the CALLRESULT frame of
+    ``respond`` when nothing but the frame is needed. Both are only called with a payload of
+    exactly ``type`` and return None whenever the general path (:func:`_encode_checked`) must
+    decide (it then gives the exact error, or the draft-06 integer rule's verdict); whatever
+    they do return is what the general path returns. How each step is exact:
 
-    ``top``: with the millisecond rule, the type's date-time fields when all are top-level
-    (``wire.top_datetimes``), cut while encoding; ``scanned``: ``wire.limit`` scans the text
-    for this type (it does not decide from the values: ``wire.millis_plan``), ``opens`` its
-    top-level open objects otherwise. ``rules``: some value rule applies (2.x).
-    ``empty_valid``: the type has no required field, so its encoding ``{}`` is valid: the
-    strict decode of ``{}`` is a function of the type alone, run here once instead of for
-    every empty answer."""
+    - Value rules (2.x Part 2 section 3.1, at most 3 decimal places in a date-time; Part 2
+      primitive datatypes, 6 decimals towards a station): a type whose date-times are all its
+      top-level fields is cut while it is encoded (``wire.encode_limited``, which returns what
+      ``wire.limit`` returns, or None). For any other type ``limit`` scans the text, and
+      changes nothing unless its own first test (``wire.needs_limit``: a six-digit fraction, or
+      an exponent where floats are rounded) says so; that test finds nothing in a frame exactly
+      when it finds nothing in the payload it holds, or the frame's id gives a false alarm and
+      the payload path decides.
+    - Validation: msgspec does not check a struct on construction, so the encoded text is
+      decoded strictly, as the general path does; the whole frame ``[3, id, payload]`` with a
+      decoder of ``tuple[int, str, T]``, which accepts it exactly when ``T``'s decoder accepts
+      the payload. One exception: ``{}`` of a type with no required field is valid (the strict
+      decode of ``{}`` is a function of the type alone, run here once); a frame ends with
+      ``,{}]`` only when its payload is ``{}`` (any other object ends with a value, never
+      ``{``).
+    - The frame: msgspec's encoding of ``(3, id, payload)`` is ``[3,`` + the id's encoding + ``,``
+      + the payload's + ``]``, what ``frames.encode_result`` writes (Part 4 section 4.2.2)."""
 
-    __slots__ = ("type", "validate", "empty_valid", "decimals", "rules", "top", "scanned", "opens", "millis")
+    __slots__ = ("type", "empty_valid", "encode", "result")
 
     def __init__(self, type_: type, millis: bool, decimals: int | None) -> None:
         self.type = type_
         decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(type_, dec_hook=dec_hook)  # as PayloadCodec.decode_strict
-        self.validate: Callable[[bytes], Any] = decoder.decode
+        frame_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(tuple[int, str, type_], dec_hook=dec_hook)  # type: ignore[valid-type]
+        validate, validate_frame = decoder.decode, frame_decoder.decode
         try:
             decoder.decode(b"{}")
         except msgspec.ValidationError:
-            self.empty_valid = False
+            empty_valid = False
         else:
-            self.empty_valid = True
-        self.millis = millis
-        self.decimals = decimals
-        self.rules = millis or decimals is not None
-        self.top = wire.top_datetimes(type_) if millis else None
+            empty_valid = True
+        self.empty_valid = empty_valid
+        rules = millis or decimals is not None
+        top = wire.top_datetimes(type_) if millis else None
         plan = wire.millis_plan(type_) if millis else None
-        self.scanned = plan is None
-        self.opens: tuple[str, ...] = () if plan is None else plan[1]
+        opens = () if plan is None else plan[1]
+        encode = _PAYLOAD_ENCODER.encode
+        limit, encode_limited, six_digits = wire.limit, wire.encode_limited, wire.SIX_DIGITS.search
+        rounds = decimals is not None
+
+        if top is not None:
+            scanned = plan is None
+
+            def encode_payload(payload: Any) -> bytes | None:
+                try:
+                    data = encode_limited(payload, top, decimals, scanned or (decimals is not None and _has_extras(payload, opens)))
+                    if data is None or (empty_valid and data == b"{}"):
+                        return data
+                    validate(data)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return data
+
+            def result(message_id: str, payload: Any) -> str | None:
+                data = encode_payload(payload)
+                return None if data is None else fr.encode_result(message_id, data)
+
+        else:
+
+            def encode_payload(payload: Any) -> bytes | None:
+                try:
+                    data = encode(payload)
+                    if rules and ((46 in data and six_digits(data) is not None) or (rounds and 45 in data and data.find(b"e-") >= 0)):
+                        data = limit(payload, data, millis=millis, decimals=decimals)
+                    if empty_valid and data == b"{}":
+                        return data
+                    validate(data)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return data
+
+            def result(message_id: str, payload: Any) -> str | None:
+                try:
+                    frame = encode((3, message_id, payload))
+                    # wire.needs_limit, inline (45 is "-": an int tests one byte, a cheap first look)
+                    if rules and ((46 in frame and six_digits(frame) is not None) or (rounds and 45 in frame and frame.find(b"e-") >= 0)):
+                        return None  # the payload path decides
+                    if not (empty_valid and frame.endswith(b",{}]")):
+                        validate_frame(frame)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return frame.decode()
+
+        self.encode: Callable[[Any], bytes | None] = encode_payload
+        self.result: Callable[[str, Any], str | None] = result
 
 
 _OUTBOUND: dict[tuple[type, bool, int | None], _Outbound] = {}
@@ -202,36 +265,8 @@ def _outbound(type_: type, millis: bool, decimals: int | None) -> _Outbound:
 
 def _encode_valid(out: _Outbound, payload: Any) -> bytes | None:
     """``payload`` (of exactly ``out.type``) encoded, the value rules applied and validated
-    strictly, or None: then the general path (:func:`_encode_checked`) decides, and gives the
-    error. The same bytes as the general path whenever this returns any:
-
-    - date-times all at the top of the type: cut while encoding (``wire.encode_limited``, which
-      returns what ``limit`` returns, or None);
-    - otherwise ``wire.limit`` runs only when its own first test (``wire.needs_limit``: a
-      six-digit fraction, or an exponent where floats are rounded) says it may change the text
-      (Part 2 section 3.1; primitive datatypes);
-    - ``{}`` of a type with no required field is valid without decoding it again; anything
-      else is decoded strictly, and a refusal goes to the general path (the draft-06 integer
-      rule, then the exact error)."""
-    try:
-        top = out.top
-        if top is not None:
-            decimals = out.decimals
-            scanned = out.scanned or (decimals is not None and _has_extras(payload, out.opens))
-            data = wire.encode_limited(payload, top, decimals, scanned)
-            if data is None:
-                return None
-        else:
-            data = _PAYLOAD_ENCODER.encode(payload)
-            # types without top-level date-times: limit scans, and changes nothing unless its first test says so
-            if out.rules and wire.needs_limit(data, out.decimals):
-                data = wire.limit(payload, data, millis=out.millis, decimals=out.decimals)
-        if out.empty_valid and data == b"{}":
-            return data
-        out.validate(data)
-    except Exception:  # any refusal: the general path gives the exact error
-        return None
-    return data
+    strictly, or None: then the general path decides (see :class:`_Outbound`)."""
+    return out.encode(payload)
 
 
 def _has_extras(payload: Any, opens: tuple[str, ...]) -> bool:
@@ -473,9 +508,16 @@ class OcppProtocol:
             self._unpace(message_id)
         action = entry[0]
         out = self._out.get(action) or self._out_entry(action)
-        # the fast path (exactly the general path's bytes, or None: then the general path decides)
-        payload = _encode_valid(out, response) if type(response) is out.type else None
-        if payload is None:
+        if type(response) is out.type:
+            if self.session is None and not self._signed_in:  # the frame is all that is needed
+                frame = out.result(message_id, response)
+                if frame is not None:
+                    self._outbox.append(frame)
+                    return self._next_waiting() if self._waiting else []
+            payload = out.encode(response)
+        else:
+            payload = None
+        if payload is None:  # the general path decides
             try:
                 payload = _encode_checked(
                     self.routes[action], response, response=True, millis=self._millis, decimals=self._decimals
