@@ -207,10 +207,16 @@ class _Outbound:
 
         if top is not None:
             scanned = plan is None
+            # extras in a top-level open object may hold floats to round: then limit scans
+            only = opens[0] if len(opens) == 1 and decimals is not None and not scanned else None
+            some = len(opens) > 1 and decimals is not None and not scanned
 
             def encode_payload(payload: Any) -> bytes | None:
                 try:
-                    data = encode_limited(payload, top, decimals, scanned or (decimals is not None and _has_extras(payload, opens)))
+                    scan = scanned or (only is not None and bool(getattr(getattr(payload, only, None), "extra", None))) or (
+                        some and _has_extras(payload, opens)
+                    )
+                    data = encode_limited(payload, top, decimals, scan)
                     if data is None or (empty_valid and data == b"{}"):
                         return data
                     validate(data)
@@ -219,8 +225,18 @@ class _Outbound:
                 return data
 
             def result(message_id: str, payload: Any) -> str | None:
-                data = encode_payload(payload)
-                return None if data is None else fr.encode_result(message_id, data)
+                try:
+                    scan = scanned or (only is not None and bool(getattr(getattr(payload, only, None), "extra", None))) or (
+                        some and _has_extras(payload, opens)
+                    )
+                    frame = encode_limited(payload, top, decimals, scan, message_id)
+                    if frame is None:
+                        return None  # the payload path decides
+                    if not (empty_valid and frame.endswith(b",{}]")):
+                        validate_frame(frame)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return frame.decode()
 
         else:
 

@@ -48,6 +48,7 @@ _TIME_BEFORE = re.compile(r"\d\d:\d\d:\d\d(?:\.\d+)?\Z")
 # "yyyy-mm-dd hh:mm", written to start with its literal space (the engine scans for it fast)
 _SPACE_SEPARATOR = re.compile(r" \d\d:\d\d(?<=\d\d\d\d-\d\d-\d\d \d\d:\d\d)")
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
+_encode = _ENCODER.encode
 
 
 def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
@@ -124,43 +125,47 @@ def needs_limit(data: bytes, decimals: int | None) -> bool:
     return (46 in data and _SIX_DIGITS.search(data) is not None) or (decimals is not None and 45 in data and data.find(b"e-") >= 0)
 
 
-def encode_limited(payload: Any, names: tuple[str, ...], decimals: int | None, scanned: bool) -> bytes | None:
+def encode_limited(
+    payload: Any, names: tuple[str, ...], decimals: int | None, scanned: bool, message_id: str | None = None
+) -> bytes | None:
     """``limit(payload, encode(payload), millis=True, decimals=decimals)``, or None when this
     cannot show it is the same (then call that). For a payload type whose date-times are its
     top-level fields ``names`` (:func:`top_datetimes`); ``scanned``: ``limit`` scans the text
     for it (not a :func:`millis_plan` type, or one whose open objects have extras that the
-    decimal rule may round).
+    decimal rule may round). With ``message_id``: the CALLRESULT frame ``[3, message_id, that]``
+    instead, or None also when the id's own text is what a check finds (the payload alone
+    then decides).
 
     Cheaper than encoding and then cutting the text: a shallow copy of the payload holds each
     cut as ``msgspec.Raw`` (written verbatim), so the encoder writes the cut text itself. The
     cut is made in msgspec's own text of the value (``"yyyy-mm-ddThh:mm:ss.ffffff"`` then the
-    offset), as ``_cut_top`` makes it, and ``_cut_top``'s proof still holds: the uncut text
-    stands nowhere else in the output (say, in a free-text field), which is its count proof
-    (every other occurrence lies in a token the copy leaves alone). Where ``limit`` scans, the
-    cut text is what its scan of the uncut text decides: a six-digit fraction with an offset
-    (the uncut value) asks for the millisecond cut, and only a seven-digit fraction or an
-    exponent elsewhere (the same in both texts: the cut tokens hold neither) for the tree
-    rewrite, which is left to ``limit``."""
+    offset; the fraction goes when it is under a millisecond), as ``_cut_top`` makes it, and
+    ``_cut_top``'s proof still holds: the uncut text stands nowhere else in the output (say, in
+    a free-text field), which is its count proof (every other occurrence lies in a token the
+    copy leaves alone). Where ``limit`` scans, the cut text is what its scan of the uncut text
+    decides: a six-digit fraction with an offset (the uncut value) asks for the millisecond
+    cut, and only a seven-digit fraction or an exponent elsewhere (the same in both texts: the
+    cut tokens hold neither) for the tree rewrite, which is left to ``limit``."""
     copy = None
     texts: list[bytes] = []
     for name in names:
         value = getattr(payload, name, None)
-        if type(value) is datetime.datetime and value.microsecond:  # msgspec writes 6 digits
+        if type(value) is _DATETIME and value.microsecond:  # msgspec writes 6 digits
             if value.tzinfo is None:
                 return None  # limit decides (and the strict decode refuses a naive date-time)
-            text = _ENCODER.encode(value)
+            text = _encode(value)
             if len(text) < 29 or text[20] != 46:
                 return None
             if copy is None:
                 copy = payload.__copy__()  # a shallow copy: the caller's value is never changed
-            setattr(copy, name, msgspec.Raw(text[:20] + text[27:] if text[21:24] == b"000" else text[:24] + text[27:]))
+            setattr(copy, name, _RAW(text[:20] + text[27:] if value.microsecond < 1000 else text[:24] + text[27:]))
             texts.append(text)
     if copy is None:
-        data = _ENCODER.encode(payload)
+        data = _encode(payload if message_id is None else (3, message_id, payload))
         if scanned and needs_limit(data, decimals):
-            return limit_scanned(payload, data, millis=True, decimals=decimals)
+            return None if message_id is not None else limit_scanned(payload, data, millis=True, decimals=decimals)
         return data
-    data = _ENCODER.encode(copy)
+    data = _encode(copy if message_id is None else (3, message_id, copy))
     for text in texts:
         if data.find(text) >= 0:
             return None
@@ -169,6 +174,10 @@ def encode_limited(payload: Any, names: tuple[str, ...], decimals: int | None, s
     ):
         return None  # a float to round: the tree rewrite
     return data
+
+
+_DATETIME = datetime.datetime
+_RAW = msgspec.Raw
 
 
 def _has_open(t: mi.Type, seen: set[int]) -> bool:
