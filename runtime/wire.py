@@ -150,7 +150,10 @@ def encode_limited(
     texts: list[bytes] = []
     for name in names:
         value = getattr(payload, name, None)
-        if type(value) is _DATETIME and value.microsecond:  # msgspec writes 6 digits
+        if type(value) is not _DATETIME:
+            continue
+        micro = value.microsecond
+        if micro:  # msgspec writes 6 digits
             if value.tzinfo is None:
                 return None  # limit decides (and the strict decode refuses a naive date-time)
             text = _encode(value)
@@ -158,7 +161,7 @@ def encode_limited(
                 return None
             if copy is None:
                 copy = payload.__copy__()  # a shallow copy: the caller's value is never changed
-            setattr(copy, name, _RAW(text[:20] + text[27:] if value.microsecond < 1000 else text[:24] + text[27:]))
+            setattr(copy, name, _RAW(text[:20] + text[27:] if micro < 1000 else text[:24] + text[27:]))
             texts.append(text)
     if copy is None:
         data = _encode(payload if message_id is None else (3, message_id, payload))

@@ -224,3 +224,25 @@ def test_an_invalid_answer_is_refused_with_the_general_paths_reason() -> None:
         assert refused.reason == str(caught.value)
         [frame] = csms.data_to_send()
         assert json.loads(frame)[:3] == [4, "m", "InternalError"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from([("2.0.1", r201), ("2.1", r21)]), st.sampled_from(["TransactionEvent", "BootNotification", "StatusNotification"]),
+       st.text(min_size=1, max_size=36), st.data())
+def test_call_queues_the_general_paths_frame(version_routing: tuple[str, Any], action: str, message_id: str, data: st.DataObject) -> None:
+    """A station's CALL: its request with the station's value rules (Part 2 section 3.1), in
+    the frame msgspec writes for [2, id, action, payload] (Part 4 section 4.2.1)."""
+    version, routing = version_routing
+    route = routing.ROUTES[action]
+    request = data.draw(strategies.for_type(route.request))
+    station = make(version, Role.CHARGING_STATION)
+    outcome = _outcome(lambda: protocol._encode_checked(route, request, response=False, millis=station._millis, decimals=station._decimals))
+    if outcome[0] == "ok":
+        assert station.call(route, request, 0.0, message_id=message_id if version == "2.1" else None)
+        [frame] = station.data_to_send()
+        sent = json.loads(frame)
+        assert frame == msgspec.json.encode([2, sent[1], action, msgspec.Raw(outcome[1])]).decode()
+    else:
+        with pytest.raises(InvalidMessage) as caught:
+            station.call(route, request, 0.0)
+        assert str(caught.value) == outcome[1]
