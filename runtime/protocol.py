@@ -239,12 +239,16 @@ class _Outbound:
                 return frame.decode()
 
         else:
+            # date-times deeper down (a station's TransactionEvent, MeterValues): cut in the text
+            nested = wire.datetime_attrs(type_) if millis else None
+            cut_paths = wire.cut_paths
 
             def encode_payload(payload: Any) -> bytes | None:
                 try:
                     data = encode(payload)
                     if rules and ((46 in data and six_digits(data) is not None) or (rounds and 45 in data and data.find(b"e-") >= 0)):
-                        data = limit(payload, data, millis=millis, decimals=decimals)
+                        cut = cut_paths(payload, data, nested, decimals) if nested else None
+                        data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
                     if empty_valid and data == b"{}":
                         return data
                     validate(data)

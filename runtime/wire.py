@@ -32,7 +32,7 @@ from msgspec import inspect as mi
 
 from .payload import OpenObject, enc_hook
 
-__all__ = ["datetime_violations", "encode_limited", "has_kind", "limit", "millis_plan", "needs_limit", "suspect", "top_datetimes"]
+__all__ = ["cut_paths", "datetime_attrs", "datetime_violations", "encode_limited", "has_kind", "limit", "millis_plan", "needs_limit", "suspect", "top_datetimes"]
 
 # Outbound scans. Each starts with a literal character, which the engine finds with a fast
 # scan (a pattern that starts with \d is tried at every position); a false positive only costs
@@ -181,6 +181,102 @@ def encode_limited(
 
 _DATETIME = datetime.datetime
 _RAW = msgspec.Raw
+_STRUCT = msgspec.Struct
+_UNSET = msgspec.UNSET
+
+
+@lru_cache(maxsize=None)
+def datetime_attrs(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
+    """:func:`_datetime_paths` of a payload type with attribute names instead of wire names
+    (None: each item of a list), or None when a date-time sits where a path cannot say."""
+    paths: list[tuple[str | None, ...]] = []
+
+    def walk(t: mi.Type, prefix: tuple[str | None, ...], depth: int) -> bool:
+        if depth > 16:
+            return False
+        if isinstance(t, mi.DateTimeType):
+            paths.append(prefix)
+            return True
+        if isinstance(t, mi.StructType):
+            return all(walk(f.type, (*prefix, f.name), depth + 1) for f in t.fields)
+        if isinstance(t, (mi.ListType, mi.VarTupleType)):
+            return walk(t.item_type, (*prefix, _ITEMS), depth + 1)
+        if isinstance(t, mi.UnionType) or isinstance(t, mi.CustomType):
+            return not _has_kind_info(t, mi.DateTimeType)
+        return True
+
+    if not walk(mi.type_info(type_), (), 0):
+        return None
+    return tuple(paths)
+
+
+def cut_paths(payload: Any, data: bytes, paths: tuple[tuple[str | None, ...], ...], decimals: int | None) -> bytes | None:
+    """``limit(payload, data, millis=True, decimals=decimals)`` (``data`` the encoding of
+    ``payload``) for a payload type whose date-times lie at ``paths`` (:func:`datetime_attrs`,
+    not all top-level: ``limit`` scans it), or None when this cannot show it is the same.
+
+    ``limit`` decides by scanning ``data`` (the same tests run here), then decodes it, cuts the
+    date-time strings at the type's paths and encodes the tree again. This reads the same
+    date-times from the payload instead and cuts their text in ``data``, as ``_cut_top`` does
+    for top-level ones: each value's msgspec text, cut to the millisecond, replaces every
+    occurrence of it once a count proves that every occurrence is one of those values (else
+    None). The two agree: re-encoding msgspec's own output after a decode gives the same bytes,
+    and ``_cut`` cuts msgspec's text of an aware date-time as the slices here do. Anything but
+    structs, lists and date-times along a path (a value msgspec would still encode): None."""
+    if not (46 in data and _SIX_DIGITS.search(data) is not None and _MICROS.search(data) is not None):
+        if decimals is not None and needs_limit(data, decimals):
+            return None  # a float may need rounding: the tree rewrite
+        return data  # limit finds no date-time to cut either
+    if decimals is not None and (
+        _LONG_FRACTION.search(data) is not None or (data.find(b"e-") >= 0 and _EXPONENT.search(data) is not None)
+    ):
+        return None  # a float to round: the tree rewrite
+    values: list[Any] = []
+    for path in paths:
+        if not _collect(payload, path, 0, values):
+            return None
+    counts: dict[bytes, int] = {}
+    cuts: dict[bytes, bytes] = {}
+    for value in values:
+        micro = value.microsecond
+        if not micro:
+            continue  # no fraction: nothing to cut, and its text has no "." to be confused with
+        if value.tzinfo is None:
+            return None
+        text = _encode(value)
+        if len(text) < 29 or text[20] != 46:
+            return None
+        counts[text] = counts.get(text, 0) + 1
+        cuts[text] = text[:20] + text[27:] if micro < 1000 else text[:24] + text[27:]
+    for text, count in counts.items():
+        if data.count(text) != count:
+            return None
+    for text, cut in cuts.items():
+        data = data.replace(text, cut)
+    return data
+
+
+def _collect(node: Any, path: tuple[str | None, ...], i: int, out: list[Any]) -> bool:
+    """Append the date-times at ``path`` below ``node`` to ``out``; False when something
+    along it is not what the type says (then the caller gives way to ``limit``)."""
+    if i == len(path):
+        if type(node) is _DATETIME:
+            out.append(node)
+            return True
+        return node is _UNSET
+    key = path[i]
+    if key is None:
+        if type(node) is not list:
+            return False
+        for item in node:
+            if not _collect(item, path, i + 1, out):
+                return False
+        return True
+    if node is _UNSET:
+        return True
+    if not isinstance(node, _STRUCT):
+        return False
+    return _collect(getattr(node, key), path, i + 1, out)
 
 
 def _has_open(t: mi.Type, seen: set[int]) -> bool:

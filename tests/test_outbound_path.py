@@ -246,3 +246,38 @@ def test_call_queues_the_general_paths_frame(version_routing: tuple[str, Any], a
         with pytest.raises(InvalidMessage) as caught:
             station.call(route, request, 0.0)
         assert str(caught.value) == outcome[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(TIMES, FRACTIONS), min_size=1, max_size=4), st.sampled_from(RULES), st.booleans(),
+       st.sampled_from(["", "x", "1.1234567", "2e-9"]))
+def test_date_times_deeper_down_are_cut_as_the_tree_rewrite_cuts_them(
+    times: list[tuple[datetime.datetime, int]], rules: tuple[bool, int | None], echo: bool, text: str
+) -> None:
+    """A station's TransactionEvent: its timestamp and each meter value's (Part 2 section 3.1),
+    with the same text, or a float-like one, in a free-text field too."""
+    millis, decimals = rules
+    stamps = [when.replace(microsecond=micros) for when, micros in times]
+    free = msgspec.json.encode(stamps[-1]).decode().strip('"') if echo else text
+    value = m201.TransactionEventRequest(
+        event_type=e201.TransactionEventEnumType.Updated, timestamp=stamps[0], trigger_reason=e201.TriggerReasonEnumType.MeterValuePeriodic,
+        seq_no=1, transaction_info=d201.TransactionType(transaction_id=free or "t"),
+        meter_value=[d201.MeterValueType(timestamp=t, sampled_value=[d201.SampledValueType(value=1.5)]) for t in stamps[1:] or stamps],
+    )
+    _compare(r201.ROUTES["TransactionEvent"], value, False, millis, decimals)
+
+
+def test_a_station_transaction_event_is_cut_without_the_tree_rewrite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast cut is the one taken (limit, with its tree rewrite, never runs)."""
+    when = datetime.datetime(2024, 5, 6, 10, 15, 30, 123456, tzinfo=UTC)
+    value = m201.TransactionEventRequest(
+        event_type=e201.TransactionEventEnumType.Updated, timestamp=when, trigger_reason=e201.TriggerReasonEnumType.MeterValuePeriodic,
+        seq_no=1, transaction_info=d201.TransactionType(transaction_id="t"),
+        meter_value=[d201.MeterValueType(timestamp=when.replace(microsecond=999), sampled_value=[d201.SampledValueType(value=1.5)])],
+    )
+    expected = protocol._encode_checked(r201.ROUTES["TransactionEvent"], value, response=False, millis=True)
+    monkeypatch.setattr(wire, "limit", lambda *a, **k: pytest.fail("limit ran"))
+    monkeypatch.setattr(protocol, "_OUTBOUND", {})
+    data = protocol.encode_payload(r201.ROUTES["TransactionEvent"], value, response=False, millis=True)
+    assert data == expected
+    assert b'"timestamp":"2024-05-06T10:15:30.123Z"' in data and b'"timestamp":"2024-05-06T10:15:30Z"' in data
