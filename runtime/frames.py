@@ -209,11 +209,6 @@ def diagnose(data: str | bytes, version: str) -> FrameProblem:
 def encode_call(message_type: int, message_id: str, action: str, payload: bytes) -> str:
     """A CALL or SEND frame (``message_type`` 2 or 6) with ``message_id``, ``action`` and the
     already encoded ``payload``."""
-    if type(payload) is bytes and type(message_type) is int:
-        # the bytes msgspec writes for (message_type, message_id, action, Raw(payload)), spliced
-        # with one format instead of a tuple and a Raw: the id and the action are still written
-        # (and JSON-escaped) by the encoder itself
-        return (b"[%d,%s,%s,%s]" % (message_type, _ENCODER.encode(message_id), _ENCODER.encode(action), payload)).decode()
     return _ENCODER.encode((message_type, message_id, action, msgspec.Raw(payload))).decode()
 
 

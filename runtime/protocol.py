@@ -246,7 +246,10 @@ class _Outbound:
             def encode_payload(payload: Any) -> bytes | None:
                 try:
                     data = encode(payload)
-                    if rules and ((46 in data and six_digits(data) is not None) or (rounds and 45 in data and data.find(b"e-") >= 0)):
+                    if nested and not rounds:  # read from the values, no scan (see wire.cut_paths)
+                        cut = cut_paths(payload, data, nested, decimals)
+                        data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
+                    elif rules and ((46 in data and six_digits(data) is not None) or (rounds and 45 in data and data.find(b"e-") >= 0)):
                         cut = cut_paths(payload, data, nested, decimals) if nested else None
                         data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
                     if empty_valid and data == b"{}":

@@ -223,14 +223,15 @@ def cut_paths(payload: Any, data: bytes, paths: tuple[tuple[str | None, ...], ..
     None). The two agree: re-encoding msgspec's own output after a decode gives the same bytes,
     and ``_cut`` cuts msgspec's text of an aware date-time as the slices here do. Anything but
     structs, lists and date-times along a path (a value msgspec would still encode): None."""
-    if not (46 in data and _SIX_DIGITS.search(data) is not None and _MICROS.search(data) is not None):
-        if decimals is not None and needs_limit(data, decimals):
-            return None  # a float may need rounding: the tree rewrite
-        return data  # limit finds no date-time to cut either
-    if decimals is not None and (
-        _LONG_FRACTION.search(data) is not None or (data.find(b"e-") >= 0 and _EXPONENT.search(data) is not None)
-    ):
-        return None  # a float to round: the tree rewrite
+    if decimals is not None:  # (towards a station) the scans decide whether floats are rounded
+        if not (46 in data and _SIX_DIGITS.search(data) is not None and _MICROS.search(data) is not None):
+            return None if needs_limit(data, decimals) else data  # a float may need rounding: the tree rewrite
+        if _LONG_FRACTION.search(data) is not None or (data.find(b"e-") >= 0 and _EXPONENT.search(data) is not None):
+            return None  # a float to round: the tree rewrite
+    # Without the decimal rule no scan is needed: a date-time at the paths with a fraction finer
+    # than a millisecond is written with six digits and an offset, which limit's scans find, and
+    # then it cuts the paths; without one, whatever the scans find (say, free text), the cut of
+    # the paths changes nothing and limit's output is its input.
     values: list[Any] = []
     for path in paths:
         if not _collect(payload, path, 0, values):
@@ -248,6 +249,8 @@ def cut_paths(payload: Any, data: bytes, paths: tuple[tuple[str | None, ...], ..
             return None
         counts[text] = counts.get(text, 0) + 1
         cuts[text] = text[:20] + text[27:] if micro < 1000 else text[:24] + text[27:]
+    if not counts:
+        return data
     for text, count in counts.items():
         if data.count(text) != count:
             return None
