@@ -126,8 +126,17 @@ def encode_payload(
     ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
     ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
-    if expected is not None and type(payload) is expected:
-        data = _outbound(expected, millis, decimals).encode(payload)
+    if type(payload) is expected:  # (never when expected is None: no payload is of type None)
+        # one dict per set of rules, keyed by the type: no key tuple to build and hash
+        plans = (_BY_RULES[1] if decimals is None else _BY_RULES[2] if decimals == 6 else None) if millis else (
+            _BY_RULES[0] if decimals is None else None
+        )
+        out = plans.get(expected) if plans is not None else None
+        if out is None:
+            out = _outbound(expected, millis, decimals)
+            if plans is not None:
+                plans[expected] = out
+        data = out.encode(payload)
         if data is not None:
             return data
     return _encode_checked(route, payload, response=response, millis=millis, decimals=decimals)
@@ -276,6 +285,9 @@ class _Outbound:
 
 
 _OUTBOUND: dict[tuple[type, bool, int | None], _Outbound] = {}
+# the plans of the three sets of rules the protocol uses (1.6; 2.x towards the CSMS; 2.x towards
+# a station), by type: encode_payload's lookup
+_BY_RULES: tuple[dict[type, _Outbound], dict[type, _Outbound], dict[type, _Outbound]] = ({}, {}, {})
 
 
 def _outbound(type_: type, millis: bool, decimals: int | None) -> _Outbound:
