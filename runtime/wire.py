@@ -104,8 +104,8 @@ def _plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 
 
 def millis_plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """(top-level date-time fields, top-level open-object fields) of a payload type for which
-    :func:`limit` decides the millisecond rule from the values (see ``_plan``), else None: then
+    """(top-level date-time fields, top-level open-object fields) of the payload type ``type_``
+    for which :func:`limit` decides the millisecond rule from the values (see ``_plan``), else None: then
     ``limit`` scans the text. Decided once per type."""
     plan = _PLANS.get(type_, _UNKNOWN)
     if plan is _UNKNOWN:
@@ -114,21 +114,23 @@ def millis_plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 
 
 def top_datetimes(type_: Any) -> tuple[str, ...] | None:
-    """The attribute names of a payload type's date-time fields when all of them are its own
-    (top-level) fields, else None."""
+    """The attribute names of the date-time fields of the payload type ``type_`` when all of
+    them are its own (top-level) fields, else None."""
     return _top_datetimes(type_)
 
 
 def needs_limit(data: bytes, decimals: int | None) -> bool:
     """Whether :func:`limit_scanned` may change ``data``: its own first test (a six-digit
-    fraction, or an exponent where floats are rounded). False: it returns ``data`` unchanged."""
+    fraction, or an exponent where floats are rounded to ``decimals`` places). False: it returns
+    ``data`` unchanged."""
     return (46 in data and _SIX_DIGITS.search(data) is not None) or (decimals is not None and 45 in data and data.find(b"e-") >= 0)
 
 
 def encode_limited(
     payload: Any, names: tuple[str, ...], decimals: int | None, scanned: bool, message_id: str | None = None
 ) -> bytes | None:
-    """``limit(payload, encode(payload), millis=True, decimals=decimals)``, or None when this
+    """``limit(payload, encode(payload), millis=True, decimals=decimals)`` for the typed
+    ``payload`` (``decimals``: the decimal rule's places, None without it), or None when this
     cannot show it is the same (then call that). For a payload type whose date-times are its
     top-level fields ``names`` (:func:`top_datetimes`); ``scanned``: ``limit`` scans the text
     for it (not a :func:`millis_plan` type, or one whose open objects have extras that the
@@ -213,7 +215,8 @@ def datetime_attrs(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
 def cut_paths(payload: Any, data: bytes, paths: tuple[tuple[str | None, ...], ...], decimals: int | None) -> bytes | None:
     """``limit(payload, data, millis=True, decimals=decimals)`` (``data`` the encoding of
     ``payload``) for a payload type whose date-times lie at ``paths`` (:func:`datetime_attrs`,
-    not all top-level: ``limit`` scans it), or None when this cannot show it is the same.
+    not all top-level: ``limit`` scans it; ``decimals``: the decimal rule's places, None
+    without it), or None when this cannot show it is the same.
 
     ``limit`` decides by scanning ``data`` (the same tests run here), then decodes it, cuts the
     date-time strings at the type's paths and encodes the tree again. This reads the same
