@@ -181,7 +181,9 @@ class _Outbound:
       changes nothing unless its own first test (``wire.needs_limit``: a six-digit fraction, or
       an exponent where floats are rounded) says so; that test finds nothing in a frame exactly
       when it finds nothing in the payload it holds, or the frame's id gives a false alarm and
-      the payload path decides.
+      the payload path decides. Date-times deeper down are cut in the encoded text
+      (``wire.cut_paths``, which returns what ``limit`` returns, or None), read from the values
+      without a scan when the decimal rule is off.
     - Validation: msgspec does not check a struct on construction, so the encoded text is
       decoded strictly, as the general path does; the whole frame ``[3, id, payload]`` with a
       decoder of ``tuple[int, str, T]``, which accepts it exactly when ``T``'s decoder accepts
