@@ -273,11 +273,12 @@ class _Outbound:
             def result(message_id: str, payload: Any) -> str | None:
                 try:
                     frame = encode((3, message_id, payload))
+                    if empty_valid and frame.endswith(b",{}]"):
+                        return frame.decode()  # {}: valid, and no value rule changes it
                     # wire.needs_limit, inline (45 is "-": an int tests one byte, a cheap first look)
                     if rules and ((46 in frame and six_digits(frame) is not None) or (rounds and 45 in frame and frame.find(b"e-") >= 0)):
                         return None  # the payload path decides
-                    if not (empty_valid and frame.endswith(b",{}]")):
-                        validate_frame(frame)
+                    validate_frame(frame)
                 except Exception:  # any refusal: the general path gives the exact error
                     return None
                 return frame.decode()

@@ -281,3 +281,16 @@ def test_a_station_transaction_event_is_cut_without_the_tree_rewrite(monkeypatch
     data = protocol.encode_payload(r201.ROUTES["TransactionEvent"], value, response=False, millis=True)
     assert data == expected
     assert b'"timestamp":"2024-05-06T10:15:30.123Z"' in data and b'"timestamp":"2024-05-06T10:15:30Z"' in data
+
+
+@pytest.mark.parametrize("message_id", ["19223201", "4b0f6a2e-8c1d-4f7a-9e3b-2d5c6a7b8e9f", "x.123456Z", "e-1"])
+def test_an_empty_answer_goes_out_as_it_is_whatever_its_id(message_id: str) -> None:
+    """{} holds no value a rule could change (Part 2 section 3.1): its frame is written at once,
+    the same frame as the general path's, whatever the id holds (ids with "-", "e-", a fraction)."""
+    for version, routing, action in (("2.0.1", r201, "StatusNotification"), ("1.6", r16, "MeterValues"), ("2.1", r21, "NotifyEvent")):
+        csms = make(version, Role.CSMS)
+        csms._inbound[message_id] = (action, None, 0.0)
+        answer = routing.ROUTES[action].response()
+        assert csms.respond(message_id, answer) == []
+        general = protocol._encode_checked(routing.ROUTES[action], answer, response=True, millis=csms._millis, decimals=csms._decimals)
+        assert general == b"{}" and csms.data_to_send() == [msgspec.json.encode([3, message_id, {}]).decode()]
