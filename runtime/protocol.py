@@ -126,11 +126,11 @@ def encode_payload(
     ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
     ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
-    if type(payload) is expected:  # (never when expected is None: no payload is of type None)
+    # the fast path pays where a value rule applies (2.x); without one (1.6) the general path is
+    # as cheap (never when expected is None: no payload is of type None)
+    if type(payload) is expected and (millis or decimals is not None):
         # one dict per set of rules, keyed by the type: no key tuple to build and hash
-        plans = (_BY_RULES[1] if decimals is None else _BY_RULES[2] if decimals == 6 else None) if millis else (
-            _BY_RULES[0] if decimals is None else None
-        )
+        plans = (_BY_RULES[1] if decimals is None else _BY_RULES[2] if decimals == 6 else None) if millis else None
         out = plans.get(expected) if plans is not None else None
         if out is None:
             out = _outbound(expected, millis, decimals)
@@ -288,8 +288,8 @@ class _Outbound:
 
 
 _OUTBOUND: dict[tuple[type, bool, int | None], _Outbound] = {}
-# the plans of the three sets of rules the protocol uses (1.6; 2.x towards the CSMS; 2.x towards
-# a station), by type: encode_payload's lookup
+# the plans of the two sets of rules 2.x uses (index 1: towards the CSMS; 2: towards a
+# station), by type: encode_payload's lookup (index 0, 1.6's, is unused: no rule, no fast path)
 _BY_RULES: tuple[dict[type, _Outbound], dict[type, _Outbound], dict[type, _Outbound]] = ({}, {}, {})
 
 
