@@ -11,7 +11,7 @@ Outbound is the CSMS answering: ``OcppProtocol.respond`` (typed response -> stri
 CALLRESULT frame, the 2.x value rules applied) against the bare encode + strict decode of the
 same struct, and the incumbent's own answer path (dataclass -> dict, validation, pack).
 
-    python -m benchmarks.codec [--repeat 7] [--cpu] [--out benchmarks/results/codec.md]
+    python -m benchmarks.codec [--repeat 7] [--clock wall|cpu | --cpu] [--out benchmarks/results/codec.md]
 """
 
 from __future__ import annotations
@@ -70,14 +70,17 @@ def ours_codec(version: str, action: str, text: str) -> Callable[[], Any]:
 
 
 def ours_encode(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    """What ``call`` does to a typed request before it is queued: encode, the 2.x value rules
+    of the sending station (Part 2 section 3.1), strict validation, the CALL frame."""
     from ocppgen.generated.runtime import frames
+    from ocppgen.generated.runtime.protocol import encode_payload
 
     route = MODULES[version][0].ROUTES[action]
     obj = route.request_codec.decode(json.dumps(payload))
+    millis = version != "1.6"
 
     def run() -> str:
-        data = route.request_codec.encode(obj)
-        route.request_codec.decode(data)  # outbound is validated strictly, as call() does
+        data = encode_payload(route, obj, response=False, millis=millis)  # validated strictly, as call() does
         return frames.encode_call(2, "19223201", action, data)
 
     return run
@@ -203,17 +206,32 @@ def prove_decoders_reject_invalid() -> None:
         raise AssertionError("the payload codec accepted an invalid message")
 
 
-# The clock of the measurements: wall time (timeit's default), or with ``--cpu`` this process's
-# CPU time, which leaves out the time other processes hold the cores (a shared machine).
-TIMER: Callable[[], float] = timeit.default_timer
+# The clock of every sample: wall time by default; ``--clock cpu`` takes this process's CPU
+# time instead, which leaves out the time the process waits for a core on a shared machine.
+TIMER: Callable[[], float] = time.perf_counter
+
+
+def prove_respond_refuses_invalid() -> None:
+    """The respond being timed validates: an invalid response is refused, not written."""
+    from ocppgen.generated.runtime.events import ResponseRefused
+
+    routing, csms = MODULES["2.0.1"]
+    protocol = OcppProtocol(version="2.0.1", role=Role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+    route = routing.ROUTES["Heartbeat"]
+    assert route.response is not None
+    bad = route.response(current_time="not a date-time")  # msgspec does not check on construction
+    protocol._inbound["x"] = ("Heartbeat", None, 0.0)
+    [event] = protocol.respond("x", bad)
+    assert isinstance(event, ResponseRefused), "ocppgen wrote an invalid response"
 
 
 def measure(fn: Callable[[], Any], number: int) -> float:
-    return timeit.timeit(fn, number=number, timer=TIMER) / number * 1e6
+    return timeit.Timer(fn, timer=TIMER).timeit(number=number) / number * 1e6
 
 
 def run(repeat: int, target_seconds: float = 0.05) -> list[dict[str, Any]]:
     prove_decoders_reject_invalid()
+    prove_respond_refuses_invalid()
     rows = []
     for name, version, action, payload in CALLS:
         text = frame("19223201", action, payload)
@@ -298,11 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.05, help="time per sample")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--cpu", action="store_true", help="time with this process's CPU time, not wall time")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall time, or this process's CPU time (steadier on a shared machine)")
+    parser.add_argument("--cpu", action="store_true", help="the same as --clock cpu")
     args = parser.parse_args(argv)
     global TIMER
-    if args.cpu:
-        TIMER = time.process_time
+    TIMER = time.process_time if args.clock == "cpu" or args.cpu else time.perf_counter
     result = table(run(args.repeat, args.seconds))
     return publish(result, args.out)
 

@@ -219,6 +219,10 @@ def encode_call(message_type: int, message_id: str, action: str, payload: bytes)
 
 def encode_result(message_id: str, payload: bytes) -> str:
     """A CALLRESULT frame answering ``message_id``, with the already encoded ``payload``."""
+    if type(payload) is bytes:
+        # what msgspec writes for (3, message_id, Raw(payload)): the id written (and JSON-escaped)
+        # by the encoder itself, the rest spliced with one format (no tuple, no Raw)
+        return (b"[3,%s,%s]" % (_ENCODER.encode(message_id), payload)).decode()
     return _ENCODER.encode((CALLRESULT, message_id, msgspec.Raw(payload))).decode()
 
 

@@ -83,7 +83,7 @@ from . import signing as sg
 from . import wire
 from .admission import BootPacer
 from .lenient import Tolerated, decode_lenient
-from .payload import enc_hook
+from .payload import dec_hook, enc_hook
 from .routing import (
     CallContext,
     CallError,
@@ -126,6 +126,27 @@ def encode_payload(
     ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
     ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
+    # the fast path pays where a value rule applies (2.x); without one (1.6) the general path is
+    # as cheap (never when expected is None: no payload is of type None)
+    if type(payload) is expected and (millis or decimals is not None):
+        # one dict per set of rules, keyed by the type: no key tuple to build and hash
+        plans = (_BY_RULES[1] if decimals is None else _BY_RULES[2] if decimals == 6 else None) if millis else None
+        out = plans.get(expected) if plans is not None else None
+        if out is None:
+            out = _outbound(expected, millis, decimals)
+            if plans is not None:
+                plans[expected] = out
+        data = out.encode(payload)
+        if data is not None:
+            return data
+    return _encode_checked(route, payload, response, millis, decimals)  # (positional: a cheaper call)
+
+
+def _encode_checked(
+    route: Route[Any, Any], payload: object, response: bool, millis: bool = False, decimals: int | None = None
+) -> bytes:
+    """:func:`encode_payload`'s general path: every check in turn, and the error each one gives."""
+    expected = route.response if response else route.request
     codec = route.response_codec if response else route.request_codec
     if expected is None or codec is None:
         raise InvalidMessage(f"{route.action} has no response: it travels as SEND")
@@ -142,6 +163,157 @@ def encode_payload(
     except (msgspec.ValidationError, msgspec.EncodeError, TypeError, ValueError) as exc:
         raise InvalidMessage(f"{route.action}: {exc}") from None
     return data
+
+
+class _Outbound:
+    """What encoding one payload type under one set of value rules can ever need, decided once
+    (issue 14), as two functions made for it: ``encode(payload)``, the fast path of
+    :func:`encode_payload`, and ``result(message_id, payload)``, the CALLRESULT frame of
+    ``respond`` when nothing but the frame is needed. Both are only called with a payload of
+    exactly ``type`` and return None whenever the general path (:func:`_encode_checked`) must
+    decide (it then gives the exact error, or the draft-06 integer rule's verdict); whatever
+    they do return is what the general path returns. How each step is exact:
+
+    - Value rules (2.x Part 2 section 3.1, at most 3 decimal places in a date-time; Part 2
+      primitive datatypes, 6 decimals towards a station): a type whose date-times are all its
+      top-level fields is cut while it is encoded (``wire.encode_limited``, which returns what
+      ``wire.limit`` returns, or None). For any other type ``limit`` scans the text, and
+      changes nothing unless its own first test (``wire.needs_limit``: a six-digit fraction, or
+      an exponent where floats are rounded) says so; that test finds nothing in a frame exactly
+      when it finds nothing in the payload it holds, or the frame's id gives a false alarm and
+      the payload path decides. Date-times deeper down are cut in the encoded text
+      (``wire.cut_paths``, which returns what ``limit`` returns, or None), read from the values
+      without a scan when the decimal rule is off.
+    - Validation: msgspec does not check a struct on construction, so the encoded text is
+      decoded strictly, as the general path does; the whole frame ``[3, id, payload]`` with a
+      decoder of ``tuple[int, str, T]``, which accepts it exactly when ``T``'s decoder accepts
+      the payload. One exception: ``{}`` of a type with no required field is valid (the strict
+      decode of ``{}`` is a function of the type alone, run here once); a frame ends with
+      ``,{}]`` only when its payload is ``{}`` (any other object ends with a value, never
+      ``{``).
+    - The frame: msgspec's encoding of ``(3, id, payload)`` is ``[3,`` + the id's encoding + ``,``
+      + the payload's + ``]``, what ``frames.encode_result`` writes (Part 4 section 4.2.2)."""
+
+    __slots__ = ("type", "empty_valid", "encode", "result")
+
+    def __init__(self, type_: type, millis: bool, decimals: int | None) -> None:
+        self.type = type_
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(type_, dec_hook=dec_hook)  # as PayloadCodec.decode_strict
+        frame_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(tuple[int, str, type_], dec_hook=dec_hook)  # type: ignore[valid-type]
+        validate, validate_frame = decoder.decode, frame_decoder.decode
+        try:
+            decoder.decode(b"{}")
+        except msgspec.ValidationError:
+            empty_valid = False
+        else:
+            empty_valid = True
+        self.empty_valid = empty_valid
+        rules = millis or decimals is not None
+        top = wire.top_datetimes(type_) if millis else None
+        plan = wire.millis_plan(type_) if millis else None
+        opens = () if plan is None else plan[1]
+        encode = _PAYLOAD_ENCODER.encode
+        limit, encode_limited, six_digits = wire.limit, wire.encode_limited, wire.SIX_DIGITS.search
+        rounds = decimals is not None
+
+        if top is not None:
+            scanned = plan is None
+            # extras in a top-level open object may hold floats to round: then limit scans
+            only = opens[0] if len(opens) == 1 and decimals is not None and not scanned else None
+            some = len(opens) > 1 and decimals is not None and not scanned
+
+            def encode_payload(payload: Any) -> bytes | None:
+                try:
+                    scan = scanned or (only is not None and bool(getattr(getattr(payload, only, None), "extra", None))) or (
+                        some and _has_extras(payload, opens)
+                    )
+                    data = encode_limited(payload, top, decimals, scan)
+                    if data is None or (empty_valid and data == b"{}"):
+                        return data
+                    validate(data)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return data
+
+            def result(message_id: str, payload: Any) -> str | None:
+                try:
+                    scan = scanned or (only is not None and bool(getattr(getattr(payload, only, None), "extra", None))) or (
+                        some and _has_extras(payload, opens)
+                    )
+                    frame = encode_limited(payload, top, decimals, scan, message_id)
+                    if frame is None:
+                        return None  # the payload path decides
+                    if not (empty_valid and frame.endswith(b",{}]")):
+                        validate_frame(frame)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return frame.decode()
+
+        else:
+            # date-times deeper down (a station's TransactionEvent, MeterValues): cut in the text
+            nested = wire.datetime_attrs(type_) if millis else None
+            cut_paths = wire.cut_paths
+
+            def encode_payload(payload: Any) -> bytes | None:
+                try:
+                    data = encode(payload)
+                    if nested and not rounds:  # read from the values, no scan (see wire.cut_paths)
+                        cut = cut_paths(payload, data, nested, decimals)
+                        data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
+                    elif rules and ((46 in data and six_digits(data) is not None) or (rounds and 45 in data and data.find(b"e-") >= 0)):
+                        cut = cut_paths(payload, data, nested, decimals) if nested else None
+                        data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
+                    if empty_valid and data == b"{}":
+                        return data
+                    validate(data)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return data
+
+            def result(message_id: str, payload: Any) -> str | None:
+                try:
+                    frame = encode((3, message_id, payload))
+                    if empty_valid and frame.endswith(b",{}]"):
+                        return frame.decode()  # {}: valid, and no value rule changes it
+                    # wire.needs_limit, inline (45 is "-": an int tests one byte, a cheap first look)
+                    if rules and ((46 in frame and six_digits(frame) is not None) or (rounds and 45 in frame and frame.find(b"e-") >= 0)):
+                        return None  # the payload path decides
+                    validate_frame(frame)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return frame.decode()
+
+        self.encode: Callable[[Any], bytes | None] = encode_payload
+        self.result: Callable[[str, Any], str | None] = result
+
+
+_OUTBOUND: dict[tuple[type, bool, int | None], _Outbound] = {}
+# the plans of the two sets of rules 2.x uses (index 1: towards the CSMS; 2: towards a
+# station), by type: encode_payload's lookup (index 0, 1.6's, is unused: no rule, no fast path)
+_BY_RULES: tuple[dict[type, _Outbound], dict[type, _Outbound], dict[type, _Outbound]] = ({}, {}, {})
+
+
+def _outbound(type_: type, millis: bool, decimals: int | None) -> _Outbound:
+    key = (type_, millis, decimals)
+    found = _OUTBOUND.get(key)
+    if found is None:
+        found = _OUTBOUND[key] = _Outbound(type_, millis, decimals)
+    return found
+
+
+def _encode_valid(out: _Outbound, payload: Any) -> bytes | None:
+    """``payload`` (of exactly ``out.type``) encoded, the value rules applied and validated
+    strictly, or None: then the general path decides (see :class:`_Outbound`)."""
+    return out.encode(payload)
+
+
+def _has_extras(payload: Any, opens: tuple[str, ...]) -> bool:
+    """Whether one of the top-level open objects ``opens`` of ``payload`` has extra properties
+    (they may hold floats, which the decimal rule rounds: then ``wire.limit`` scans)."""
+    for name in opens:
+        if getattr(getattr(payload, name, None), "extra", None):
+            return True
+    return False
 
 
 def _qualified(t: type) -> str:
@@ -191,6 +363,21 @@ def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str
     return found[2]
 
 
+_OUT_TABLES: dict[tuple[int, bool, int | None], tuple[Mapping[str, Any], dict[str, _Outbound]]] = {}
+
+
+def _out_table(routes: Mapping[str, Route[Any, Any]], millis: bool, decimals: int | None) -> dict[str, _Outbound]:
+    """The respond table (action -> outbound plan of its response) of one routes/rules triple,
+    shared by every connection that has them."""
+    key = (id(routes), millis, decimals)
+    found = _OUT_TABLES.get(key)
+    if found is None or found[0] is not routes:
+        if len(_OUT_TABLES) > 256:  # routes built on the fly (tests): do not grow without bound
+            _OUT_TABLES.clear()
+        found = _OUT_TABLES[key] = (routes, {})
+    return found[1]
+
+
 class _Pending:
     __slots__ = ("message_id", "route", "request", "frame", "timeout", "deadline")
 
@@ -212,7 +399,7 @@ class OcppProtocol:
         "overrides", "max_bad_messages", "bad_messages", "signing", "_trusted", "_signed_in", "boot_pacer", "_utc_now",
         "_paced", "max_calls_in_progress", "max_calls_queued", "_millis", "_decimals", "_id_factory", "_types", "_cache",
         "_outbox", "_queue", "_outstanding", "_inbound", "_waiting", "_ended", "_remember", "_close_requested",
-        "_last_now", "_fast", "_plain",
+        "_last_now", "_fast", "_plain", "_out",
     )
 
     def __init__(
@@ -302,6 +489,7 @@ class OcppProtocol:
         self._fast = _fast_table(routes, handled)
         # no session and no signing policy: a valid CALL only needs a free handler slot
         self._plain = session is None and self.signing is None
+        self._out = _out_table(routes, self._millis, self._decimals)  # action -> outbound plan of its response
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -371,16 +559,28 @@ class OcppProtocol:
             return []
         if self._paced:
             self._unpace(message_id)
-        action, request, _ = entry
-        route = self.routes[action]
-        try:
-            payload = encode_payload(route, response, response=True, millis=self._millis, decimals=self._decimals)
-        except InvalidMessage as exc:
-            self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
-            return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
-        signer = self._signed_in.pop(message_id, None) if self._signed_in else None
-        if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
-            payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
+        action = entry[0]
+        out = self._out.get(action) or self._out_entry(action)
+        if type(response) is out.type:
+            if self.session is None and not self._signed_in:  # the frame is all that is needed
+                frame = out.result(message_id, response)
+                if frame is not None:
+                    self._outbox.append(frame)
+                    return self._next_waiting() if self._waiting else []
+            payload = out.encode(response)
+        else:
+            payload = None
+        if payload is None:  # the general path decides
+            try:
+                payload = _encode_checked(self.routes[action], response, True, self._millis, self._decimals)
+            except InvalidMessage as exc:
+                self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
+                return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
+        if self._signed_in:
+            signer = self._signed_in.pop(message_id, None)
+            signing = self.signing
+            if signer is not None and signing is not None and signing.answer_signed and signing.signer is not None:
+                payload = sg.sign_result(action, message_id, payload, signing.signer)  # 7.2: a signed reply
         self._outbox.append(fr.encode_result(message_id, payload))
         events = self._next_waiting() if self._waiting else []
         session = self.session
@@ -388,9 +588,17 @@ class OcppProtocol:
             return events
         if self._cache:
             session.remember_answer(action, message_id, payload)
-        if session.answered(action, request, response):
+        if session.answered(action, entry[1], response):
             events.append(RegistrationChanged(registration=session.registration.value))
         return events
+
+    def _out_entry(self, action: str) -> _Outbound:
+        """The outbound plan of ``action``'s response under this link's value rules, remembered
+        in the table this connection shares with every other of the same routes and rules."""
+        route = self.routes[action]
+        response: Any = route.response  # a received CALL's route has one
+        out = self._out[action] = _outbound(response, self._millis, self._decimals)
+        return out
 
     def respond_error(
         self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None
