@@ -2,9 +2,13 @@
 handlers, arms one timer. Every OCPP rule is in the sans-I/O core and the session.
 
 A ``Connection`` reads text frames into ``OcppProtocol.receive``, writes ``data_to_send()``
-through one writer (frames stay in order), runs every inbound CALL in its own task (a handler
-may itself call the peer and await the answer), and resolves the futures of typed clients from
-``CallCompleted``/``CallFailed``. One timer is armed from ``next_deadline()``; it is re-armed
+through one writer (frames stay in order), runs the handlers of inbound CALLs and SENDs, and
+resolves the futures of typed clients from ``CallCompleted``/``CallFailed``. A CALL that arrives
+while no handler of this connection is running has its handler method called by the reader:
+a plain ``def`` method's answer is written at once, with no task; an ``async def`` method's
+coroutine gets its own task (a handler may itself call the peer and await the answer), as does
+every handler while another one of the connection runs, so answers leave in the order the
+handlers finish, exactly as when every handler has a task. One timer is armed from ``next_deadline()``; it is re-armed
 only when the deadline moves earlier, and when it fires ``handle_timeout`` decides.
 
 Logging (logger ``ocppgen``; frames on ``ocppgen.frames``): records carry ``ocpp_station``,
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -45,7 +50,7 @@ from .events import (
     ToleratedViolation,
 )
 from .protocol import OcppProtocol
-from .routing import CallContext, HandlerError, RoleBinding, Route, invoke
+from .routing import CallContext, HandlerError, RoleBinding, Route, awaiting, invoke, settle, start_handler
 from .security import redact
 from .session import Session
 
@@ -180,6 +185,7 @@ class Connection:
         self._loop = asyncio.get_running_loop()
         self._waiters: dict[str, asyncio.Future[Any]] = {}
         self._handlers: dict[str, asyncio.Task[None]] = {}
+        self._handling = 0  # handler tasks not yet done (CALL and SEND)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._write_lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
@@ -293,7 +299,13 @@ class Connection:
                     continue
                 if self.options.log_frames:
                     self._log_frame("<", message)
-                self._apply(self.protocol.receive(message, self._loop.time()))
+                events = self.protocol.receive(message, self._loop.time())
+                if len(events) == 1 and not self._handling:
+                    kind = type(events[0])
+                    if kind is CallReceived or kind is SendReceived:
+                        await self._answer(events[0])  # type: ignore[arg-type]  # one of the two
+                        continue
+                self._apply(events)
                 if self.protocol.has_data_to_send():
                     await self._flush()
                 else:  # a CALL for a handler: nothing to write yet, only its deadline to arm
@@ -359,13 +371,7 @@ class Connection:
             kind = type(event)
             if kind is CallReceived or kind is SendReceived:
                 assert isinstance(event, (CallReceived, SendReceived))
-                task = self._start(self._handle(event))
-                if task.done():  # ran to its end at once (an eager start): nothing to track
-                    continue
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                if kind is CallReceived:
-                    self._handlers[event.message_id] = task
+                self._track(self._start(self._handle(event)), event)
             elif kind is CallCompleted:
                 assert isinstance(event, CallCompleted)
                 future = self._waiters.pop(event.message_id, None)
@@ -444,6 +450,57 @@ class Connection:
 
     # -- handlers -------------------------------------------------------------------------
 
+    async def _answer(self, event: CallReceived | SendReceived) -> None:
+        """The reader's path for the only event of a frame, a CALL or SEND that arrived while no
+        handler task of this connection runs: its handler method is called here. What a plain
+        ``def`` method returned (or raised) is answered at once, by the reader, with no task and
+        no timer; an awaitable (an ``async def`` method's coroutine, none of its body run yet)
+        is awaited in the handler's own task, as ``_apply`` would run it. The events, answers,
+        log records and ``on_event`` calls are those of the task path (tests/test_transport.py)."""
+        on_event = self.options.on_event
+        if on_event is not None:
+            on_event(self.session, event)
+        route = self.protocol.routes[event.action]
+        request = event.request if isinstance(event, CallReceived) else event.message
+        context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
+        started = self._loop.time() if on_event is not None else 0.0
+        try:
+            result = start_handler(self.handler, event.handler_method, route, request, context)
+        except asyncio.CancelledError:  # as a handler task cancelled: unanswered until its deadline
+            self._arm_timer()
+            return
+        if awaiting(result, route):
+            self._track(self._start(self._settle(event, context, result, started)), event)
+            self._arm_timer()
+            return
+        try:
+            await self._complete(event, context, result, started)
+        except Exception as exc:  # what would fail a handler's task (an on_event hook raising) must not end the reader
+            self._loop.call_exception_handler({"message": f"answering {event.action} failed", "exception": exc})
+
+    def _track(self, task: asyncio.Task[None], event: CallReceived | SendReceived) -> None:
+        if task.done():  # ran to its end at once (an eager start): nothing to track
+            return
+        self._tasks.add(task)
+        self._handling += 1
+        if type(event) is CallReceived:
+            self._handlers[event.message_id] = task
+        task.add_done_callback(functools.partial(self._handler_done, event.message_id))
+
+    def _handler_done(self, message_id: str, task: asyncio.Task[None]) -> None:
+        self._handling -= 1
+        self._tasks.discard(task)
+        if self._handlers.get(message_id) is task:  # an eager start (3.12) that suspended after its handler
+            del self._handlers[message_id]
+
+    async def _settle(self, event: CallReceived | SendReceived, context: CallContext[Any], awaitable: object, started: float) -> None:
+        try:
+            result = await settle(awaitable, self.protocol.routes[event.action], context)  # type: ignore[arg-type]
+        finally:
+            if isinstance(event, CallReceived):
+                self._handlers.pop(event.message_id, None)
+        await self._complete(event, context, result, started)
+
     async def _handle(self, event: CallReceived | SendReceived) -> None:
         route = self.protocol.routes[event.action]
         request = event.request if isinstance(event, CallReceived) else event.message
@@ -455,6 +512,12 @@ class Connection:
         finally:
             if isinstance(event, CallReceived):
                 self._handlers.pop(event.message_id, None)
+        await self._complete(event, context, result, started)
+
+    async def _complete(self, event: CallReceived | SendReceived, context: CallContext[Any], result: object, started: float) -> None:
+        """Answer what the handler gave (a response or a HandlerError), write it, report
+        ``HandlerFinished`` and start the ``after_response`` work."""
+        on_event = self.options.on_event
         outcome, code = "result", None
         if isinstance(event, SendReceived):
             outcome = "send"
