@@ -39,6 +39,7 @@ class Socket:
     close_reason: str | None = None
     remote_address = ("127.0.0.1", 1)
     transport = None
+    ordered_send = True  # as websockets' connections: send() hands the message over before suspending
 
     def __init__(self, inbound: list[str]) -> None:
         self.inbound = inbound
