@@ -353,3 +353,87 @@ def test_an_on_event_hook_that_raises_after_a_plain_answer_does_not_end_the_conn
         await task
 
     run(body())
+
+
+class SlowSocket(MemorySocket):
+    """A socket that hands each message over at once (``ordered_send``, as websockets' does) and
+    then suspends for a while after a CALLERROR, as a send waiting for the buffer to drain."""
+
+    ordered_send = True
+
+    async def send(self, message: str | bytes, /) -> None:
+        await super().send(message)
+        if isinstance(message, str) and message.startswith("[4,"):
+            await asyncio.sleep(0.05)
+
+
+def test_a_lone_answer_written_without_the_lock_never_overtakes_a_batch_being_written() -> None:
+    """Two handlers miss their deadline: the timer's writer sends both InternalErrors as one
+    batch under the write lock and suspends after the first. A plain handler's answer made
+    meanwhile waits for the lock, so the wire order is the order the core made the frames in."""
+    release = asyncio.Event()
+
+    class Handler(csms201.CsmsHandler):
+        async def on_authorize(self, request: m201.AuthorizeRequest, context: csms201.Context) -> m201.AuthorizeResponse:
+            await release.wait()
+            raise AssertionError("cancelled at its deadline")
+
+        def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.HeartbeatResponse:
+            return HB
+
+    async def body() -> None:
+        tested, peer = SlowSocket(("memory", 0)), MemorySocket(("memory", 1))
+        tested.peer, peer.peer = peer, tested
+        session = Session("CS-1", Role.CSMS, registration_gate=False)
+        connection = Connection(tested, csms201.BINDING, session, Handler(), ServerOptions(handler_timeout=0.1))
+        session.attach(connection, "2.0.1")
+        task = asyncio.ensure_future(connection.run())
+        frames = peer.__aiter__()
+        for mid in ("a1", "a2"):
+            await peer.send(f'[2,"{mid}","Authorize",{{"idToken":{{"idToken":"X","type":"ISO14443"}}}}]')
+        await asyncio.sleep(0.13)  # both timed out; the first InternalError is being written
+        await peer.send('[2,"h","Heartbeat",{}]')
+        got = [await frame(frames) for _ in range(3)]
+        assert [f[:3] for f in got] == [[4, "a1", "InternalError"], [4, "a2", "InternalError"], [3, "h", {"currentTime": "2024-01-01T00:00:00Z"}]]
+        await peer.close()
+        await task
+
+    run(body())
+
+
+def test_a_lone_answer_is_written_without_the_lock_when_no_one_writes() -> None:
+    """With nothing else being written, the plain handler's answer goes out at once (the write
+    lock is never taken: a writer holding it would make this send wait)."""
+    taken: list[bool] = []
+
+    class Watching(MemorySocket):
+        ordered_send = True
+        connection: Connection | None = None
+
+        async def send(self, message: str | bytes, /) -> None:
+            assert self.connection is not None
+            taken.append(self.connection._write_lock.locked())
+            await super().send(message)
+
+    class Handler(csms201.CsmsHandler):
+        def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.HeartbeatResponse:
+            return HB
+
+    async def body() -> None:
+        tested, peer = Watching(("memory", 0)), MemorySocket(("memory", 1))
+        tested.peer, peer.peer = peer, tested
+        session = Session("CS-1", Role.CSMS, registration_gate=False)
+        connection = Connection(tested, csms201.BINDING, session, Handler(), ServerOptions())
+        tested.connection = connection
+        session.attach(connection, "2.0.1")
+        task = asyncio.ensure_future(connection.run())
+        frames = peer.__aiter__()
+        await peer.send('[2,"h","Heartbeat",{}]')
+        assert (await frame(frames))[:2] == [3, "h"]
+        await peer.send('[2,"x","Heartbeat",{"bad":1}]')  # the core's own answer: through the lock
+        assert (await frame(frames))[:3] == [4, "x", "FormatViolation"]
+        assert taken == [False, True]
+        await peer.close()
+        await task
+
+    run(body())
