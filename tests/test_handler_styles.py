@@ -437,3 +437,18 @@ def test_a_lone_answer_is_written_without_the_lock_when_no_one_writes() -> None:
         await task
 
     run(body())
+
+
+def test_dispatch_over_any_transport_runs_plain_and_async_handlers_alike() -> None:
+    """The generated ``dispatch`` (the core's inbound path without framing) answers a plain
+    handler as it answers an async one: the same Reply, the same CallError."""
+    from ocppgen.generated.runtime.routing import CallError, Reply
+
+    from tests.protocol_helpers import context
+
+    recorder = Recorder()
+    plain, awaited = csms_handlers(recorder)
+    for action, payload in (("Heartbeat", b"{}"), ("Authorize", b'{"idToken":{"idToken":"X","type":"ISO14443"}}')):
+        outcomes = [run(csms201.dispatch(h, action, payload, context(action=action))) for h in (plain, awaited)]
+        assert outcomes[0] == outcomes[1]
+        assert isinstance(outcomes[0], Reply if action == "Heartbeat" else CallError)
