@@ -8,8 +8,9 @@ while no handler of this connection is running has its handler method called by 
 a plain ``def`` method's answer is written at once, with no task; an ``async def`` method's
 coroutine gets its own task (a handler may itself call the peer and await the answer), as does
 every handler while another one of the connection runs, so answers leave in the order the
-handlers finish, exactly as when every handler has a task. One timer is armed from ``next_deadline()``; it is re-armed
-only when the deadline moves earlier, and when it fires ``handle_timeout`` decides.
+handlers finish, exactly as when every handler has a task. One timer is armed from
+``next_deadline()``; it is re-armed only when the deadline moves earlier, and when it fires
+``handle_timeout`` decides.
 
 Logging (logger ``ocppgen``; frames on ``ocppgen.frames``): records carry ``ocpp_station``,
 ``ocpp_message_id`` and ``ocpp_action`` as structured fields. Frames the core answered with a
