@@ -386,8 +386,8 @@ def start_handler(handler: object, method_name: str, route: Route[Any, Any], req
 
 def awaiting(result: object, route: Route[Any, Any]) -> bool:
     """Whether ``result`` (of ``start_handler``) is an awaitable still to be awaited: a coroutine, or
-    any other awaitable a handler returned. The response type, None and HandlerError are
-    told apart without the generic check (the common cases, cheaply)."""
+    any other awaitable a handler returned. ``route``'s response type, None and HandlerError
+    are told apart without the generic check (the common cases, cheaply)."""
     kind = type(result)
     if kind is _Coroutine:
         return True
@@ -397,7 +397,8 @@ def awaiting(result: object, route: Route[Any, Any]) -> bool:
 
 
 async def settle(awaitable: Awaitable[object], route: Route[Any, Any], context: CallContext[Any]) -> object:
-    """Await what an ``async def`` handler method returned (``start_handler``): its response, or a
+    """Await ``awaitable``, what an ``async def`` handler method of ``route`` returned
+    (``start_handler``), with ``context`` for the log record: its response, or a
     :class:`HandlerError` when it raised."""
     try:
         return await awaitable
