@@ -1,6 +1,7 @@
-"""End-to-end benchmark: an ocppgen CSMS, an `ocpp`-package CSMS and a bare websockets floor
-serving the same lightweight load generator, side by side, interleaved, in one run, each on
-asyncio's event loop and on uvloop.
+"""End-to-end benchmark: an ocppgen CSMS (with ``async def`` handlers, and with plain ``def``
+handlers: ``ocppgen-def``), an `ocpp`-package CSMS and a bare websockets floor serving the same
+lightweight load generator, side by side, interleaved, in one run, each on asyncio's event loop
+and on uvloop.
 
 Load: N stations (raw websockets clients with prebuilt frames), each sending sequential
 Heartbeat and TransactionEvent (7 sampled values) calls. Reported per server, loop and N:
@@ -9,14 +10,21 @@ accounting); plus `ocppgen build` wall time. Idle connections and reconnection s
 their own harnesses (benchmarks/idle.py, benchmarks/storm.py).
 
     python -m benchmarks.e2e [--stations 100,1000] [--calls-per-station 20] [--loops asyncio,uvloop]
-                             [--repeat 3] [--out benchmarks/results/e2e.md]
+                             [--repeat 3] [--kinds ocppgen,ocppgen-def,incumbent,floor]
+                             [--base DIR] [--out benchmarks/results/e2e.md]
+
+--base DIR adds ``ocppgen@base``: the ocppgen server (async handlers) importing the
+``ocppgen`` package found in DIR (e.g. an export of main's generator/, generated/ and runtime/
+laid out as the installed package), to compare two versions of the runtime in one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +38,8 @@ from websockets.asyncio.client import connect
 from benchmarks.harness import ServerProcess, publish, raise_fd_limit
 from benchmarks.messages import TRANSACTION_EVENT_201
 
-KINDS = ("ocppgen", "incumbent", "floor")
+KINDS = ("ocppgen", "ocppgen-def", "incumbent", "floor")
+BASE = "ocppgen@base"
 BOOT = json.dumps({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}, separators=(",", ":"))
 TX = json.dumps(TRANSACTION_EVENT_201, separators=(",", ":"))
 
@@ -97,9 +106,9 @@ def build_time() -> tuple[float, float]:
     return times[0], times[1]
 
 
-async def prove_the_server_validates() -> None:
+async def prove_the_server_validates(kind: str = "ocppgen") -> None:
     """The ocppgen server being timed really validates: an invalid TransactionEvent is refused."""
-    server = ServerProcess("ocppgen")
+    server = ServerProcess(kind)
     try:
         async with connect(f"ws://127.0.0.1:{server.port}/ocpp/PROOF", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
             await ws.send(f'[2,"b","BootNotification",{BOOT}]')
@@ -111,18 +120,39 @@ async def prove_the_server_validates() -> None:
         server.stop()
 
 
+@contextlib.contextmanager
+def _pythonpath(folder: str | None) -> Any:
+    """Servers started inside import ``ocppgen`` from ``folder`` first (None: as installed)."""
+    if folder is None:
+        yield
+        return
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = folder + ("" if before is None else os.pathsep + before)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
 async def run(
     stations: list[int], calls_per_station: int, repeat: int, loops: list[str] | None = None, build: bool = True, min_calls: int = 20000,
-    python: str | None = None,
+    python: str | None = None, kinds: list[str] | None = None, base: str | None = None,
 ) -> dict[str, Any]:
     raise_fd_limit()
     loops = loops_available(loops or ["asyncio", "uvloop"])
-    await prove_the_server_validates()
-    results: dict[str, Any] = {"load": {}, "build": [], "loops": loops}
+    kinds = list(kinds or KINDS) + ([BASE] if base else [])
+    for kind in kinds:
+        if kind.startswith("ocppgen") and kind != BASE:
+            await prove_the_server_validates(kind)
+    results: dict[str, Any] = {"load": {}, "build": [], "loops": loops, "kinds": kinds}
     for _ in range(repeat):  # interleaved: every server, loop and size once per repetition
         for loop in loops:
-            for kind in KINDS:
-                server = ServerProcess(kind, *(["--uvloop"] if loop == "uvloop" else []), python=python)
+            for kind in kinds:
+                with _pythonpath(base if kind == BASE else None):
+                    server = ServerProcess("ocppgen" if kind == BASE else kind, *(["--uvloop"] if loop == "uvloop" else []), python=python)
                 try:
                     for n in stations:
                         # enough calls for the CPU clock's 10 ms ticks to be small against the total
@@ -148,20 +178,22 @@ def table(results: dict[str, Any], stations: list[int]) -> str:
         "| N stations | loop | server | calls/s | p50 ms | p99 ms | server CPU us/call | CPU vs floor (same loop) | CPU vs incumbent |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    kinds = results.get("kinds", KINDS)
     for n in stations:
         for loop in results["loops"]:
-            cpu = {k: statistics.median([r["cpu_us_per_call"] for r in results["load"][(k, loop, n)]]) for k in KINDS}
-            for kind in KINDS:
+            cpu = {k: statistics.median([r["cpu_us_per_call"] for r in results["load"][(k, loop, n)]]) for k in kinds}
+            for kind in kinds:
                 rows = results["load"][(kind, loop, n)]
                 out.append(
                     f"| {n} | {loop} | {kind} | {med([r['calls_per_s'] for r in rows])} | {med([r['p50_ms'] for r in rows])} | "
                     f"{med([r['p99_ms'] for r in rows])} | {med([r['cpu_us_per_call'] for r in rows])} | "
-                    f"{_ratio(cpu[kind], cpu['floor'])} | {_ratio(cpu[kind], cpu['incumbent'])} |"
+                    f"{_ratio(cpu[kind], cpu['floor']) if 'floor' in cpu else '-'} | "
+                    f"{_ratio(cpu[kind], cpu['incumbent']) if 'incumbent' in cpu else '-'} |"
                 )
     if "asyncio" in results["loops"] and "uvloop" in results["loops"]:
         gains = []
         for n in stations:
-            for kind in KINDS:
+            for kind in kinds:
                 a = statistics.median([r["cpu_us_per_call"] for r in results["load"][(kind, "asyncio", n)]])
                 u = statistics.median([r["cpu_us_per_call"] for r in results["load"][(kind, "uvloop", n)]])
                 gains.append(f"{kind} N={n} {_ratio(u, a)}")
@@ -180,12 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loops", default="asyncio,uvloop")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--python", default=None, help="run the servers on this interpreter (e.g. to compare Python versions)")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="the servers to run (comma-separated)")
+    parser.add_argument("--base", default=None, help="also run the ocppgen server on the ocppgen package in this folder")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     stations = [int(x) for x in args.stations.split(",") if x]
     results = asyncio.run(run(stations, args.calls_per_station, args.repeat, args.loops.split(","), build=not args.no_build,
-                              python=args.python))
+                              python=args.python, kinds=[k for k in args.kinds.split(",") if k], base=args.base))
     text = table(results, stations)
     return publish(text, args.out)
 

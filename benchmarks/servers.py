@@ -1,9 +1,11 @@
 """The servers the end-to-end, idle and storm benchmarks compare, each run in its own process:
 
-    python -m benchmarks.servers ocppgen|incumbent|floor PORT [--uvloop] [--no-deflate]
+    python -m benchmarks.servers ocppgen|ocppgen-def|incumbent|floor PORT [--uvloop] [--no-deflate]
                                  [--tls CERT KEY] [--admission RATE,BURST,BOOTS]
 
-ocppgen: the ocppgen CSMS (2.0.1) answering BootNotification, Heartbeat, TransactionEvent.
+ocppgen: the ocppgen CSMS (2.0.1) answering BootNotification, Heartbeat, TransactionEvent with
+``async def`` handlers; ocppgen-def: the same answers from plain ``def`` handlers (answered by
+the connection's reader, without a task).
 incumbent: the same answers from a CSMS built on the `ocpp` package (ocpp==2.1.0).
 floor: a bare websockets server answering every frame with a canned reply (no parsing beyond
 the message id): what the WebSocket layer alone costs. All use websockets' default
@@ -70,6 +72,16 @@ async def ocppgen_server(args: argparse.Namespace) -> None:
         async def on_transaction_event(self, request: messages.TransactionEventRequest, context: csms.Context) -> messages.TransactionEventResponse:
             return messages.TransactionEventResponse()
 
+    class PlainCsms(csms.CsmsHandler):  # the same answers from plain def handlers
+        def on_boot_notification(self, request: messages.BootNotificationRequest, context: csms.Context) -> messages.BootNotificationResponse:
+            return messages.BootNotificationResponse(current_time=NOW, interval=300, status=enums.RegistrationStatusEnumType.Accepted)
+
+        def on_heartbeat(self, request: messages.HeartbeatRequest, context: csms.Context) -> messages.HeartbeatResponse:
+            return messages.HeartbeatResponse(current_time=NOW)
+
+        def on_transaction_event(self, request: messages.TransactionEventRequest, context: csms.Context) -> messages.TransactionEventResponse:
+            return messages.TransactionEventResponse()
+
     async def one_password(credentials: Credentials) -> bool:
         """Profile 2's Basic auth: one password for all, compared as StaticPasswords does."""
         return credentials.password is not None and hmac.compare_digest(credentials.password, PASSWORD.encode())
@@ -84,7 +96,7 @@ async def ocppgen_server(args: argparse.Namespace) -> None:
         authenticator=one_password if args.tls else None, open_timeout=120,
     )
     server = CsmsServer(options)
-    server.handle(csms.BINDING, Csms())
+    server.handle(csms.BINDING, PlainCsms() if args.kind == "ocppgen-def" else Csms())
     async with server.serve("127.0.0.1", args.port, ssl=_ssl(args), backlog=4096):
         ready()
         await asyncio.Future()
@@ -149,7 +161,7 @@ async def floor_server(args: argparse.Namespace) -> None:
         await asyncio.Future()
 
 
-SERVERS = {"ocppgen": ocppgen_server, "incumbent": incumbent_server, "floor": floor_server}
+SERVERS = {"ocppgen": ocppgen_server, "ocppgen-def": ocppgen_server, "incumbent": incumbent_server, "floor": floor_server}
 
 
 def main() -> None:

@@ -2,10 +2,15 @@
 handlers, arms one timer. Every OCPP rule is in the sans-I/O core and the session.
 
 A ``Connection`` reads text frames into ``OcppProtocol.receive``, writes ``data_to_send()``
-through one writer (frames stay in order), runs every inbound CALL in its own task (a handler
-may itself call the peer and await the answer), and resolves the futures of typed clients from
-``CallCompleted``/``CallFailed``. One timer is armed from ``next_deadline()``; it is re-armed
-only when the deadline moves earlier, and when it fires ``handle_timeout`` decides.
+through one writer (frames stay in order), runs the handlers of inbound CALLs and SENDs, and
+resolves the futures of typed clients from ``CallCompleted``/``CallFailed``. A CALL that arrives
+while no handler of this connection is running has its handler method called by the reader:
+a plain ``def`` method's answer is written at once, with no task; an ``async def`` method's
+coroutine gets its own task (a handler may itself call the peer and await the answer), as does
+every handler while another one of the connection runs, so answers leave in the order the
+handlers finish, exactly as when every handler has a task. One timer is armed from
+``next_deadline()``; it is re-armed only when the deadline moves earlier, and when it fires
+``handle_timeout`` decides.
 
 Logging (logger ``ocppgen``; frames on ``ocppgen.frames``): records carry ``ocpp_station``,
 ``ocpp_message_id`` and ``ocpp_action`` as structured fields. Frames the core answered with a
@@ -23,6 +28,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
+from websockets.asyncio.connection import Connection as _WebSocketsConnection
 from websockets.exceptions import ConnectionClosed
 
 from .codes import Failure, code_for
@@ -45,7 +51,7 @@ from .events import (
     ToleratedViolation,
 )
 from .protocol import OcppProtocol
-from .routing import CallContext, HandlerError, RoleBinding, Route, invoke
+from .routing import CallContext, HandlerError, RoleBinding, Route, awaiting, handler_error, invoke, start_handler
 from .security import redact
 from .session import Session
 
@@ -86,7 +92,10 @@ class WebSocketLike(Protocol):
     def __aiter__(self) -> AsyncIterator[str | bytes]: ...
 
     async def send(self, message: str, /) -> None:
-        """Send one text ``message``."""
+        """Send one text ``message``. (An implementation whose ``send`` hands the message over
+        before it first suspends, so that messages leave in the order of the calls, may say so
+        with a class attribute ``ordered_send = True``, as websockets' connections do: a
+        ``Connection`` then writes a lone answer without taking its write lock.)"""
         ...
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -180,8 +189,12 @@ class Connection:
         self._loop = asyncio.get_running_loop()
         self._waiters: dict[str, asyncio.Future[Any]] = {}
         self._handlers: dict[str, asyncio.Task[None]] = {}
+        self._handling = 0  # handler tasks not yet done (CALL and SEND)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._write_lock = asyncio.Lock()
+        # send() hands each message over before it first suspends (websockets does: the frame is
+        # written to the transport, then drained), so one frame needs no lock to keep its place
+        self._ordered_send = isinstance(websocket, _WebSocketsConnection) or getattr(websocket, "ordered_send", False) is True
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._closed = False
@@ -284,17 +297,27 @@ class Connection:
         self._running = True
         if self._ping_interval is not None:
             self._start_keepalive()
+        protocol, time, log_frames = self.protocol, self._loop.time, self.options.log_frames  # options are frozen
         try:
             async for message in self.websocket:
                 if self._closed:
                     break
-                if isinstance(message, bytes):
+                if type(message) is not str:
                     self._warn("binary frame ignored (OCPP-J uses text frames)", None, None)
                     continue
-                if self.options.log_frames:
+                if log_frames:
                     self._log_frame("<", message)
-                self._apply(self.protocol.receive(message, self._loop.time()))
-                if self.protocol.has_data_to_send():
+                events = protocol.receive(message, time())
+                if len(events) == 1 and not self._handling:
+                    kind = type(events[0])
+                    if kind is CallReceived or kind is SendReceived:
+                        if await self._answer(events[0]):  # type: ignore[arg-type]  # one of the two
+                            continue  # answered by the reader
+                    else:
+                        self._apply(events)
+                else:
+                    self._apply(events)
+                if protocol.has_data_to_send():
                     await self._flush()
                 else:  # a CALL for a handler: nothing to write yet, only its deadline to arm
                     self._arm_timer()
@@ -359,13 +382,7 @@ class Connection:
             kind = type(event)
             if kind is CallReceived or kind is SendReceived:
                 assert isinstance(event, (CallReceived, SendReceived))
-                task = self._start(self._handle(event))
-                if task.done():  # ran to its end at once (an eager start): nothing to track
-                    continue
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                if kind is CallReceived:
-                    self._handlers[event.message_id] = task
+                self._track(self._start(self._handle(event)), event)
             elif kind is CallCompleted:
                 assert isinstance(event, CallCompleted)
                 future = self._waiters.pop(event.message_id, None)
@@ -444,17 +461,89 @@ class Connection:
 
     # -- handlers -------------------------------------------------------------------------
 
-    async def _handle(self, event: CallReceived | SendReceived) -> None:
-        route = self.protocol.routes[event.action]
-        request = event.request if isinstance(event, CallReceived) else event.message
-        context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
+    async def _answer(self, event: CallReceived | SendReceived) -> bool:
+        """The reader's path for the only event of a frame, a CALL or SEND that arrived while no
+        handler task of this connection runs: its handler method is called here. What a plain
+        ``def`` method returned (or raised) is answered at once, by the reader, with no task and
+        no timer; an awaitable (an ``async def`` method's coroutine, none of its body run yet)
+        is awaited in the handler's own task, as ``_apply`` would run it. The events, answers,
+        log records and ``on_event`` calls are those of the task path (tests/test_handler_styles.py).
+        Returns whether it was answered (False: the reader goes on as after ``_apply``)."""
         on_event = self.options.on_event
+        if on_event is not None:
+            on_event(self.session, event)
+        route = self.protocol.routes[event.action]
+        request = event.request if type(event) is CallReceived else event.message  # type: ignore[union-attr]
+        context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
         started = self._loop.time() if on_event is not None else 0.0
         try:
-            result = await invoke(self.handler, event.handler_method, route, request, context)
+            result = start_handler(self.handler, event.handler_method, route, request, context)
+        except asyncio.CancelledError:  # as a handler task cancelled: unanswered until its deadline
+            return False
+        if awaiting(result, route):
+            self._track(self._start(self._settle(event, context, result, started)), event)  # type: ignore[arg-type]
+            return False
+        try:
+            await self._complete(event, context, result, started)
+        except Exception as exc:  # what would fail a handler's task (an on_event hook raising) must not end the reader
+            self._loop.call_exception_handler({"message": f"answering {event.action} failed", "exception": exc})
+        return True
+
+    def _track(self, task: asyncio.Task[None], event: CallReceived | SendReceived) -> None:
+        """Keep a handler's task until it ends (``_untrack`` at its end, or ``_terminate``)."""
+        if task.done():  # ran to its end at once (an eager start): nothing to track
+            return
+        self._tasks.add(task)
+        self._handling += 1
+        if type(event) is CallReceived:
+            self._handlers[event.message_id] = task
+
+    def _untrack(self, event: CallReceived | SendReceived) -> None:
+        """The end of a handler's task, from the task itself (no done callback to schedule). A
+        task cancelled before its first step never gets here: only ``_terminate`` and
+        ``stop_tasks`` cancel so early, when the connection is over."""
+        task = asyncio.current_task()
+        if task is not None and task in self._tasks:  # tracked: not an eager start that ran to its end
+            self._tasks.discard(task)
+            self._handling -= 1
+            if self._handlers.get(event.message_id) is task:  # an eager start (3.12) that suspended after its handler
+                del self._handlers[event.message_id]
+
+    async def _settle(self, event: CallReceived | SendReceived, context: CallContext[Any], awaitable: Awaitable[object], started: float) -> None:
+        try:
+            try:
+                result = await awaitable
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                result = handler_error(exc, self.protocol.routes[event.action], context)
+            finally:
+                if type(event) is CallReceived:
+                    self._handlers.pop(event.message_id, None)
+            await self._complete(event, context, result, started)
         finally:
-            if isinstance(event, CallReceived):
-                self._handlers.pop(event.message_id, None)
+            self._untrack(event)
+
+    async def _handle(self, event: CallReceived | SendReceived) -> None:
+        try:
+            route = self.protocol.routes[event.action]
+            request = event.request if isinstance(event, CallReceived) else event.message
+            context: CallContext[Any] = CallContext(self.session, self.client, event.message_id, event.action, event.signer)
+            on_event = self.options.on_event
+            started = self._loop.time() if on_event is not None else 0.0
+            try:
+                result = await invoke(self.handler, event.handler_method, route, request, context)
+            finally:
+                if isinstance(event, CallReceived):
+                    self._handlers.pop(event.message_id, None)
+            await self._complete(event, context, result, started)
+        finally:
+            self._untrack(event)
+
+    async def _complete(self, event: CallReceived | SendReceived, context: CallContext[Any], result: object, started: float) -> None:
+        """Answer what the handler gave (a response or a HandlerError), write it, report
+        ``HandlerFinished`` and start the ``after_response`` work."""
+        on_event = self.options.on_event
         outcome, code = "result", None
         if isinstance(event, SendReceived):
             outcome = "send"
@@ -462,15 +551,29 @@ class Connection:
                 outcome = "send_failed"
                 self._warn(f"SEND {event.action} not handled: {result.description}", event.message_id, event.action)
         elif not self._closed:
+            protocol = self.protocol
+            # the answer will be the only frame to write when nothing waits to be written now
+            alone = self._ordered_send and not protocol.has_data_to_send() and not self._write_lock.locked()
             if isinstance(result, HandlerError):
                 events, code = self._respond_error(event, result)
                 outcome = "error"
             else:
-                events = self.protocol.respond(event.message_id, result)
+                events = protocol.respond(event.message_id, result)
                 if on_event is not None and any(type(e) is ResponseRefused for e in events):
                     outcome, code = "refused", code_for(Failure.RESPONSE_INVALID, self.binding.version)
-            self._apply(events)
-            await self._flush()
+            if events:  # without events no deadline moved earlier: the armed timer stays right
+                self._apply(events)
+            if alone and not self.options.log_frames:
+                # One frame (respond wrote exactly one), no writer holding or waiting for the lock
+                # with frames of its own: written at once, as _flush would write it. The frame
+                # is handed over before send() first suspends, so a later writer's frames follow it.
+                for frame in protocol.data_to_send():
+                    try:
+                        await self.websocket.send(frame)
+                    except ConnectionClosed:
+                        pass
+            else:
+                await self._flush()
         else:
             outcome = "closed"
         if on_event is not None:

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import inspect
 import logging
+import types
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar, cast
 
 import msgspec
 
@@ -48,10 +50,14 @@ __all__ = [
     "Role",
     "RoleBinding",
     "Route",
+    "awaiting",
     "invoke",
+    "settle",
+    "start_handler",
 ]
 
 log = logging.getLogger("ocppgen")
+_Coroutine = types.CoroutineType
 Req = TypeVar("Req")
 Res = TypeVar("Res")
 H = TypeVar("H")
@@ -363,27 +369,72 @@ class CallError:
 Outcome = Reply | CallError
 
 
+def start_handler(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext[Any]) -> object:
+    """Call ``handler``'s method ``method_name`` with ``request`` (of ``route``) and ``context``:
+    what a plain ``def`` method returned, a :class:`HandlerError` when the call raised, or the
+    awaitable an ``async def`` method returned (nothing of its body has run yet; ``awaiting``
+    tells, ``settle`` awaits it). The exceptions are mapped as ``invoke`` maps them; a
+    ``CancelledError`` raised by a plain method propagates (as it cancels a handler's task).
+    """
+    try:
+        return getattr(handler, method_name)(request, context)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return handler_error(exc, route, context)
+
+
+def awaiting(result: object, route: Route[Any, Any]) -> bool:
+    """Whether ``result`` (of ``start_handler``) is an awaitable still to be awaited: a coroutine, or
+    any other awaitable a handler returned. ``route``'s response type, None and HandlerError
+    are told apart without the generic check (the common cases, cheaply)."""
+    kind = type(result)
+    if kind is _Coroutine:
+        return True
+    if kind is route.response or result is None or kind is HandlerError:
+        return False
+    return inspect.isawaitable(result)
+
+
+async def settle(awaitable: Awaitable[object], route: Route[Any, Any], context: CallContext[Any]) -> object:
+    """Await ``awaitable``, what an ``async def`` handler method of ``route`` returned
+    (``start_handler``), with ``context`` for the log record: its response, or a
+    :class:`HandlerError` when it raised."""
+    try:
+        return await awaitable
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        return handler_error(exc, route, context)
+
+
+def handler_error(exc: Exception, route: Route[Any, Any], context: CallContext[Any]) -> HandlerError:
+    """What a handler's exception answers: NotSupported for ``NotSupportedError``, the chosen
+    CALLERROR for ``CallErrorAnswer``, InternalError (logged, type name only) for the rest."""
+    if isinstance(exc, NotSupportedError):
+        return HandlerError(Failure.ACTION_NOT_SUPPORTED, str(exc))
+    if isinstance(exc, CallErrorAnswer):  # the handler chose its CALLERROR
+        return HandlerError(exc.code, exc.description, exc.details)
+    # a handler bug must not reach the peer as a stack trace
+    log.error(
+        "%s: the %s handler raised",
+        context.station_id,
+        route.action,
+        exc_info=exc,
+        extra={"ocpp_station": context.station_id, "ocpp_message_id": context.message_id, "ocpp_action": route.action},
+    )
+    return HandlerError(Failure.HANDLER_FAILED, f"{route.action} handler failed: {type(exc).__name__}")
+
+
 async def invoke(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext[Any]) -> object:
     """Run ``handler``'s method ``method_name`` with ``request`` (of ``route``) and ``context``:
-    its return value, or a :class:`HandlerError` when it raised.
+    its response (a plain ``def`` method's return value, or what the awaitable an ``async
+    def`` method returned gave), or a :class:`HandlerError` when it raised.
 
     The response is checked and validated by whoever encodes it (the protocol core's
     ``respond``); a handler exception never reaches the peer beyond its type name.
     """
-    method: Callable[[Any, CallContext[Any]], Awaitable[Any]] = getattr(handler, method_name)
-    try:
-        return await method(request, context)
-    except NotSupportedError as exc:
-        return HandlerError(Failure.ACTION_NOT_SUPPORTED, str(exc))
-    except CallErrorAnswer as exc:  # the handler chose its CALLERROR
-        return HandlerError(exc.code, exc.description, exc.details)
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # a handler bug must not reach the peer as a stack trace
-        log.exception(
-            "%s: the %s handler raised",
-            context.station_id,
-            route.action,
-            extra={"ocpp_station": context.station_id, "ocpp_message_id": context.message_id, "ocpp_action": route.action},
-        )
-        return HandlerError(Failure.HANDLER_FAILED, f"{route.action} handler failed: {type(exc).__name__}")
+    result = start_handler(handler, method_name, route, request, context)
+    if awaiting(result, route):
+        return await settle(cast("Awaitable[object]", result), route, context)
+    return result

@@ -27,7 +27,7 @@ def run(coro: Any) -> Any:
 
 
 def methods(cls: type, prefix: str = "") -> set[str]:
-    return {n for n, v in vars(cls).items() if inspect.iscoroutinefunction(v) and n.startswith(prefix)}
+    return {n for n, v in vars(cls).items() if inspect.isfunction(v) and not n.startswith("_") and n.startswith(prefix)}
 
 
 @pytest.mark.parametrize("version", sorted(MODULES))
@@ -46,6 +46,13 @@ def test_each_role_surface_is_exactly_its_directions(version: str) -> None:
     assert methods(station.StationHandler) - methods(station.StationHandler, "on_") == lifecycle
     assert methods(station.CsmsClient) == from_station
     assert set(csms.HANDLED) == {a for a, r in table.items() if r.initiator in (CS, BOTH)}
+    # the generated action methods are plain functions typed ``Response | Awaitable[Response]`` (a
+    # subclass overrides them with a ``def`` or an ``async def``); lifecycle and client methods are async
+    for cls in (csms.CsmsHandler, station.StationHandler):
+        assert not any(inspect.iscoroutinefunction(getattr(cls, n)) for n in methods(cls, "on_"))
+        assert all(inspect.iscoroutinefunction(getattr(cls, n)) for n in lifecycle)
+    for client in (csms.ChargingStationClient, station.CsmsClient):
+        assert all(inspect.iscoroutinefunction(getattr(client, n)) for n in methods(client))
 
 
 def test_routes_carry_types_initiators_and_cached_codecs() -> None:

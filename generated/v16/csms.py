@@ -8,6 +8,8 @@
 ``CsmsHandler`` has one method per action the CSMS receives (and only those),
 plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
 override what you support: an action method left as is answers NotSupported.
+A handler method is a plain ``def`` returning the response (answered at once, by the
+connection's reader) or an ``async def`` (run in its own task; it may await).
 ``ChargingStationClient`` has one method per action the CSMS may send to the
 charging station, returning the typed response. ``Context`` is what a handler method gets
 besides the request, ``BINDING`` ties them together for a server or client. A handler answers
@@ -17,7 +19,7 @@ typed by this version's error-code set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final, TypeAlias
 
@@ -389,97 +391,104 @@ class CsmsHandler(Handler):
     async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
         """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
 
-    async def on_authorize(self, request: AuthorizeRequest, context: Context) -> AuthorizeResponse:
+    def on_authorize(
+        self, request: AuthorizeRequest, context: Context
+    ) -> AuthorizeResponse | Awaitable[AuthorizeResponse]:
         """Authorize, sent by the charging station. OCPP 1.6 §6.1 Authorize.req (transcribed
         'Authorization.req'): sent by the Charge Point to the Central System."""
         raise NotSupportedError("Authorize")
 
-    async def on_boot_notification(
+    def on_boot_notification(
         self, request: BootNotificationRequest, context: Context
-    ) -> BootNotificationResponse:
+    ) -> BootNotificationResponse | Awaitable[BootNotificationResponse]:
         """BootNotification, sent by the charging station. OCPP 1.6 §6.3 BootNotification.req: sent by
         the Charge Point to the Central System."""
         raise NotSupportedError("BootNotification")
 
-    async def on_data_transfer(
+    def on_data_transfer(
         self, request: DataTransferRequest, context: Context
-    ) -> DataTransferResponse:
+    ) -> DataTransferResponse | Awaitable[DataTransferResponse]:
         """DataTransfer, sent by either side. OCPP 1.6 §6.15 DataTransfer.req: sent by the Central
         System to the Charge Point or vice versa."""
         raise NotSupportedError("DataTransfer")
 
-    async def on_diagnostics_status_notification(
+    def on_diagnostics_status_notification(
         self, request: DiagnosticsStatusNotificationRequest, context: Context
-    ) -> DiagnosticsStatusNotificationResponse:
+    ) -> DiagnosticsStatusNotificationResponse | Awaitable[DiagnosticsStatusNotificationResponse]:
         """DiagnosticsStatusNotification, sent by the charging station. OCPP 1.6 §6.17
         DiagnosticsStatusNotification.req: sent by the Charge Point to the Central System."""
         raise NotSupportedError("DiagnosticsStatusNotification")
 
-    async def on_firmware_status_notification(
+    def on_firmware_status_notification(
         self, request: FirmwareStatusNotificationRequest, context: Context
-    ) -> FirmwareStatusNotificationResponse:
+    ) -> FirmwareStatusNotificationResponse | Awaitable[FirmwareStatusNotificationResponse]:
         """FirmwareStatusNotification, sent by the charging station. OCPP 1.6 §6.19
         FirmwareStatusNotification.req: sent by the Charge Point to the Central System."""
         raise NotSupportedError("FirmwareStatusNotification")
 
-    async def on_heartbeat(self, request: HeartbeatRequest, context: Context) -> HeartbeatResponse:
+    def on_heartbeat(
+        self, request: HeartbeatRequest, context: Context
+    ) -> HeartbeatResponse | Awaitable[HeartbeatResponse]:
         """Heartbeat, sent by the charging station. OCPP 1.6 §6.29 Heartbeat.req: sent by the Charge
         Point to the Central System."""
         raise NotSupportedError("Heartbeat")
 
-    async def on_log_status_notification(
+    def on_log_status_notification(
         self, request: LogStatusNotificationRequest, context: Context
-    ) -> LogStatusNotificationResponse:
+    ) -> LogStatusNotificationResponse | Awaitable[LogStatusNotificationResponse]:
         """LogStatusNotification, sent by the charging station. OCPP 1.6 Security Whitepaper §5.13
         LogStatusNotification.req: sent by the Charge Point to the Central System."""
         raise NotSupportedError("LogStatusNotification")
 
-    async def on_meter_values(
+    def on_meter_values(
         self, request: MeterValuesRequest, context: Context
-    ) -> MeterValuesResponse:
+    ) -> MeterValuesResponse | Awaitable[MeterValuesResponse]:
         """MeterValues, sent by the charging station. OCPP 1.6 §6.31 MeterValues.req: sent by the
         Charge Point to the Central System."""
         raise NotSupportedError("MeterValues")
 
-    async def on_security_event_notification(
+    def on_security_event_notification(
         self, request: SecurityEventNotificationRequest, context: Context
-    ) -> SecurityEventNotificationResponse:
+    ) -> SecurityEventNotificationResponse | Awaitable[SecurityEventNotificationResponse]:
         """SecurityEventNotification, sent by the charging station. OCPP 1.6 Security Whitepaper §5.15
         SecurityEventNotification.req: sent by the Charge Point to the Central System."""
         raise NotSupportedError("SecurityEventNotification")
 
-    async def on_sign_certificate(
+    def on_sign_certificate(
         self, request: SignCertificateRequest, context: Context
-    ) -> SignCertificateResponse:
+    ) -> SignCertificateResponse | Awaitable[SignCertificateResponse]:
         """SignCertificate, sent by the charging station. OCPP 1.6 Security Whitepaper §5.17
         SignCertificate.req: sent by the Charge Point to the Central System."""
         raise NotSupportedError("SignCertificate")
 
-    async def on_signed_firmware_status_notification(
+    def on_signed_firmware_status_notification(
         self, request: SignedFirmwareStatusNotificationRequest, context: Context
-    ) -> SignedFirmwareStatusNotificationResponse:
+    ) -> (
+        SignedFirmwareStatusNotificationResponse
+        | Awaitable[SignedFirmwareStatusNotificationResponse]
+    ):
         """SignedFirmwareStatusNotification, sent by the charging station. OCPP 1.6 Security Whitepaper
         §5.19 Signed FirmwareStatusNotification.req: sent by the Charge Point to the Central System.
         """
         raise NotSupportedError("SignedFirmwareStatusNotification")
 
-    async def on_start_transaction(
+    def on_start_transaction(
         self, request: StartTransactionRequest, context: Context
-    ) -> StartTransactionResponse:
+    ) -> StartTransactionResponse | Awaitable[StartTransactionResponse]:
         """StartTransaction, sent by the charging station. OCPP 1.6 §6.45 StartTransaction.req: sent by
         the Charge Point to the Central System."""
         raise NotSupportedError("StartTransaction")
 
-    async def on_status_notification(
+    def on_status_notification(
         self, request: StatusNotificationRequest, context: Context
-    ) -> StatusNotificationResponse:
+    ) -> StatusNotificationResponse | Awaitable[StatusNotificationResponse]:
         """StatusNotification, sent by the charging station. OCPP 1.6 §6.47 StatusNotification.req:
         sent by the Charge Point to the Central System."""
         raise NotSupportedError("StatusNotification")
 
-    async def on_stop_transaction(
+    def on_stop_transaction(
         self, request: StopTransactionRequest, context: Context
-    ) -> StopTransactionResponse:
+    ) -> StopTransactionResponse | Awaitable[StopTransactionResponse]:
         """StopTransaction, sent by the charging station. OCPP 1.6 §6.49 StopTransaction.req: sent by
         the Charge Point to the Central System."""
         raise NotSupportedError("StopTransaction")

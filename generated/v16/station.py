@@ -8,6 +8,8 @@
 ``StationHandler`` has one method per action the charging station receives (and only those),
 plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
 override what you support: an action method left as is answers NotSupported.
+A handler method is a plain ``def`` returning the response (answered at once, by the
+connection's reader) or an ``async def`` (run in its own task; it may await).
 ``CsmsClient`` has one method per action the charging station may send to the
 CSMS, returning the typed response. ``Context`` is what a handler method gets
 besides the request, ``BINDING`` ties them together for a server or client. A handler answers
@@ -17,7 +19,7 @@ typed by this version's error-code set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final, TypeAlias
 
@@ -299,183 +301,187 @@ class StationHandler(Handler):
     async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
         """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
 
-    async def on_cancel_reservation(
+    def on_cancel_reservation(
         self, request: CancelReservationRequest, context: Context
-    ) -> CancelReservationResponse:
+    ) -> CancelReservationResponse | Awaitable[CancelReservationResponse]:
         """CancelReservation, sent by the CSMS. OCPP 1.6 §6.5 CancelReservation.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("CancelReservation")
 
-    async def on_certificate_signed(
+    def on_certificate_signed(
         self, request: CertificateSignedRequest, context: Context
-    ) -> CertificateSignedResponse:
+    ) -> CertificateSignedResponse | Awaitable[CertificateSignedResponse]:
         """CertificateSigned, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.1
         CertificateSigned.req: sent by the Central System to the Charge Point."""
         raise NotSupportedError("CertificateSigned")
 
-    async def on_change_availability(
+    def on_change_availability(
         self, request: ChangeAvailabilityRequest, context: Context
-    ) -> ChangeAvailabilityResponse:
+    ) -> ChangeAvailabilityResponse | Awaitable[ChangeAvailabilityResponse]:
         """ChangeAvailability, sent by the CSMS. OCPP 1.6 §6.7 ChangeAvailability.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("ChangeAvailability")
 
-    async def on_change_configuration(
+    def on_change_configuration(
         self, request: ChangeConfigurationRequest, context: Context
-    ) -> ChangeConfigurationResponse:
+    ) -> ChangeConfigurationResponse | Awaitable[ChangeConfigurationResponse]:
         """ChangeConfiguration, sent by the CSMS. OCPP 1.6 §6.9 ChangeConfiguration.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("ChangeConfiguration")
 
-    async def on_clear_cache(
+    def on_clear_cache(
         self, request: ClearCacheRequest, context: Context
-    ) -> ClearCacheResponse:
+    ) -> ClearCacheResponse | Awaitable[ClearCacheResponse]:
         """ClearCache, sent by the CSMS. OCPP 1.6 §6.11 ClearCache.req: sent by the Central System to
         the Charge Point."""
         raise NotSupportedError("ClearCache")
 
-    async def on_clear_charging_profile(
+    def on_clear_charging_profile(
         self, request: ClearChargingProfileRequest, context: Context
-    ) -> ClearChargingProfileResponse:
+    ) -> ClearChargingProfileResponse | Awaitable[ClearChargingProfileResponse]:
         """ClearChargingProfile, sent by the CSMS. OCPP 1.6 §6.13 ClearChargingProfile.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("ClearChargingProfile")
 
-    async def on_data_transfer(
+    def on_data_transfer(
         self, request: DataTransferRequest, context: Context
-    ) -> DataTransferResponse:
+    ) -> DataTransferResponse | Awaitable[DataTransferResponse]:
         """DataTransfer, sent by either side. OCPP 1.6 §6.15 DataTransfer.req: sent by the Central
         System to the Charge Point or vice versa."""
         raise NotSupportedError("DataTransfer")
 
-    async def on_delete_certificate(
+    def on_delete_certificate(
         self, request: DeleteCertificateRequest, context: Context
-    ) -> DeleteCertificateResponse:
+    ) -> DeleteCertificateResponse | Awaitable[DeleteCertificateResponse]:
         """DeleteCertificate, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.3
         DeleteCertificate.req: 'Used by the Central System to request deletion of an installed
         certifi'."""
         raise NotSupportedError("DeleteCertificate")
 
-    async def on_extended_trigger_message(
+    def on_extended_trigger_message(
         self, request: ExtendedTriggerMessageRequest, context: Context
-    ) -> ExtendedTriggerMessageResponse:
+    ) -> ExtendedTriggerMessageResponse | Awaitable[ExtendedTriggerMessageResponse]:
         """ExtendedTriggerMessage, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.5
         ExtendedTriggerMessage.req: sent by the Central System to the Charge Point."""
         raise NotSupportedError("ExtendedTriggerMessage")
 
-    async def on_get_composite_schedule(
+    def on_get_composite_schedule(
         self, request: GetCompositeScheduleRequest, context: Context
-    ) -> GetCompositeScheduleResponse:
+    ) -> GetCompositeScheduleResponse | Awaitable[GetCompositeScheduleResponse]:
         """GetCompositeSchedule, sent by the CSMS. OCPP 1.6 §6.21 GetCompositeSchedule.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("GetCompositeSchedule")
 
-    async def on_get_configuration(
+    def on_get_configuration(
         self, request: GetConfigurationRequest, context: Context
-    ) -> GetConfigurationResponse:
+    ) -> GetConfigurationResponse | Awaitable[GetConfigurationResponse]:
         """GetConfiguration, sent by the CSMS. OCPP 1.6 §6.23 GetConfiguration.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("GetConfiguration")
 
-    async def on_get_diagnostics(
+    def on_get_diagnostics(
         self, request: GetDiagnosticsRequest, context: Context
-    ) -> GetDiagnosticsResponse:
+    ) -> GetDiagnosticsResponse | Awaitable[GetDiagnosticsResponse]:
         """GetDiagnostics, sent by the CSMS. OCPP 1.6 §6.25 GetDiagnostics.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("GetDiagnostics")
 
-    async def on_get_installed_certificate_ids(
+    def on_get_installed_certificate_ids(
         self, request: GetInstalledCertificateIdsRequest, context: Context
-    ) -> GetInstalledCertificateIdsResponse:
+    ) -> GetInstalledCertificateIdsResponse | Awaitable[GetInstalledCertificateIdsResponse]:
         """GetInstalledCertificateIds, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.7
         GetInstalledCertificateIds.req; use case M03: the Central System requests the Charge Point
         to send a list of installed certificates."""
         raise NotSupportedError("GetInstalledCertificateIds")
 
-    async def on_get_local_list_version(
+    def on_get_local_list_version(
         self, request: GetLocalListVersionRequest, context: Context
-    ) -> GetLocalListVersionResponse:
+    ) -> GetLocalListVersionResponse | Awaitable[GetLocalListVersionResponse]:
         """GetLocalListVersion, sent by the CSMS. OCPP 1.6 §6.27 GetLocalListVersion.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("GetLocalListVersion")
 
-    async def on_get_log(self, request: GetLogRequest, context: Context) -> GetLogResponse:
+    def on_get_log(
+        self, request: GetLogRequest, context: Context
+    ) -> GetLogResponse | Awaitable[GetLogResponse]:
         """GetLog, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.9 GetLog.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("GetLog")
 
-    async def on_install_certificate(
+    def on_install_certificate(
         self, request: InstallCertificateRequest, context: Context
-    ) -> InstallCertificateResponse:
+    ) -> InstallCertificateResponse | Awaitable[InstallCertificateResponse]:
         """InstallCertificate, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.11
         InstallCertificate.req: 'Used by the Central System to request installation of a certificate
         on'."""
         raise NotSupportedError("InstallCertificate")
 
-    async def on_remote_start_transaction(
+    def on_remote_start_transaction(
         self, request: RemoteStartTransactionRequest, context: Context
-    ) -> RemoteStartTransactionResponse:
+    ) -> RemoteStartTransactionResponse | Awaitable[RemoteStartTransactionResponse]:
         """RemoteStartTransaction, sent by the CSMS. OCPP 1.6 §6.33 RemoteStartTransaction.req: 'sent
         to Charge Point by Central System'."""
         raise NotSupportedError("RemoteStartTransaction")
 
-    async def on_remote_stop_transaction(
+    def on_remote_stop_transaction(
         self, request: RemoteStopTransactionRequest, context: Context
-    ) -> RemoteStopTransactionResponse:
+    ) -> RemoteStopTransactionResponse | Awaitable[RemoteStopTransactionResponse]:
         """RemoteStopTransaction, sent by the CSMS. OCPP 1.6 §6.35 RemoteStopTransaction.req: 'sent to
         Charge Point by Central System'."""
         raise NotSupportedError("RemoteStopTransaction")
 
-    async def on_reserve_now(
+    def on_reserve_now(
         self, request: ReserveNowRequest, context: Context
-    ) -> ReserveNowResponse:
+    ) -> ReserveNowResponse | Awaitable[ReserveNowResponse]:
         """ReserveNow, sent by the CSMS. OCPP 1.6 §6.37 ReserveNow.req: sent by the Central System to
         the Charge Point."""
         raise NotSupportedError("ReserveNow")
 
-    async def on_reset(self, request: ResetRequest, context: Context) -> ResetResponse:
+    def on_reset(
+        self, request: ResetRequest, context: Context
+    ) -> ResetResponse | Awaitable[ResetResponse]:
         """Reset, sent by the CSMS. OCPP 1.6 §6.39 Reset.req: sent by the Central System to the Charge
         Point."""
         raise NotSupportedError("Reset")
 
-    async def on_send_local_list(
+    def on_send_local_list(
         self, request: SendLocalListRequest, context: Context
-    ) -> SendLocalListResponse:
+    ) -> SendLocalListResponse | Awaitable[SendLocalListResponse]:
         """SendLocalList, sent by the CSMS. OCPP 1.6 §6.41 SendLocalList.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("SendLocalList")
 
-    async def on_set_charging_profile(
+    def on_set_charging_profile(
         self, request: SetChargingProfileRequest, context: Context
-    ) -> SetChargingProfileResponse:
+    ) -> SetChargingProfileResponse | Awaitable[SetChargingProfileResponse]:
         """SetChargingProfile, sent by the CSMS. OCPP 1.6 §6.43 SetChargingProfile.req: sent by the
         Central System to the Charge Point."""
         raise NotSupportedError("SetChargingProfile")
 
-    async def on_signed_update_firmware(
+    def on_signed_update_firmware(
         self, request: SignedUpdateFirmwareRequest, context: Context
-    ) -> SignedUpdateFirmwareResponse:
+    ) -> SignedUpdateFirmwareResponse | Awaitable[SignedUpdateFirmwareResponse]:
         """SignedUpdateFirmware, sent by the CSMS. OCPP 1.6 Security Whitepaper §5.21
         SignedUpdateFirmware.req: sent by the Central System to the Charge Point."""
         raise NotSupportedError("SignedUpdateFirmware")
 
-    async def on_trigger_message(
+    def on_trigger_message(
         self, request: TriggerMessageRequest, context: Context
-    ) -> TriggerMessageResponse:
+    ) -> TriggerMessageResponse | Awaitable[TriggerMessageResponse]:
         """TriggerMessage, sent by the CSMS. OCPP 1.6 §6.51 TriggerMessage.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("TriggerMessage")
 
-    async def on_unlock_connector(
+    def on_unlock_connector(
         self, request: UnlockConnectorRequest, context: Context
-    ) -> UnlockConnectorResponse:
+    ) -> UnlockConnectorResponse | Awaitable[UnlockConnectorResponse]:
         """UnlockConnector, sent by the CSMS. OCPP 1.6 §6.53 UnlockConnector.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("UnlockConnector")
 
-    async def on_update_firmware(
+    def on_update_firmware(
         self, request: UpdateFirmwareRequest, context: Context
-    ) -> UpdateFirmwareResponse:
+    ) -> UpdateFirmwareResponse | Awaitable[UpdateFirmwareResponse]:
         """UpdateFirmware, sent by the CSMS. OCPP 1.6 §6.55 UpdateFirmware.req: sent by the Central
         System to the Charge Point."""
         raise NotSupportedError("UpdateFirmware")

@@ -8,6 +8,8 @@
 ``CsmsHandler`` has one method per action the CSMS receives (and only those),
 plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
 override what you support: an action method left as is answers NotSupported.
+A handler method is a plain ``def`` returning the response (answered at once, by the
+connection's reader) or an ``async def`` (run in its own task; it may await).
 ``ChargingStationClient`` has one method per action the CSMS may send to the
 charging station, returning the typed response. ``Context`` is what a handler method gets
 besides the request, ``BINDING`` ties them together for a server or client. A handler answers
@@ -17,7 +19,7 @@ typed by this version's error-code set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final, TypeAlias
 
@@ -746,265 +748,272 @@ class CsmsHandler(Handler):
     async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
         """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
 
-    async def on_authorize(self, request: AuthorizeRequest, context: Context) -> AuthorizeResponse:
+    def on_authorize(
+        self, request: AuthorizeRequest, context: Context
+    ) -> AuthorizeResponse | Awaitable[AuthorizeResponse]:
         """Authorize, sent by the charging station. OCPP 2.1 Part 2 §1.3.1 authorizeRequest: sent by
         the Charging Station to the CSMS."""
         raise NotSupportedError("Authorize")
 
-    async def on_battery_swap(
+    def on_battery_swap(
         self, request: BatterySwapRequest, context: Context
-    ) -> BatterySwapResponse:
+    ) -> BatterySwapResponse | Awaitable[BatterySwapResponse]:
         """BatterySwap, sent by the charging station. OCPP 2.1 Part 2 §1.4.1 BatterySwapRequest: sent
         by the Charging Station."""
         raise NotSupportedError("BatterySwap")
 
-    async def on_boot_notification(
+    def on_boot_notification(
         self, request: BootNotificationRequest, context: Context
-    ) -> BootNotificationResponse:
+    ) -> BootNotificationResponse | Awaitable[BootNotificationResponse]:
         """BootNotification, sent by the charging station. OCPP 2.1 Part 2 §1.5.1
         BootNotificationRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("BootNotification")
 
-    async def on_cleared_charging_limit(
+    def on_cleared_charging_limit(
         self, request: ClearedChargingLimitRequest, context: Context
-    ) -> ClearedChargingLimitResponse:
+    ) -> ClearedChargingLimitResponse | Awaitable[ClearedChargingLimitResponse]:
         """ClearedChargingLimit, sent by the charging station. OCPP 2.1 Part 2 §1.14.1
         ClearedChargingLimitRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("ClearedChargingLimit")
 
-    async def on_close_periodic_event_stream(
+    def on_close_periodic_event_stream(
         self, request: ClosePeriodicEventStreamRequest, context: Context
-    ) -> ClosePeriodicEventStreamResponse:
+    ) -> ClosePeriodicEventStreamResponse | Awaitable[ClosePeriodicEventStreamResponse]:
         """ClosePeriodicEventStream, sent by the charging station. OCPP 2.1 Part 2 §1.17.1
         ClosePeriodicEventStreamRequest; use case N13 Close Periodic Event Streams."""
         raise NotSupportedError("ClosePeriodicEventStream")
 
-    async def on_data_transfer(
+    def on_data_transfer(
         self, request: DataTransferRequest, context: Context
-    ) -> DataTransferResponse:
+    ) -> DataTransferResponse | Awaitable[DataTransferResponse]:
         """DataTransfer, sent by either side. OCPP 2.1 Part 2 §1.20.1 DataTransferRequest: sent by the
         CSMS to the Charging Station or vice versa."""
         raise NotSupportedError("DataTransfer")
 
-    async def on_firmware_status_notification(
+    def on_firmware_status_notification(
         self, request: FirmwareStatusNotificationRequest, context: Context
-    ) -> FirmwareStatusNotificationResponse:
+    ) -> FirmwareStatusNotificationResponse | Awaitable[FirmwareStatusNotificationResponse]:
         """FirmwareStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.22.1
         FirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("FirmwareStatusNotification")
 
-    async def on_get15118_ev_certificate(
+    def on_get15118_ev_certificate(
         self, request: Get15118EVCertificateRequest, context: Context
-    ) -> Get15118EVCertificateResponse:
+    ) -> Get15118EVCertificateResponse | Awaitable[Get15118EVCertificateResponse]:
         """Get15118EVCertificate, sent by the charging station. OCPP 2.1 Part 2 §1.23.1
         Get15118EVCertificateRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("Get15118EVCertificate")
 
-    async def on_get_certificate_chain_status(
+    def on_get_certificate_chain_status(
         self, request: GetCertificateChainStatusRequest, context: Context
-    ) -> GetCertificateChainStatusResponse:
+    ) -> GetCertificateChainStatusResponse | Awaitable[GetCertificateChainStatusResponse]:
         """GetCertificateChainStatus, sent by the charging station. OCPP 2.1 Part 2 §1.25.1
         GetCertificateChainStatusRequest; use case M07 Get Vehicle Certificate Chain Revocation
         Status."""
         raise NotSupportedError("GetCertificateChainStatus")
 
-    async def on_get_certificate_status(
+    def on_get_certificate_status(
         self, request: GetCertificateStatusRequest, context: Context
-    ) -> GetCertificateStatusResponse:
+    ) -> GetCertificateStatusResponse | Awaitable[GetCertificateStatusResponse]:
         """GetCertificateStatus, sent by the charging station. OCPP 2.1 Part 2 §1.26.1
         GetCertificateStatusRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("GetCertificateStatus")
 
-    async def on_heartbeat(self, request: HeartbeatRequest, context: Context) -> HeartbeatResponse:
+    def on_heartbeat(
+        self, request: HeartbeatRequest, context: Context
+    ) -> HeartbeatResponse | Awaitable[HeartbeatResponse]:
         """Heartbeat, sent by the charging station. OCPP 2.1 Part 2 §1.40.1 HeartbeatRequest: sent by
         the Charging Station to the CSMS."""
         raise NotSupportedError("Heartbeat")
 
-    async def on_log_status_notification(
+    def on_log_status_notification(
         self, request: LogStatusNotificationRequest, context: Context
-    ) -> LogStatusNotificationResponse:
+    ) -> LogStatusNotificationResponse | Awaitable[LogStatusNotificationResponse]:
         """LogStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.42.1
         LogStatusNotificationRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("LogStatusNotification")
 
-    async def on_meter_values(
+    def on_meter_values(
         self, request: MeterValuesRequest, context: Context
-    ) -> MeterValuesResponse:
+    ) -> MeterValuesResponse | Awaitable[MeterValuesResponse]:
         """MeterValues, sent by the charging station. OCPP 2.1 Part 2 §1.43.1 MeterValuesRequest: sent
         by the Charging Station to the CSMS."""
         raise NotSupportedError("MeterValues")
 
-    async def on_notify_charging_limit(
+    def on_notify_charging_limit(
         self, request: NotifyChargingLimitRequest, context: Context
-    ) -> NotifyChargingLimitResponse:
+    ) -> NotifyChargingLimitResponse | Awaitable[NotifyChargingLimitResponse]:
         """NotifyChargingLimit, sent by the charging station. OCPP 2.1 Part 2 §1.45.1
         NotifyChargingLimitRequest; use case K12 Set / Update External Charging Limit Without
         Ongoing Transaction."""
         raise NotSupportedError("NotifyChargingLimit")
 
-    async def on_notify_customer_information(
+    def on_notify_customer_information(
         self, request: NotifyCustomerInformationRequest, context: Context
-    ) -> NotifyCustomerInformationResponse:
+    ) -> NotifyCustomerInformationResponse | Awaitable[NotifyCustomerInformationResponse]:
         """NotifyCustomerInformation, sent by the charging station. OCPP 2.1 Part 2 §1.46.1
         NotifyCustomerInformationRequest; use case N09 Get Customer Information."""
         raise NotSupportedError("NotifyCustomerInformation")
 
-    async def on_notify_der_alarm(
+    def on_notify_der_alarm(
         self, request: NotifyDERAlarmRequest, context: Context
-    ) -> NotifyDERAlarmResponse:
+    ) -> NotifyDERAlarmResponse | Awaitable[NotifyDERAlarmResponse]:
         """NotifyDERAlarm, sent by the charging station. OCPP 2.1 Part 2 §1.47.1 NotifyDERAlarmRequest;
         use case R05 Charging station reporting a DER event."""
         raise NotSupportedError("NotifyDERAlarm")
 
-    async def on_notify_der_start_stop(
+    def on_notify_der_start_stop(
         self, request: NotifyDERStartStopRequest, context: Context
-    ) -> NotifyDERStartStopResponse:
+    ) -> NotifyDERStartStopResponse | Awaitable[NotifyDERStartStopResponse]:
         """NotifyDERStartStop, sent by the charging station. OCPP 2.1 Part 2 §1.48.1
         NotifyDERStartStopRequest; use case R04 Configure DER control settings at Charging Station.
         """
         raise NotSupportedError("NotifyDERStartStop")
 
-    async def on_notify_display_messages(
+    def on_notify_display_messages(
         self, request: NotifyDisplayMessagesRequest, context: Context
-    ) -> NotifyDisplayMessagesResponse:
+    ) -> NotifyDisplayMessagesResponse | Awaitable[NotifyDisplayMessagesResponse]:
         """NotifyDisplayMessages, sent by the charging station. OCPP 2.1 Part 2 §1.49.1
         NotifyDisplayMessagesRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("NotifyDisplayMessages")
 
-    async def on_notify_ev_charging_needs(
+    def on_notify_ev_charging_needs(
         self, request: NotifyEVChargingNeedsRequest, context: Context
-    ) -> NotifyEVChargingNeedsResponse:
+    ) -> NotifyEVChargingNeedsResponse | Awaitable[NotifyEVChargingNeedsResponse]:
         """NotifyEVChargingNeeds, sent by the charging station. OCPP 2.1 Part 2 §1.50.1
         NotifyEVChargingNeedsRequest: 'The Charging Station uses this message to communicate the
         charging nee'."""
         raise NotSupportedError("NotifyEVChargingNeeds")
 
-    async def on_notify_ev_charging_schedule(
+    def on_notify_ev_charging_schedule(
         self, request: NotifyEVChargingScheduleRequest, context: Context
-    ) -> NotifyEVChargingScheduleResponse:
+    ) -> NotifyEVChargingScheduleResponse | Awaitable[NotifyEVChargingScheduleResponse]:
         """NotifyEVChargingSchedule, sent by the charging station. OCPP 2.1 Part 2 §1.51.1
         NotifyEVChargingScheduleRequest: 'The Charging Station uses this message to communicate the
         charging sch'."""
         raise NotSupportedError("NotifyEVChargingSchedule")
 
-    async def on_notify_event(
+    def on_notify_event(
         self, request: NotifyEventRequest, context: Context
-    ) -> NotifyEventResponse:
+    ) -> NotifyEventResponse | Awaitable[NotifyEventResponse]:
         """NotifyEvent, sent by the charging station. OCPP 2.1 Part 2 §1.52.1 NotifyEventRequest: sent
         by the Charging Station to the CSMS."""
         raise NotSupportedError("NotifyEvent")
 
-    async def on_notify_monitoring_report(
+    def on_notify_monitoring_report(
         self, request: NotifyMonitoringReportRequest, context: Context
-    ) -> NotifyMonitoringReportResponse:
+    ) -> NotifyMonitoringReportResponse | Awaitable[NotifyMonitoringReportResponse]:
         """NotifyMonitoringReport, sent by the charging station. OCPP 2.1 Part 2 §1.53.1
         NotifyMonitoringReportRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("NotifyMonitoringReport")
 
-    async def on_notify_periodic_event_stream(
+    def on_notify_periodic_event_stream(
         self, message: NotifyPeriodicEventStream, context: Context
-    ) -> None:
+    ) -> None | Awaitable[None]:
         """NotifyPeriodicEventStream (SEND, no response), sent by the charging station. OCPP 2.1 Part 2
         §1.54 NotifyPeriodicEventStream: a message of messageType SEND, no response; use case N15
         Periodic Event Streams (sent as message type SEND)."""
         raise NotSupportedError("NotifyPeriodicEventStream")
 
-    async def on_notify_priority_charging(
+    def on_notify_priority_charging(
         self, request: NotifyPriorityChargingRequest, context: Context
-    ) -> NotifyPriorityChargingResponse:
+    ) -> NotifyPriorityChargingResponse | Awaitable[NotifyPriorityChargingResponse]:
         """NotifyPriorityCharging, sent by the charging station. OCPP 2.1 Part 2 §1.55.1
         NotifyPriorityChargingRequest: sent by the Charging Station."""
         raise NotSupportedError("NotifyPriorityCharging")
 
-    async def on_notify_report(
+    def on_notify_report(
         self, request: NotifyReportRequest, context: Context
-    ) -> NotifyReportResponse:
+    ) -> NotifyReportResponse | Awaitable[NotifyReportResponse]:
         """NotifyReport, sent by the charging station. OCPP 2.1 Part 2 §1.56.1 NotifyReportRequest:
         sent by the Charging Station to the CSMS."""
         raise NotSupportedError("NotifyReport")
 
-    async def on_notify_settlement(
+    def on_notify_settlement(
         self, request: NotifySettlementRequest, context: Context
-    ) -> NotifySettlementResponse:
+    ) -> NotifySettlementResponse | Awaitable[NotifySettlementResponse]:
         """NotifySettlement, sent by the charging station. OCPP 2.1 Part 2 §1.57.1
         NotifySettlementRequest; use case C21 Settlement at end of transaction."""
         raise NotSupportedError("NotifySettlement")
 
-    async def on_open_periodic_event_stream(
+    def on_open_periodic_event_stream(
         self, request: OpenPeriodicEventStreamRequest, context: Context
-    ) -> OpenPeriodicEventStreamResponse:
+    ) -> OpenPeriodicEventStreamResponse | Awaitable[OpenPeriodicEventStreamResponse]:
         """OpenPeriodicEventStream, sent by the charging station. OCPP 2.1 Part 2 §1.59.1
         OpenPeriodicEventStreamRequest; use case N11 Set Frequent Periodic Variable Monitoring."""
         raise NotSupportedError("OpenPeriodicEventStream")
 
-    async def on_publish_firmware_status_notification(
+    def on_publish_firmware_status_notification(
         self, request: PublishFirmwareStatusNotificationRequest, context: Context
-    ) -> PublishFirmwareStatusNotificationResponse:
+    ) -> (
+        PublishFirmwareStatusNotificationResponse
+        | Awaitable[PublishFirmwareStatusNotificationResponse]
+    ):
         """PublishFirmwareStatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.61.1
         PublishFirmwareStatusNotificationRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("PublishFirmwareStatusNotification")
 
-    async def on_pull_dynamic_schedule_update(
+    def on_pull_dynamic_schedule_update(
         self, request: PullDynamicScheduleUpdateRequest, context: Context
-    ) -> PullDynamicScheduleUpdateResponse:
+    ) -> PullDynamicScheduleUpdateResponse | Awaitable[PullDynamicScheduleUpdateResponse]:
         """PullDynamicScheduleUpdate, sent by the charging station. OCPP 2.1 Part 2 §1.62.1
         PullDynamicScheduleUpdateRequest: sent by the Charging Station."""
         raise NotSupportedError("PullDynamicScheduleUpdate")
 
-    async def on_report_charging_profiles(
+    def on_report_charging_profiles(
         self, request: ReportChargingProfilesRequest, context: Context
-    ) -> ReportChargingProfilesResponse:
+    ) -> ReportChargingProfilesResponse | Awaitable[ReportChargingProfilesResponse]:
         """ReportChargingProfiles, sent by the charging station. OCPP 2.1 Part 2 §1.63.1
         ReportChargingProfilesRequest; use case K09 Get Charging Profiles (answers the CSMS's
         GetChargingProfilesRequest)."""
         raise NotSupportedError("ReportChargingProfiles")
 
-    async def on_report_der_control(
+    def on_report_der_control(
         self, request: ReportDERControlRequest, context: Context
-    ) -> ReportDERControlResponse:
+    ) -> ReportDERControlResponse | Awaitable[ReportDERControlResponse]:
         """ReportDERControl, sent by the charging station. OCPP 2.1 Part 2 §1.64.1
         ReportDERControlRequest; use case R04 Configure DER control settings at Charging Station
         (answers GetDERControlRequest)."""
         raise NotSupportedError("ReportDERControl")
 
-    async def on_reservation_status_update(
+    def on_reservation_status_update(
         self, request: ReservationStatusUpdateRequest, context: Context
-    ) -> ReservationStatusUpdateResponse:
+    ) -> ReservationStatusUpdateResponse | Awaitable[ReservationStatusUpdateResponse]:
         """ReservationStatusUpdate, sent by the charging station. OCPP 2.1 Part 2 §1.68.1
         ReservationStatusUpdateRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("ReservationStatusUpdate")
 
-    async def on_security_event_notification(
+    def on_security_event_notification(
         self, request: SecurityEventNotificationRequest, context: Context
-    ) -> SecurityEventNotificationResponse:
+    ) -> SecurityEventNotificationResponse | Awaitable[SecurityEventNotificationResponse]:
         """SecurityEventNotification, sent by the charging station. OCPP 2.1 Part 2 §1.71.1
         SecurityEventNotificationRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("SecurityEventNotification")
 
-    async def on_sign_certificate(
+    def on_sign_certificate(
         self, request: SignCertificateRequest, context: Context
-    ) -> SignCertificateResponse:
+    ) -> SignCertificateResponse | Awaitable[SignCertificateResponse]:
         """SignCertificate, sent by the charging station. OCPP 2.1 Part 2 §1.82.1
         SignCertificateRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("SignCertificate")
 
-    async def on_status_notification(
+    def on_status_notification(
         self, request: StatusNotificationRequest, context: Context
-    ) -> StatusNotificationResponse:
+    ) -> StatusNotificationResponse | Awaitable[StatusNotificationResponse]:
         """StatusNotification, sent by the charging station. OCPP 2.1 Part 2 §1.83.1
         StatusNotificationRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("StatusNotification")
 
-    async def on_transaction_event(
+    def on_transaction_event(
         self, request: TransactionEventRequest, context: Context
-    ) -> TransactionEventResponse:
+    ) -> TransactionEventResponse | Awaitable[TransactionEventResponse]:
         """TransactionEvent, sent by the charging station. OCPP 2.1 Part 2 §1.84.1
         TransactionEventRequest: sent by the Charging Station to the CSMS."""
         raise NotSupportedError("TransactionEvent")
 
-    async def on_vat_number_validation(
+    def on_vat_number_validation(
         self, request: VatNumberValidationRequest, context: Context
-    ) -> VatNumberValidationResponse:
+    ) -> VatNumberValidationResponse | Awaitable[VatNumberValidationResponse]:
         """VatNumberValidation, sent by the charging station. OCPP 2.1 Part 2 §1.91.1
         VatNumberValidationRequest; use case C18 Authorization using locally connected payment
         terminal."""

@@ -8,6 +8,8 @@
 ``StationHandler`` has one method per action the charging station receives (and only those),
 plus the lifecycle methods ``connected``, ``registered`` and ``disconnected``; subclass it and
 override what you support: an action method left as is answers NotSupported.
+A handler method is a plain ``def`` returning the response (answered at once, by the
+connection's reader) or an ``async def`` (run in its own task; it may await).
 ``CsmsClient`` has one method per action the charging station may send to the
 CSMS, returning the typed response. ``Context`` is what a handler method gets
 besides the request, ``BINDING`` ties them together for a server or client. A handler answers
@@ -17,7 +19,7 @@ typed by this version's error-code set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from types import MappingProxyType
 from typing import ClassVar, Final, TypeAlias
 
@@ -621,383 +623,389 @@ class StationHandler(Handler):
     async def disconnected(self, session: Session, code: int | None, reason: str) -> None:
         """The connection ended (``code`` and ``reason`` of the close, None if there was none)."""
 
-    async def on_afrr_signal(
+    def on_afrr_signal(
         self, request: AFRRSignalRequest, context: Context
-    ) -> AFRRSignalResponse:
+    ) -> AFRRSignalResponse | Awaitable[AFRRSignalResponse]:
         """AFRRSignal, sent by the CSMS. OCPP 2.1 Part 2 §1.2.1 AFRRSignalRequest; use case Q08 Local
         V2X control for frequency support."""
         raise NotSupportedError("AFRRSignal")
 
-    async def on_adjust_periodic_event_stream(
+    def on_adjust_periodic_event_stream(
         self, request: AdjustPeriodicEventStreamRequest, context: Context
-    ) -> AdjustPeriodicEventStreamResponse:
+    ) -> AdjustPeriodicEventStreamResponse | Awaitable[AdjustPeriodicEventStreamResponse]:
         """AdjustPeriodicEventStream, sent by the CSMS. OCPP 2.1 Part 2 §1.1.1
         AdjustPeriodicEventStreamRequest; use case N14 Adjust Periodic Event Streams."""
         raise NotSupportedError("AdjustPeriodicEventStream")
 
-    async def on_cancel_reservation(
+    def on_cancel_reservation(
         self, request: CancelReservationRequest, context: Context
-    ) -> CancelReservationResponse:
+    ) -> CancelReservationResponse | Awaitable[CancelReservationResponse]:
         """CancelReservation, sent by the CSMS. OCPP 2.1 Part 2 §1.6.1 CancelReservationRequest: sent
         by the CSMS to the Charging Station."""
         raise NotSupportedError("CancelReservation")
 
-    async def on_certificate_signed(
+    def on_certificate_signed(
         self, request: CertificateSignedRequest, context: Context
-    ) -> CertificateSignedResponse:
+    ) -> CertificateSignedResponse | Awaitable[CertificateSignedResponse]:
         """CertificateSigned, sent by the CSMS. OCPP 2.1 Part 2 §1.7.1 CertificateSignedRequest: sent
         by the CSMS to the Charging Station."""
         raise NotSupportedError("CertificateSigned")
 
-    async def on_change_availability(
+    def on_change_availability(
         self, request: ChangeAvailabilityRequest, context: Context
-    ) -> ChangeAvailabilityResponse:
+    ) -> ChangeAvailabilityResponse | Awaitable[ChangeAvailabilityResponse]:
         """ChangeAvailability, sent by the CSMS. OCPP 2.1 Part 2 §1.8.1 ChangeAvailabilityRequest: sent
         by the CSMS to the Charging Station."""
         raise NotSupportedError("ChangeAvailability")
 
-    async def on_change_transaction_tariff(
+    def on_change_transaction_tariff(
         self, request: ChangeTransactionTariffRequest, context: Context
-    ) -> ChangeTransactionTariffResponse:
+    ) -> ChangeTransactionTariffResponse | Awaitable[ChangeTransactionTariffResponse]:
         """ChangeTransactionTariff, sent by the CSMS. OCPP 2.1 Part 2 §1.9.1
         ChangeTransactionTariffRequest; use case I11 Local Cost Calculation - Change transaction
         tariff."""
         raise NotSupportedError("ChangeTransactionTariff")
 
-    async def on_clear_cache(
+    def on_clear_cache(
         self, request: ClearCacheRequest, context: Context
-    ) -> ClearCacheResponse:
+    ) -> ClearCacheResponse | Awaitable[ClearCacheResponse]:
         """ClearCache, sent by the CSMS. OCPP 2.1 Part 2 §1.10.1 ClearCacheRequest: sent by the CSMS to
         the Charging Station."""
         raise NotSupportedError("ClearCache")
 
-    async def on_clear_charging_profile(
+    def on_clear_charging_profile(
         self, request: ClearChargingProfileRequest, context: Context
-    ) -> ClearChargingProfileResponse:
+    ) -> ClearChargingProfileResponse | Awaitable[ClearChargingProfileResponse]:
         """ClearChargingProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.11.1 ClearChargingProfileRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("ClearChargingProfile")
 
-    async def on_clear_der_control(
+    def on_clear_der_control(
         self, request: ClearDERControlRequest, context: Context
-    ) -> ClearDERControlResponse:
+    ) -> ClearDERControlResponse | Awaitable[ClearDERControlResponse]:
         """ClearDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.12.1 ClearDERControlRequest; use case
         R04 Configure DER control settings at Charging Station."""
         raise NotSupportedError("ClearDERControl")
 
-    async def on_clear_display_message(
+    def on_clear_display_message(
         self, request: ClearDisplayMessageRequest, context: Context
-    ) -> ClearDisplayMessageResponse:
+    ) -> ClearDisplayMessageResponse | Awaitable[ClearDisplayMessageResponse]:
         """ClearDisplayMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.13.1 ClearDisplayMessageRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("ClearDisplayMessage")
 
-    async def on_clear_tariffs(
+    def on_clear_tariffs(
         self, request: ClearTariffsRequest, context: Context
-    ) -> ClearTariffsResponse:
+    ) -> ClearTariffsResponse | Awaitable[ClearTariffsResponse]:
         """ClearTariffs, sent by the CSMS. OCPP 2.1 Part 2 §1.15.1 ClearTariffsRequest; use case I10
         Local Cost Calculation - Clear Tariffs."""
         raise NotSupportedError("ClearTariffs")
 
-    async def on_clear_variable_monitoring(
+    def on_clear_variable_monitoring(
         self, request: ClearVariableMonitoringRequest, context: Context
-    ) -> ClearVariableMonitoringResponse:
+    ) -> ClearVariableMonitoringResponse | Awaitable[ClearVariableMonitoringResponse]:
         """ClearVariableMonitoring, sent by the CSMS. OCPP 2.1 Part 2 §1.16.1
         ClearVariableMonitoringRequest: sent by the CSMS to the Charging Station."""
         raise NotSupportedError("ClearVariableMonitoring")
 
-    async def on_cost_updated(
+    def on_cost_updated(
         self, request: CostUpdatedRequest, context: Context
-    ) -> CostUpdatedResponse:
+    ) -> CostUpdatedResponse | Awaitable[CostUpdatedResponse]:
         """CostUpdated, sent by the CSMS. OCPP 2.1 Part 2 §1.18.1 CostUpdatedRequest: sent by the CSMS
         to the Charging Station."""
         raise NotSupportedError("CostUpdated")
 
-    async def on_customer_information(
+    def on_customer_information(
         self, request: CustomerInformationRequest, context: Context
-    ) -> CustomerInformationResponse:
+    ) -> CustomerInformationResponse | Awaitable[CustomerInformationResponse]:
         """CustomerInformation, sent by the CSMS. OCPP 2.1 Part 2 §1.19.1 CustomerInformationRequest;
         use case N09 Get Customer Information."""
         raise NotSupportedError("CustomerInformation")
 
-    async def on_data_transfer(
+    def on_data_transfer(
         self, request: DataTransferRequest, context: Context
-    ) -> DataTransferResponse:
+    ) -> DataTransferResponse | Awaitable[DataTransferResponse]:
         """DataTransfer, sent by either side. OCPP 2.1 Part 2 §1.20.1 DataTransferRequest: sent by the
         CSMS to the Charging Station or vice versa."""
         raise NotSupportedError("DataTransfer")
 
-    async def on_delete_certificate(
+    def on_delete_certificate(
         self, request: DeleteCertificateRequest, context: Context
-    ) -> DeleteCertificateResponse:
+    ) -> DeleteCertificateResponse | Awaitable[DeleteCertificateResponse]:
         """DeleteCertificate, sent by the CSMS. OCPP 2.1 Part 2 §1.21.1 DeleteCertificateRequest: 'Used
         by the CSMS to request deletion of an installed certificate on a'."""
         raise NotSupportedError("DeleteCertificate")
 
-    async def on_get_base_report(
+    def on_get_base_report(
         self, request: GetBaseReportRequest, context: Context
-    ) -> GetBaseReportResponse:
+    ) -> GetBaseReportResponse | Awaitable[GetBaseReportResponse]:
         """GetBaseReport, sent by the CSMS. OCPP 2.1 Part 2 §1.24.1 GetBaseReportRequest: sent by the
         CSMS to the Charging Station."""
         raise NotSupportedError("GetBaseReport")
 
-    async def on_get_charging_profiles(
+    def on_get_charging_profiles(
         self, request: GetChargingProfilesRequest, context: Context
-    ) -> GetChargingProfilesResponse:
+    ) -> GetChargingProfilesResponse | Awaitable[GetChargingProfilesResponse]:
         """GetChargingProfiles, sent by the CSMS. OCPP 2.1 Part 2 §1.27.1 GetChargingProfilesRequest:
         'can be used by the CSMS to request installed charging profiles from th'."""
         raise NotSupportedError("GetChargingProfiles")
 
-    async def on_get_composite_schedule(
+    def on_get_composite_schedule(
         self, request: GetCompositeScheduleRequest, context: Context
-    ) -> GetCompositeScheduleResponse:
+    ) -> GetCompositeScheduleResponse | Awaitable[GetCompositeScheduleResponse]:
         """GetCompositeSchedule, sent by the CSMS. OCPP 2.1 Part 2 §1.28.1 GetCompositeScheduleRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("GetCompositeSchedule")
 
-    async def on_get_der_control(
+    def on_get_der_control(
         self, request: GetDERControlRequest, context: Context
-    ) -> GetDERControlResponse:
+    ) -> GetDERControlResponse | Awaitable[GetDERControlResponse]:
         """GetDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.29.1 GetDERControlRequest; use case R04
         Configure DER control settings at Charging Station."""
         raise NotSupportedError("GetDERControl")
 
-    async def on_get_display_messages(
+    def on_get_display_messages(
         self, request: GetDisplayMessagesRequest, context: Context
-    ) -> GetDisplayMessagesResponse:
+    ) -> GetDisplayMessagesResponse | Awaitable[GetDisplayMessagesResponse]:
         """GetDisplayMessages, sent by the CSMS. OCPP 2.1 Part 2 §1.30.1 GetDisplayMessagesRequest; use
         case O03 Retrieve all DisplayMessages."""
         raise NotSupportedError("GetDisplayMessages")
 
-    async def on_get_installed_certificate_ids(
+    def on_get_installed_certificate_ids(
         self, request: GetInstalledCertificateIdsRequest, context: Context
-    ) -> GetInstalledCertificateIdsResponse:
+    ) -> GetInstalledCertificateIdsResponse | Awaitable[GetInstalledCertificateIdsResponse]:
         """GetInstalledCertificateIds, sent by the CSMS. OCPP 2.1 Part 2 §1.31.1
         GetInstalledCertificateIdsRequest; use case M03 Retrieve list of available certificates from
         a Charging Station."""
         raise NotSupportedError("GetInstalledCertificateIds")
 
-    async def on_get_local_list_version(
+    def on_get_local_list_version(
         self, request: GetLocalListVersionRequest, context: Context
-    ) -> GetLocalListVersionResponse:
+    ) -> GetLocalListVersionResponse | Awaitable[GetLocalListVersionResponse]:
         """GetLocalListVersion, sent by the CSMS. OCPP 2.1 Part 2 §1.32.1 GetLocalListVersionRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("GetLocalListVersion")
 
-    async def on_get_log(self, request: GetLogRequest, context: Context) -> GetLogResponse:
+    def on_get_log(
+        self, request: GetLogRequest, context: Context
+    ) -> GetLogResponse | Awaitable[GetLogResponse]:
         """GetLog, sent by the CSMS. OCPP 2.1 Part 2 §1.33.1 GetLogRequest: sent by the CSMS to the
         Charging Station."""
         raise NotSupportedError("GetLog")
 
-    async def on_get_monitoring_report(
+    def on_get_monitoring_report(
         self, request: GetMonitoringReportRequest, context: Context
-    ) -> GetMonitoringReportResponse:
+    ) -> GetMonitoringReportResponse | Awaitable[GetMonitoringReportResponse]:
         """GetMonitoringReport, sent by the CSMS. OCPP 2.1 Part 2 §1.34.1 GetMonitoringReportRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("GetMonitoringReport")
 
-    async def on_get_periodic_event_stream(
+    def on_get_periodic_event_stream(
         self, request: GetPeriodicEventStreamRequest, context: Context
-    ) -> GetPeriodicEventStreamResponse:
+    ) -> GetPeriodicEventStreamResponse | Awaitable[GetPeriodicEventStreamResponse]:
         """GetPeriodicEventStream, sent by the CSMS. OCPP 2.1 Part 2 §1.35.1
         GetPeriodicEventStreamRequest; use case N12 Get Periodic Event Streams."""
         raise NotSupportedError("GetPeriodicEventStream")
 
-    async def on_get_report(self, request: GetReportRequest, context: Context) -> GetReportResponse:
+    def on_get_report(
+        self, request: GetReportRequest, context: Context
+    ) -> GetReportResponse | Awaitable[GetReportResponse]:
         """GetReport, sent by the CSMS. OCPP 2.1 Part 2 §1.36.1 GetReportRequest: sent by the CSMS to
         the Charging Station."""
         raise NotSupportedError("GetReport")
 
-    async def on_get_tariffs(
+    def on_get_tariffs(
         self, request: GetTariffsRequest, context: Context
-    ) -> GetTariffsResponse:
+    ) -> GetTariffsResponse | Awaitable[GetTariffsResponse]:
         """GetTariffs, sent by the CSMS. OCPP 2.1 Part 2 §1.37.1 GetTariffsRequest; use case I06 Update
         Tariff Information During Transaction."""
         raise NotSupportedError("GetTariffs")
 
-    async def on_get_transaction_status(
+    def on_get_transaction_status(
         self, request: GetTransactionStatusRequest, context: Context
-    ) -> GetTransactionStatusResponse:
+    ) -> GetTransactionStatusResponse | Awaitable[GetTransactionStatusResponse]:
         """GetTransactionStatus, sent by the CSMS. OCPP 2.1 Part 2 §1.38.1 GetTransactionStatusRequest:
         'With this message, the CSMS can ask the Charging Station whether it ha'."""
         raise NotSupportedError("GetTransactionStatus")
 
-    async def on_get_variables(
+    def on_get_variables(
         self, request: GetVariablesRequest, context: Context
-    ) -> GetVariablesResponse:
+    ) -> GetVariablesResponse | Awaitable[GetVariablesResponse]:
         """GetVariables, sent by the CSMS. OCPP 2.1 Part 2 §1.39.1 GetVariablesRequest: sent by the
         CSMS to the Charging Station."""
         raise NotSupportedError("GetVariables")
 
-    async def on_install_certificate(
+    def on_install_certificate(
         self, request: InstallCertificateRequest, context: Context
-    ) -> InstallCertificateResponse:
+    ) -> InstallCertificateResponse | Awaitable[InstallCertificateResponse]:
         """InstallCertificate, sent by the CSMS. OCPP 2.1 Part 2 §1.41.1 InstallCertificateRequest:
         'Used by the CSMS to request installation of a certificate on a Chargin'."""
         raise NotSupportedError("InstallCertificate")
 
-    async def on_notify_allowed_energy_transfer(
+    def on_notify_allowed_energy_transfer(
         self, request: NotifyAllowedEnergyTransferRequest, context: Context
-    ) -> NotifyAllowedEnergyTransferResponse:
+    ) -> NotifyAllowedEnergyTransferResponse | Awaitable[NotifyAllowedEnergyTransferResponse]:
         """NotifyAllowedEnergyTransfer, sent by the CSMS. OCPP 2.1 Part 2 §1.44.1
         NotifyAllowedEnergyTransferRequest: sent by the CSMS; use case Q01 V2X Authorization."""
         raise NotSupportedError("NotifyAllowedEnergyTransfer")
 
-    async def on_notify_web_payment_started(
+    def on_notify_web_payment_started(
         self, request: NotifyWebPaymentStartedRequest, context: Context
-    ) -> NotifyWebPaymentStartedResponse:
+    ) -> NotifyWebPaymentStartedResponse | Awaitable[NotifyWebPaymentStartedResponse]:
         """NotifyWebPaymentStarted, sent by the CSMS. OCPP 2.1 Part 2 §1.58.1
         NotifyWebPaymentStartedRequest; use case C25 Ad hoc payment via a QR code."""
         raise NotSupportedError("NotifyWebPaymentStarted")
 
-    async def on_publish_firmware(
+    def on_publish_firmware(
         self, request: PublishFirmwareRequest, context: Context
-    ) -> PublishFirmwareResponse:
+    ) -> PublishFirmwareResponse | Awaitable[PublishFirmwareResponse]:
         """PublishFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.60.1 PublishFirmwareRequest: sent by
         the CSMS to the Local Controller."""
         raise NotSupportedError("PublishFirmware")
 
-    async def on_request_battery_swap(
+    def on_request_battery_swap(
         self, request: RequestBatterySwapRequest, context: Context
-    ) -> RequestBatterySwapResponse:
+    ) -> RequestBatterySwapResponse | Awaitable[RequestBatterySwapResponse]:
         """RequestBatterySwap, sent by the CSMS. OCPP 2.1 Part 2 §1.65.1 RequestBatterySwapRequest; use
         case S02 Battery Swap Remote Start."""
         raise NotSupportedError("RequestBatterySwap")
 
-    async def on_request_start_transaction(
+    def on_request_start_transaction(
         self, request: RequestStartTransactionRequest, context: Context
-    ) -> RequestStartTransactionResponse:
+    ) -> RequestStartTransactionResponse | Awaitable[RequestStartTransactionResponse]:
         """RequestStartTransaction, sent by the CSMS. OCPP 2.1 Part 2 §1.66.1
         RequestStartTransactionRequest: 'sent to Charging Station by CSMS'."""
         raise NotSupportedError("RequestStartTransaction")
 
-    async def on_request_stop_transaction(
+    def on_request_stop_transaction(
         self, request: RequestStopTransactionRequest, context: Context
-    ) -> RequestStopTransactionResponse:
+    ) -> RequestStopTransactionResponse | Awaitable[RequestStopTransactionResponse]:
         """RequestStopTransaction, sent by the CSMS. OCPP 2.1 Part 2 §1.67.1
         RequestStopTransactionRequest: 'sent to Charging Station by CSMS'."""
         raise NotSupportedError("RequestStopTransaction")
 
-    async def on_reserve_now(
+    def on_reserve_now(
         self, request: ReserveNowRequest, context: Context
-    ) -> ReserveNowResponse:
+    ) -> ReserveNowResponse | Awaitable[ReserveNowResponse]:
         """ReserveNow, sent by the CSMS. OCPP 2.1 Part 2 §1.69.1 ReserveNowRequest: sent by the CSMS to
         the Charging Station."""
         raise NotSupportedError("ReserveNow")
 
-    async def on_reset(self, request: ResetRequest, context: Context) -> ResetResponse:
+    def on_reset(
+        self, request: ResetRequest, context: Context
+    ) -> ResetResponse | Awaitable[ResetResponse]:
         """Reset, sent by the CSMS. OCPP 2.1 Part 2 §1.70.1 ResetRequest: sent by the CSMS to the
         Charging Station."""
         raise NotSupportedError("Reset")
 
-    async def on_send_local_list(
+    def on_send_local_list(
         self, request: SendLocalListRequest, context: Context
-    ) -> SendLocalListResponse:
+    ) -> SendLocalListResponse | Awaitable[SendLocalListResponse]:
         """SendLocalList, sent by the CSMS. OCPP 2.1 Part 2 §1.72.1 SendLocalListRequest: sent by the
         CSMS to the Charging Station."""
         raise NotSupportedError("SendLocalList")
 
-    async def on_set_charging_profile(
+    def on_set_charging_profile(
         self, request: SetChargingProfileRequest, context: Context
-    ) -> SetChargingProfileResponse:
+    ) -> SetChargingProfileResponse | Awaitable[SetChargingProfileResponse]:
         """SetChargingProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.73.1 SetChargingProfileRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("SetChargingProfile")
 
-    async def on_set_der_control(
+    def on_set_der_control(
         self, request: SetDERControlRequest, context: Context
-    ) -> SetDERControlResponse:
+    ) -> SetDERControlResponse | Awaitable[SetDERControlResponse]:
         """SetDERControl, sent by the CSMS. OCPP 2.1 Part 2 §1.75.1 SetDERControlRequest; use case R04
         Configure DER control settings at Charging Station."""
         raise NotSupportedError("SetDERControl")
 
-    async def on_set_default_tariff(
+    def on_set_default_tariff(
         self, request: SetDefaultTariffRequest, context: Context
-    ) -> SetDefaultTariffResponse:
+    ) -> SetDefaultTariffResponse | Awaitable[SetDefaultTariffResponse]:
         """SetDefaultTariff, sent by the CSMS. OCPP 2.1 Part 2 §1.74.1 SetDefaultTariffRequest; use
         case I06 Update Tariff Information During Transaction."""
         raise NotSupportedError("SetDefaultTariff")
 
-    async def on_set_display_message(
+    def on_set_display_message(
         self, request: SetDisplayMessageRequest, context: Context
-    ) -> SetDisplayMessageResponse:
+    ) -> SetDisplayMessageResponse | Awaitable[SetDisplayMessageResponse]:
         """SetDisplayMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.76.1 SetDisplayMessageRequest: sent
         by the CSMS to the Charging Station."""
         raise NotSupportedError("SetDisplayMessage")
 
-    async def on_set_monitoring_base(
+    def on_set_monitoring_base(
         self, request: SetMonitoringBaseRequest, context: Context
-    ) -> SetMonitoringBaseResponse:
+    ) -> SetMonitoringBaseResponse | Awaitable[SetMonitoringBaseResponse]:
         """SetMonitoringBase, sent by the CSMS. OCPP 2.1 Part 2 §1.77.1 SetMonitoringBaseRequest: sent
         by the CSMS to the Charging Station."""
         raise NotSupportedError("SetMonitoringBase")
 
-    async def on_set_monitoring_level(
+    def on_set_monitoring_level(
         self, request: SetMonitoringLevelRequest, context: Context
-    ) -> SetMonitoringLevelResponse:
+    ) -> SetMonitoringLevelResponse | Awaitable[SetMonitoringLevelResponse]:
         """SetMonitoringLevel, sent by the CSMS. OCPP 2.1 Part 2 §1.78.1 SetMonitoringLevelRequest:
         sent by the CSMS to the Charging Station."""
         raise NotSupportedError("SetMonitoringLevel")
 
-    async def on_set_network_profile(
+    def on_set_network_profile(
         self, request: SetNetworkProfileRequest, context: Context
-    ) -> SetNetworkProfileResponse:
+    ) -> SetNetworkProfileResponse | Awaitable[SetNetworkProfileResponse]:
         """SetNetworkProfile, sent by the CSMS. OCPP 2.1 Part 2 §1.79.1 SetNetworkProfileRequest: 'With
         this message the CSMS gains the ability to configure the connecti'."""
         raise NotSupportedError("SetNetworkProfile")
 
-    async def on_set_variable_monitoring(
+    def on_set_variable_monitoring(
         self, request: SetVariableMonitoringRequest, context: Context
-    ) -> SetVariableMonitoringResponse:
+    ) -> SetVariableMonitoringResponse | Awaitable[SetVariableMonitoringResponse]:
         """SetVariableMonitoring, sent by the CSMS. OCPP 2.1 Part 2 §1.80.1
         SetVariableMonitoringRequest: sent by the CSMS to the Charging Station."""
         raise NotSupportedError("SetVariableMonitoring")
 
-    async def on_set_variables(
+    def on_set_variables(
         self, request: SetVariablesRequest, context: Context
-    ) -> SetVariablesResponse:
+    ) -> SetVariablesResponse | Awaitable[SetVariablesResponse]:
         """SetVariables, sent by the CSMS. OCPP 2.1 Part 2 §1.81.1 SetVariablesRequest: sent by the
         CSMS to the Charging Station."""
         raise NotSupportedError("SetVariables")
 
-    async def on_trigger_message(
+    def on_trigger_message(
         self, request: TriggerMessageRequest, context: Context
-    ) -> TriggerMessageResponse:
+    ) -> TriggerMessageResponse | Awaitable[TriggerMessageResponse]:
         """TriggerMessage, sent by the CSMS. OCPP 2.1 Part 2 §1.85.1 TriggerMessageRequest: sent by the
         CSMS to the Charging Station."""
         raise NotSupportedError("TriggerMessage")
 
-    async def on_unlock_connector(
+    def on_unlock_connector(
         self, request: UnlockConnectorRequest, context: Context
-    ) -> UnlockConnectorResponse:
+    ) -> UnlockConnectorResponse | Awaitable[UnlockConnectorResponse]:
         """UnlockConnector, sent by the CSMS. OCPP 2.1 Part 2 §1.86.1 UnlockConnectorRequest: sent by
         the CSMS to the Charging Station."""
         raise NotSupportedError("UnlockConnector")
 
-    async def on_unpublish_firmware(
+    def on_unpublish_firmware(
         self, request: UnpublishFirmwareRequest, context: Context
-    ) -> UnpublishFirmwareResponse:
+    ) -> UnpublishFirmwareResponse | Awaitable[UnpublishFirmwareResponse]:
         """UnpublishFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.87.1 UnpublishFirmwareRequest: sent
         by the CSMS to the Charging Station."""
         raise NotSupportedError("UnpublishFirmware")
 
-    async def on_update_dynamic_schedule(
+    def on_update_dynamic_schedule(
         self, request: UpdateDynamicScheduleRequest, context: Context
-    ) -> UpdateDynamicScheduleResponse:
+    ) -> UpdateDynamicScheduleResponse | Awaitable[UpdateDynamicScheduleResponse]:
         """UpdateDynamicSchedule, sent by the CSMS. OCPP 2.1 Part 2 §1.88.1
         UpdateDynamicScheduleRequest; use case K28 Dynamic charging profiles from CSMS."""
         raise NotSupportedError("UpdateDynamicSchedule")
 
-    async def on_update_firmware(
+    def on_update_firmware(
         self, request: UpdateFirmwareRequest, context: Context
-    ) -> UpdateFirmwareResponse:
+    ) -> UpdateFirmwareResponse | Awaitable[UpdateFirmwareResponse]:
         """UpdateFirmware, sent by the CSMS. OCPP 2.1 Part 2 §1.89.1 Update FirmwareRequest: sent by
         the CSMS to the Charging Station."""
         raise NotSupportedError("UpdateFirmware")
 
-    async def on_use_priority_charging(
+    def on_use_priority_charging(
         self, request: UsePriorityChargingRequest, context: Context
-    ) -> UsePriorityChargingResponse:
+    ) -> UsePriorityChargingResponse | Awaitable[UsePriorityChargingResponse]:
         """UsePriorityCharging, sent by the CSMS. OCPP 2.1 Part 2 §1.90.1 UsePriorityChargingRequest:
         sent by the CSMS."""
         raise NotSupportedError("UsePriorityCharging")

@@ -1,6 +1,7 @@
 """Misuse of the generated package: every marked line must be a mypy --strict error."""
 
 import datetime
+from collections.abc import Awaitable
 
 from ocppgen.generated.runtime.payload import codec
 from ocppgen.generated.v16 import enums as e16, messages as m16
@@ -39,6 +40,31 @@ class WrongReturn(csms201.CsmsHandler):
 class WrongRequest(csms201.CsmsHandler):
     async def on_heartbeat(self, request: m201.ResetRequest, context: csms201.Context) -> m201.HeartbeatResponse:  # E: override
         raise NotImplementedError
+
+
+class WrongPlainReturn(csms201.CsmsHandler):  # a plain def handler is typed like an async def one
+    def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.ResetResponse:  # E: override
+        raise NotImplementedError
+
+    def on_authorize(self, request: m201.AuthorizeRequest, context: csms201.Context) -> m201.AuthorizeResponse | None:  # E: override
+        return None
+
+    def on_status_notification(self, request: m201.StatusNotificationRequest, context: csms201.Context) -> m201.StatusNotificationResponse:
+        return m201.HeartbeatResponse(current_time=datetime.datetime.now(datetime.timezone.utc))  # E: return-value
+
+
+class WrongPlainRequest(csms201.CsmsHandler):
+    def on_heartbeat(self, request: m201.ResetRequest, context: csms201.Context) -> m201.HeartbeatResponse:  # E: override
+        raise NotImplementedError
+
+
+class WrongAwaitable(csms201.CsmsHandler):  # a plain def may hand back an awaitable, of the right response only
+    def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> Awaitable[m201.ResetResponse]:  # E: override
+        raise NotImplementedError
+
+
+async def awaits_a_plain_handler(handler: csms201.CsmsHandler, request: m201.HeartbeatRequest, context: csms201.Context) -> None:
+    answer: m201.HeartbeatResponse = await handler.on_heartbeat(request, context)  # E: misc
 
 
 # --- sessions, registry, server and station client ---

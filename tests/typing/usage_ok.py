@@ -163,6 +163,43 @@ class Strict16(csms16.CsmsHandler):
         raise csms16.CallError("OccurenceConstraintViolation")
 
 
+from collections.abc import Awaitable  # noqa: E402
+
+from ocppgen.generated.v21 import csms as csms21  # noqa: E402
+
+
+class Plain(csms201.CsmsHandler):
+    """Handler methods may be plain functions (answered at once) or return any awaitable."""
+
+    def on_heartbeat(self, request: m201.HeartbeatRequest, context: csms201.Context) -> m201.HeartbeatResponse:
+        return m201.HeartbeatResponse(current_time=datetime.datetime.now(datetime.timezone.utc))
+
+    def on_authorize(self, request: m201.AuthorizeRequest, context: csms201.Context) -> Awaitable[m201.AuthorizeResponse]:
+        return self.later(request)
+
+    def on_status_notification(
+        self, request: m201.StatusNotificationRequest, context: csms201.Context
+    ) -> m201.StatusNotificationResponse | Awaitable[m201.StatusNotificationResponse]:
+        if request.connector_id == 0:
+            return m201.StatusNotificationResponse()
+        return self.status_later()
+
+    async def later(self, request: m201.AuthorizeRequest) -> m201.AuthorizeResponse:
+        return m201.AuthorizeResponse(id_token_info=d201.IdTokenInfoType(status=e201.AuthorizationStatusEnumType.Accepted))
+
+    async def status_later(self) -> m201.StatusNotificationResponse:
+        return m201.StatusNotificationResponse()
+
+
+class PlainSend(csms21.CsmsHandler):
+    def on_notify_periodic_event_stream(self, message: m21.NotifyPeriodicEventStream, context: csms21.Context) -> None:
+        return None
+
+
+def plain_answer(handler: Plain, request: m201.HeartbeatRequest, context: csms201.Context) -> datetime.datetime:
+    return handler.on_heartbeat(request, context).current_time  # a plain handler's type is its own
+
+
 # --- device-model tables (issue 16) ---
 
 from ocppgen.generated.v16 import configuration as cfg16  # noqa: E402
