@@ -185,8 +185,10 @@ class Connection:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._closed = False
-        self._warnings = _WarningBudget(options.warnings_per_minute)
-        self._fields = {"ocpp_station": session.identity}
+        # the warning budget and the log records' fields are made when a warning or record
+        # needs them: most connections never warn (memory per idle connection, issue 14)
+        self._warnings: _WarningBudget | None = None
+        self._station = session.identity
         self._ping_interval = options.ping_interval or None
         # The keepalive task and its event exist only once an interval is set (an idle
         # connection without pings holds neither: about 3 KiB less per connection).
@@ -202,6 +204,11 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def _fields(self) -> dict[str, object]:
+        """The structured fields of this connection's log records (a new dict each time)."""
+        return {"ocpp_station": self._station}
 
     # -- Caller ---------------------------------------------------------------------------
 
@@ -430,7 +437,10 @@ class Connection:
             log.debug("%s: %s tolerated: %s", self.session.identity, event.action, event.tolerated, extra=self._fields)
 
     def _warn(self, text: str, message_id: str | None, action: str | None) -> None:
-        allowed, suppressed = self._warnings.take(self._loop.time())
+        budget = self._warnings
+        if budget is None:
+            budget = self._warnings = _WarningBudget(self.options.warnings_per_minute)
+        allowed, suppressed = budget.take(self._loop.time())
         if suppressed:
             log.warning("%s: %d more warnings suppressed in the last minute", self.session.identity, suppressed, extra=self._fields)
         if allowed:

@@ -123,3 +123,55 @@ def test_the_handshake_credentials_do_not_stay_on_the_socket_but_the_floor_does(
             await ws.close()
 
     run(main())
+
+
+def test_a_session_makes_its_containers_on_first_use_and_they_behave_as_before() -> None:
+    from ocppgen.generated.runtime.routing import Role
+    from ocppgen.generated.runtime.session import Registration, SessionState
+
+    session = Session("CS-L", Role.CSMS, answer_cache_size=2)
+    assert (session._triggered, session._answers, session._state, session._clients) == (None, None, None, None)
+    # reading the rules and the cache makes nothing
+    session.version, session.registration = "2.0.1", Registration.PENDING
+    assert session.inbound("StatusNotification") is not None and session.cached_answer("Heartbeat", "1") is None
+    assert session.snapshot().triggered == [] and session.snapshot().answers == []
+    assert (session._triggered, session._answers) == (None, None)
+    # first use: the same objects from then on
+    session.triggered.add("StatusNotification")
+    assert session.inbound("StatusNotification") is None and session.triggered is session.triggered
+    session.state["x"] = 1
+    assert session.state == {"x": 1}
+    for i in range(3):
+        session.remember_answer("Heartbeat", str(i), b"{}")
+    assert list(session.answers) == [("Heartbeat", "1"), ("Heartbeat", "2")]  # the oldest went
+    # Accepted clears what was triggered; a restore of an empty state makes nothing
+    session._set_registration("Accepted")
+    assert session.triggered == set()
+    fresh = Session("CS-M", Role.CSMS)
+    fresh.restore(SessionState(identity="CS-M", version="2.1", registration="Pending"))
+    assert (fresh._triggered, fresh._answers) == (None, None) and fresh.triggered == set() and not fresh.answers
+    fresh.restore(SessionState(identity="CS-M", triggered=["NotifyReport"], answers=[("A", "1", b"{}")]))
+    assert fresh.triggered == {"NotifyReport"} and fresh.cached_answer("A", "1") == b"{}"
+
+
+def test_a_connection_without_signing_or_pacer_shares_tables_that_refuse_entries() -> None:
+    import pytest
+
+    from ocppgen.generated.runtime.protocol import OcppProtocol
+    from ocppgen.generated.runtime.routing import Role
+
+    binding = csms201.BINDING
+    one, two = (
+        OcppProtocol(version="2.0.1", role=Role.CSMS, routes=binding.routes, handled=binding.handled) for _ in range(2)
+    )
+    assert one._paced is two._paced and one._signed_in is two._signed_in and one._trusted is two._trusted
+    assert not one._paced and one._paced.pop("x", None) is None
+    with pytest.raises(TypeError):
+        one._paced["x"] = None
+    with pytest.raises(TypeError):
+        one._signed_in.update(x=None)
+    # the tables still work as before where they are used
+    assert [type(e).__name__ for e in one.receive('[2,"h","Heartbeat",{}]', 0.0)] == ["CallReceived"]
+    one.respond("h", m201.HeartbeatResponse(current_time=NOW))
+    assert one.data_to_send() == ['[3,"h",{"currentTime":"2024-01-01T00:00:00Z"}]']
+    assert one.connection_lost() == [] and not one._signed_in
