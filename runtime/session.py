@@ -146,6 +146,14 @@ class Session:
         answer_cache_size: 2.1: answers kept for retries that reuse a message id.
     """
 
+    # one per station: slots instead of an instance dict (memory per idle station, issue 14);
+    # the application keeps its own per-station data in ``state``
+    __slots__ = (
+        "identity", "key", "role", "registration_gate", "unknown_registration", "version", "registration",
+        "boot_not_before", "_triggered", "_answers", "answer_cache_size", "_state", "handler", "remote_address",
+        "security_floor", "allow_downgrade", "certificate_serial", "on_answer", "_link", "_clients",
+    )
+
     def __init__(
         self,
         identity: str,

@@ -175,3 +175,36 @@ def test_a_connection_without_signing_or_pacer_shares_tables_that_refuse_entries
     one.respond("h", m201.HeartbeatResponse(current_time=NOW))
     assert one.data_to_send() == ['[3,"h",{"currentTime":"2024-01-01T00:00:00Z"}]']
     assert one.connection_lost() == [] and not one._signed_in
+
+
+def test_sessions_and_connections_have_no_instance_dict_and_track_their_tasks() -> None:
+    from ocppgen.generated.runtime.connection import Connection
+
+    handler = Csms()
+    csms = server((csms201.BINDING, handler), ping_interval=None)
+
+    async def main() -> None:
+        async with csms.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            ws = await _boot(port, "CS-T")
+            session = csms.registry.session("CS-T")
+            assert session is not None
+            connection = session.link
+            assert isinstance(connection, Connection)
+            assert not hasattr(session, "__dict__") and not hasattr(connection, "__dict__")
+            # the task list: a task is kept while it runs and dropped when it ends
+            release = asyncio.Event()
+            connection._spawn(release.wait())
+            connection._spawn(asyncio.sleep(0))
+            assert len(connection._tasks) == 2
+            await asyncio.sleep(0.01)
+            assert len(connection._tasks) == 1
+            release.set()
+            await asyncio.sleep(0.01)
+            assert len(connection._tasks) == 0
+            connection._spawn(asyncio.sleep(3600))
+            await connection.stop_tasks()  # cancelled and awaited
+            assert len(connection._tasks) == 0
+            await ws.close()
+
+    run(main())
