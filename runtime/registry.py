@@ -293,7 +293,9 @@ class LocalRegistry:
                 state = await self.store.load(key)
                 if state is not None:
                     session.restore(state)
-            session = self._sessions.setdefault(key, session)
+            # keyed by the session's own key when it is ``key`` (always, for the server's
+            # sessions): one string per station, not two equal ones
+            session = self._sessions.setdefault(session.key if session.key == key else key, session)
         session.identity = identity
         self._gone.pop(key, None)
         return session

@@ -61,7 +61,8 @@ Res = TypeVar("Res")
 def canonical_identity(identity: str) -> str:
     """The form under which ``identity`` is compared: identifierString is case-insensitive
     (2.x Part 2 primitive datatypes), so ``CS-1`` and ``cs-1`` are one station."""
-    return identity.casefold()
+    key = identity.casefold()
+    return identity if key == identity else key  # the same text: no second string per station
 
 
 class Registration(enum.Enum):

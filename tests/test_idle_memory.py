@@ -208,3 +208,24 @@ def test_sessions_and_connections_have_no_instance_dict_and_track_their_tasks() 
             await ws.close()
 
     run(main())
+
+
+def test_a_station_key_is_one_string_and_identities_still_compare_case_insensitively() -> None:
+    from ocppgen.generated.runtime.registry import LocalRegistry
+    from ocppgen.generated.runtime.routing import Role
+    from ocppgen.generated.runtime.session import canonical_identity
+
+    assert canonical_identity("cs-1") == "cs-1" and canonical_identity("CS-1") == "cs-1"
+    assert canonical_identity("Straße") == "strasse"
+    identity = "".join(["cs-", "lower"])  # a string of its own
+    assert canonical_identity(identity) is identity
+
+    async def main() -> None:
+        registry = LocalRegistry()
+        session = await registry.open("CS-Up", lambda i: Session(i, Role.CSMS))
+        [(key, held)] = registry._sessions.items()
+        assert held is session and key is session.key and key == "cs-up"
+        assert await registry.open("cs-UP", lambda i: Session(i, Role.CSMS)) is session
+        assert registry.session("CS-UP") is session and session.identity == "cs-UP"
+
+    run(main())
