@@ -18,9 +18,7 @@ import asyncio
 import collections
 import gc
 import sys
-import threading
 import tracemalloc
-from typing import Any
 
 from benchmarks import servers
 from benchmarks.harness import Loaders, free_port, raise_fd_limit
@@ -56,25 +54,15 @@ async def _probe(kind: str, stations: int, deflate: bool, frames: int, top: int)
     flags = () if deflate else ("--no-deflate",)
     url = f"ws://127.0.0.1:{port}/ocpp/"
 
-    def start(n: int, prefix: str) -> Loaders:
-        done = threading.Event()
-        box: list[Loaders] = []
-
-        def go() -> None:
-            loaders = Loaders(url, n, prefix=prefix, flags=flags)
-            loaders.read()
-            box.append(loaders)
-            done.set()
-
-        threading.Thread(target=go, daemon=True).start()
-        return box, done  # type: ignore[return-value]
+    def boot(n: int, prefix: str) -> Loaders:  # in a thread: the server keeps running on this loop
+        loaders = Loaders(url, n, prefix=prefix, flags=flags)
+        loaders.read()
+        return loaders
 
     async def connect(n: int, prefix: str) -> Loaders:
-        box, done = start(n, prefix)  # type: ignore[misc]
-        while not done.is_set():
-            await asyncio.sleep(0.05)
+        loaders = await loop.run_in_executor(None, boot, n, prefix)
         await asyncio.sleep(1.0)  # the last boots' handler tasks and hooks finish
-        return box[0]
+        return loaders
 
     warm = await connect(1, "W")
     gc.collect()
@@ -123,8 +111,8 @@ async def _probe(kind: str, stations: int, deflate: bool, frames: int, top: int)
         if count <= 0:
             break
         lines.append(f"| {count / stations:.2f} | {name} |")
-    await asyncio.get_running_loop().run_in_executor(None, loaders.close)
-    await asyncio.get_running_loop().run_in_executor(None, warm.close)
+    await loop.run_in_executor(None, loaders.close)
+    await loop.run_in_executor(None, warm.close)
     server.cancel()
     try:
         await server
@@ -146,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.disable(logging.CRITICAL)
     tracemalloc.start(args.frames)
-    out: list[Any] = []
+    out: list[str] = []
     for kind in args.kinds.split(","):
         out.append(asyncio.run(_probe(kind, args.stations, args.deflate, args.frames, args.top)))
     print("\n\n".join(out))
