@@ -11,7 +11,7 @@ Outbound is the CSMS answering: ``OcppProtocol.respond`` (typed response -> stri
 CALLRESULT frame, the 2.x value rules applied) against the bare encode + strict decode of the
 same struct, and the incumbent's own answer path (dataclass -> dict, validation, pack).
 
-    python -m benchmarks.codec [--repeat 7] [--out benchmarks/results/codec.md]
+    python -m benchmarks.codec [--repeat 7] [--clock wall|cpu | --cpu] [--out benchmarks/results/codec.md]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,7 @@ from ocppgen.generated.v21 import csms as csms21, routing as routing21
 MODULES = {"1.6": (routing16, csms16), "2.0.1": (routing201, csms201), "2.1": (routing21, csms21)}
 
 
-def ours_receive(version: str, text: str) -> Callable[[], Any]:
+def ours_receive(version: str, text: str | bytes) -> Callable[[], Any]:
     routing, csms = MODULES[version]
     protocol = OcppProtocol(version=version, role=Role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
 
@@ -49,6 +50,11 @@ def ours_receive(version: str, text: str) -> Callable[[], Any]:
         return event
 
     return run
+
+
+def ours_receive_bytes(version: str, text: str) -> Callable[[], Any]:
+    """``receive`` of the frame's UTF-8 bytes (a transport that skips the text decode)."""
+    return ours_receive(version, text.encode())
 
 
 def ours_codec(version: str, action: str, text: str) -> Callable[[], Any]:
@@ -64,14 +70,17 @@ def ours_codec(version: str, action: str, text: str) -> Callable[[], Any]:
 
 
 def ours_encode(version: str, action: str, payload: dict[str, Any]) -> Callable[[], Any]:
+    """What ``call`` does to a typed request before it is queued: encode, the 2.x value rules
+    of the sending station (Part 2 section 3.1), strict validation, the CALL frame."""
     from ocppgen.generated.runtime import frames
+    from ocppgen.generated.runtime.protocol import encode_payload
 
     route = MODULES[version][0].ROUTES[action]
     obj = route.request_codec.decode(json.dumps(payload))
+    millis = version != "1.6"
 
     def run() -> str:
-        data = route.request_codec.encode(obj)
-        route.request_codec.decode(data)  # outbound is validated strictly, as call() does
+        data = encode_payload(route, obj, response=False, millis=millis)  # validated strictly, as call() does
         return frames.encode_call(2, "19223201", action, data)
 
     return run
@@ -197,12 +206,32 @@ def prove_decoders_reject_invalid() -> None:
         raise AssertionError("the payload codec accepted an invalid message")
 
 
+# The clock of every sample: wall time by default; ``--clock cpu`` takes this process's CPU
+# time instead, which leaves out the time the process waits for a core on a shared machine.
+TIMER: Callable[[], float] = time.perf_counter
+
+
+def prove_respond_refuses_invalid() -> None:
+    """The respond being timed validates: an invalid response is refused, not written."""
+    from ocppgen.generated.runtime.events import ResponseRefused
+
+    routing, csms = MODULES["2.0.1"]
+    protocol = OcppProtocol(version="2.0.1", role=Role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+    route = routing.ROUTES["Heartbeat"]
+    assert route.response is not None
+    bad = route.response(current_time="not a date-time")  # msgspec does not check on construction
+    protocol._inbound["x"] = ("Heartbeat", None, 0.0)
+    [event] = protocol.respond("x", bad)
+    assert isinstance(event, ResponseRefused), "ocppgen wrote an invalid response"
+
+
 def measure(fn: Callable[[], Any], number: int) -> float:
-    return timeit.timeit(fn, number=number) / number * 1e6
+    return timeit.Timer(fn, timer=TIMER).timeit(number=number) / number * 1e6
 
 
 def run(repeat: int, target_seconds: float = 0.05) -> list[dict[str, Any]]:
     prove_decoders_reject_invalid()
+    prove_respond_refuses_invalid()
     rows = []
     for name, version, action, payload in CALLS:
         text = frame("19223201", action, payload)
@@ -210,6 +239,7 @@ def run(repeat: int, target_seconds: float = 0.05) -> list[dict[str, Any]]:
         cases: dict[str, Callable[[], Any] | None] = {
             "floor": floor(text),
             "ours_receive": ours_receive(version, text),
+            "ours_receive_bytes": ours_receive_bytes(version, text),
             "ours_codec": ours_codec(version, action, text),
             "incumbent": incumbent_receive(version, text),
             "jsonschema_rs": jsonschema_rs(version, action, text),
@@ -246,15 +276,17 @@ def table(rows: list[dict[str, Any]]) -> str:
         "Inbound: an OCPP-J frame -> validated typed request.",
         "",
         "| message | floor: untyped msgspec decode | ocppgen receive (frame -> typed, validated) | receive / floor | "
-        "payload codec alone | receive / codec | incumbent inbound | incumbent / ocppgen | jsonschema-rs validate |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "payload codec alone | receive / codec | receive from bytes / floor | incumbent inbound | incumbent / ocppgen | "
+        "jsonschema-rs validate |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         s = row["samples"]
         jrs = fmt(s["jsonschema_rs"]) if "jsonschema_rs" in s else "n/a"
         out.append(
             f"| {row['name']} | {fmt(s['floor'])} | {fmt(s['ours_receive'])} | {_ratio(s, 'ours_receive', 'floor')} | "
-            f"{fmt(s['ours_codec'])} | {_ratio(s, 'ours_receive', 'ours_codec')} | {fmt(s['incumbent'])} | "
+            f"{fmt(s['ours_codec'])} | {_ratio(s, 'ours_receive', 'ours_codec')} | {_ratio(s, 'ours_receive_bytes', 'floor')} | "
+            f"{fmt(s['incumbent'])} | "
             f"{_ratio(s, 'incumbent', 'ours_receive', 0)} | {jrs} |"
         )
     out += [
@@ -274,7 +306,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{fmt(s['incumbent_encode'])} | {_ratio(s, 'incumbent_encode', 'ours_encode', 0)} |"
         )
     out.append("")
-    out.append("Microseconds per message, median (min-max) of interleaved repetitions; ratios of medians.")
+    clock = "this process's CPU time" if TIMER is time.process_time else "wall time"
+    out.append(f"Microseconds per message ({clock}), median (min-max) of interleaved repetitions; ratios of medians.")
     return "\n".join(out)
 
 
@@ -283,7 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.05, help="time per sample")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall time, or this process's CPU time (steadier on a shared machine)")
+    parser.add_argument("--cpu", action="store_true", help="the same as --clock cpu")
     args = parser.parse_args(argv)
+    global TIMER
+    TIMER = time.process_time if args.clock == "cpu" or args.cpu else time.perf_counter
     result = table(run(args.repeat, args.seconds))
     return publish(result, args.out)
 

@@ -128,6 +128,11 @@ class ServerOptions(Options):
             None: off).
         boot_pacer: At most so many BootNotifications handled at once, the rest answered
             Pending with a spreading interval (``admission.BootPacer``; None: off).
+        tls_read_buffer: When the server serves TLS on asyncio's loop: the most read buffer
+            asyncio's TLS layer allocates per connection, in bytes (its own default is 256 KiB,
+            about 290 KiB of memory per station in all; 16 KiB, one TLS record, gives about
+            52 KiB). Process-wide and only ever lowered (``tls.limit_read_buffer``); None leaves
+            asyncio's default. uvloop's TLS layer is left as it is.
         drain_timeout: Seconds ``stop()`` lets running handlers finish.
         replaced_close_timeout: Seconds a connection replaced by a new one for the same
             station gets for its closing handshake (in the background: the new connection is
@@ -144,8 +149,15 @@ class ServerOptions(Options):
     strict_identity: bool = False
     connection_limiter: ConnectionLimiter | None = None
     boot_pacer: BootPacer | None = None
+    tls_read_buffer: int | None = 16 * 1024
     drain_timeout: float = 5.0
     replaced_close_timeout: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.tls_read_buffer is not None and self.tls_read_buffer < 16 * 1024:
+            raise ValueError(
+                f"ServerOptions.tls_read_buffer must be at least 16384 bytes (one TLS record) or None, got {self.tls_read_buffer}"
+            )
 
 
 @dataclass(frozen=True)

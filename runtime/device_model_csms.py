@@ -14,7 +14,8 @@ Splitting
     DeviceDataCtrlr variables, :func:`split` cuts a list of items by both limits (whole CALL
     frames measured), :func:`call_in_batches` sends one CALL per batch (GetVariables,
     SetVariables) and :func:`request_reports_in_batches` one GetReport per batch, each with its
-    own requestId, and awaits their reports.
+    own requestId, and awaits their reports. SetVariables items that name one attribute twice
+    are refused before anything is sent (B05.FR.13, :func:`check_set_variables`).
 BootConfiguration
     The boot-time configuration recipe (B02, the Pending state): the first BootNotification
     of a session is answered Pending; once the answer is out, ``configure(session)`` reads and
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 import msgspec
 
 from .device_model import split_by_size
-from .errors import OcppError
+from .errors import LocalError, OcppError
 
 if TYPE_CHECKING:
     from .routing import CallContext, Route
@@ -55,6 +56,7 @@ __all__ = [
     "ReportIncomplete",
     "ReportRefused",
     "call_in_batches",
+    "check_set_variables",
     "read_limits",
     "request_report",
     "request_reports_in_batches",
@@ -422,6 +424,46 @@ def split(
     return [[items[i] for i in batch] for batch in batches]
 
 
+def _attribute_key(item: object) -> tuple[object, ...]:
+    """What a SetVariableData item sets: component (name, instance, EVSE, connector), variable
+    (name, instance) and attributeType. Names and instances are case-insensitive (2.x Part 2,
+    ComponentType and VariableType); an omitted attributeType is Actual (B05.FR.13); an omitted
+    instance is the empty one (B06.FR.15)."""
+    component, variable = getattr(item, "component"), getattr(item, "variable")
+    evse = getattr(component, "evse", msgspec.UNSET)
+    where = None if evse is msgspec.UNSET else (evse.id, getattr(evse, "connector_id", msgspec.UNSET))
+    kind = getattr(item, "attribute_type", msgspec.UNSET)
+    return (
+        component.name.casefold(),
+        "" if component.instance is msgspec.UNSET else component.instance.casefold(),
+        where,
+        variable.name.casefold(),
+        "" if variable.instance is msgspec.UNSET else variable.instance.casefold(),
+        "Actual" if kind is msgspec.UNSET else getattr(kind, "value", kind),
+    )
+
+
+def check_set_variables(items: Sequence[object]) -> None:
+    """Refuse SetVariableData ``items`` that set the same attribute twice: "The CSMS SHALL NOT
+    include multiple SetVariableData elements, in a single SetVariablesRequest, with the same
+    Component, Variable and AttributeType combination" (B05.FR.13; an omitted attributeType
+    counts as Actual). Raises LocalError naming both positions and the attribute.
+
+    Args:
+        items: The SetVariableDataType items of one request (any OCPP 2.x version).
+    """
+    seen: dict[tuple[object, ...], int] = {}
+    for i, item in enumerate(items):
+        key = _attribute_key(item)
+        first = seen.setdefault(key, i)
+        if first != i:
+            component, variable = getattr(item, "component"), getattr(item, "variable")
+            raise LocalError(
+                f"setVariableData[{first}] and [{i}] both set {component.name}/{variable.name} "
+                f"{key[-1]}: a SetVariablesRequest names each attribute once (B05.FR.13)"
+            )
+
+
 async def call_in_batches(
     session: Session,
     route: Route[Req, Res],
@@ -445,7 +487,13 @@ async def call_in_batches(
             keeps to (B05.FR.11, B06.FR.05, B06.FR.17).
         field_name: The JSON name of the request's list member, e.g. "getVariableData".
         timeout: Seconds to wait for each answer; None: no limit.
+
+    Raises:
+        LocalError: SetVariables items that name the same attribute twice (B05.FR.13,
+            :func:`check_set_variables`); nothing is sent then.
     """
+    if route.action == "SetVariables":
+        check_set_variables(items)
     batches = split(items, limits, action=route.action, field_name=field_name)
     answers: list[Res] = []
     for batch in batches:

@@ -50,8 +50,13 @@ MAX_ID_LENGTH = 36
 MessageId = Annotated[str, msgspec.Meta(max_length=MAX_ID_LENGTH)]
 
 
-class _Frame(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+class _Frame(msgspec.Struct, array_like=True, frozen=True, forbid_unknown_fields=True, tag_field="type", gc=False):
     """An OCPP-J frame, decoded from its JSON array (Part 4 section 4).
+
+    Not tracked by the garbage collector (``gc=False``: cheaper to make and free, one per
+    inbound message): a frame is frozen, only the core's locals refer to it, and what it holds
+    (strings, ``Raw``, a freshly decoded details object) never refers back, so it can never be
+    part of a reference cycle.
 
     Attributes:
         message_id: The frame's message id (string[36]).
@@ -214,6 +219,10 @@ def encode_call(message_type: int, message_id: str, action: str, payload: bytes)
 
 def encode_result(message_id: str, payload: bytes) -> str:
     """A CALLRESULT frame answering ``message_id``, with the already encoded ``payload``."""
+    if type(payload) is bytes:
+        # what msgspec writes for (3, message_id, Raw(payload)): the id written (and JSON-escaped)
+        # by the encoder itself, the rest spliced with one format (no tuple, no Raw)
+        return (b"[3,%s,%s]" % (_ENCODER.encode(message_id), payload)).decode()
     return _ENCODER.encode((CALLRESULT, message_id, msgspec.Raw(payload))).decode()
 
 

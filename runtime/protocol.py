@@ -6,8 +6,9 @@ One ``OcppProtocol`` serves one connection, for one OCPP version and one role. I
 the station's ``Session`` (see ``session``), which outlives the connection and holds the rules
 that do: the registration gate in both directions and the 2.1 answer cache.
 
-Inbound. ``receive(data, now)`` takes one WebSocket text message and returns events. Each frame
-ends in exactly one outcome (see ``events``): a typed ``CallReceived``/``SendReceived`` for the
+Inbound. ``receive(data, now)`` takes one WebSocket text message (or its UTF-8 bytes) and
+returns events. Each frame ends in exactly one outcome (see ``events``): a typed
+``CallReceived``/``SendReceived`` for the
 connection to run a handler on, a reply matched to one of our CALLs, an answer the core wrote
 itself (``Rejected``: CALLERROR, or CALLRESULTERROR on 2.1; ``Answered``: a CALLRESULT from the
 2.1 answer cache or one the registration state prescribes), or a documented ``Dropped``.
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import datetime
 import enum
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -83,7 +83,7 @@ from . import signing as sg
 from . import wire
 from .admission import BootPacer
 from .lenient import Tolerated, decode_lenient
-from .payload import enc_hook
+from .payload import dec_hook, enc_hook
 from .routing import (
     CallContext,
     CallError,
@@ -126,6 +126,27 @@ def encode_payload(
     ``millis``: date-times with at most 3 fractional digits (2.x Part 2 section 3.1);
     ``decimals``: floats with at most that many decimal places (2.x: 6 towards a station)."""
     expected = route.response if response else route.request
+    # the fast path pays where a value rule applies (2.x); without one (1.6) the general path is
+    # as cheap (never when expected is None: no payload is of type None)
+    if type(payload) is expected and (millis or decimals is not None):
+        # one dict per set of rules, keyed by the type: no key tuple to build and hash
+        plans = (_BY_RULES[1] if decimals is None else _BY_RULES[2] if decimals == 6 else None) if millis else None
+        out = plans.get(expected) if plans is not None else None
+        if out is None:
+            out = _outbound(expected, millis, decimals)
+            if plans is not None:
+                plans[expected] = out
+        data = out.encode(payload)
+        if data is not None:
+            return data
+    return _encode_checked(route, payload, response, millis, decimals)  # (positional: a cheaper call)
+
+
+def _encode_checked(
+    route: Route[Any, Any], payload: object, response: bool, millis: bool = False, decimals: int | None = None
+) -> bytes:
+    """:func:`encode_payload`'s general path: every check in turn, and the error each one gives."""
+    expected = route.response if response else route.request
     codec = route.response_codec if response else route.request_codec
     if expected is None or codec is None:
         raise InvalidMessage(f"{route.action} has no response: it travels as SEND")
@@ -144,6 +165,157 @@ def encode_payload(
     return data
 
 
+class _Outbound:
+    """What encoding one payload type under one set of value rules can ever need, decided once
+    (issue 14), as two functions made for it: ``encode(payload)``, the fast path of
+    :func:`encode_payload`, and ``result(message_id, payload)``, the CALLRESULT frame of
+    ``respond`` when nothing but the frame is needed. Both are only called with a payload of
+    exactly ``type`` and return None whenever the general path (:func:`_encode_checked`) must
+    decide (it then gives the exact error, or the draft-06 integer rule's verdict); whatever
+    they do return is what the general path returns. How each step is exact:
+
+    - Value rules (2.x Part 2 section 3.1, at most 3 decimal places in a date-time; Part 2
+      primitive datatypes, 6 decimals towards a station): a type whose date-times are all its
+      top-level fields is cut while it is encoded (``wire.encode_limited``, which returns what
+      ``wire.limit`` returns, or None). For any other type ``limit`` scans the text, and
+      changes nothing unless its own first test (``wire.needs_limit``: a six-digit fraction, or
+      an exponent where floats are rounded) says so; that test finds nothing in a frame exactly
+      when it finds nothing in the payload it holds, or the frame's id gives a false alarm and
+      the payload path decides. Date-times deeper down are cut in the encoded text
+      (``wire.cut_paths``, which returns what ``limit`` returns, or None), read from the values
+      without a scan when the decimal rule is off.
+    - Validation: msgspec does not check a struct on construction, so the encoded text is
+      decoded strictly, as the general path does; the whole frame ``[3, id, payload]`` with a
+      decoder of ``tuple[int, str, T]``, which accepts it exactly when ``T``'s decoder accepts
+      the payload. One exception: ``{}`` of a type with no required field is valid (the strict
+      decode of ``{}`` is a function of the type alone, run here once); a frame ends with
+      ``,{}]`` only when its payload is ``{}`` (any other object ends with a value, never
+      ``{``).
+    - The frame: msgspec's encoding of ``(3, id, payload)`` is ``[3,`` + the id's encoding + ``,``
+      + the payload's + ``]``, what ``frames.encode_result`` writes (Part 4 section 4.2.2)."""
+
+    __slots__ = ("type", "empty_valid", "encode", "result")
+
+    def __init__(self, type_: type, millis: bool, decimals: int | None) -> None:
+        self.type = type_
+        decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(type_, dec_hook=dec_hook)  # as PayloadCodec.decode_strict
+        frame_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(tuple[int, str, type_], dec_hook=dec_hook)  # type: ignore[valid-type]
+        validate, validate_frame = decoder.decode, frame_decoder.decode
+        try:
+            decoder.decode(b"{}")
+        except msgspec.ValidationError:
+            empty_valid = False
+        else:
+            empty_valid = True
+        self.empty_valid = empty_valid
+        rules = millis or decimals is not None
+        top = wire.top_datetimes(type_) if millis else None
+        plan = wire.millis_plan(type_) if millis else None
+        opens = () if plan is None else plan[1]
+        encode = _PAYLOAD_ENCODER.encode
+        limit, encode_limited, six_digits = wire.limit, wire.encode_limited, wire.SIX_DIGITS.search
+        rounds = decimals is not None
+
+        if top is not None:
+            scanned = plan is None
+            # extras in a top-level open object may hold floats to round: then limit scans
+            only = opens[0] if len(opens) == 1 and decimals is not None and not scanned else None
+            some = len(opens) > 1 and decimals is not None and not scanned
+
+            def encode_payload(payload: Any) -> bytes | None:
+                try:
+                    scan = scanned or (only is not None and bool(getattr(getattr(payload, only, None), "extra", None))) or (
+                        some and _has_extras(payload, opens)
+                    )
+                    data = encode_limited(payload, top, decimals, scan)
+                    if data is None or (empty_valid and data == b"{}"):
+                        return data
+                    validate(data)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return data
+
+            def result(message_id: str, payload: Any) -> str | None:
+                try:
+                    scan = scanned or (only is not None and bool(getattr(getattr(payload, only, None), "extra", None))) or (
+                        some and _has_extras(payload, opens)
+                    )
+                    frame = encode_limited(payload, top, decimals, scan, message_id)
+                    if frame is None:
+                        return None  # the payload path decides
+                    if not (empty_valid and frame.endswith(b",{}]")):
+                        validate_frame(frame)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return frame.decode()
+
+        else:
+            # date-times deeper down (a station's TransactionEvent, MeterValues): cut in the text
+            nested = wire.datetime_attrs(type_) if millis else None
+            cut_paths = wire.cut_paths
+
+            def encode_payload(payload: Any) -> bytes | None:
+                try:
+                    data = encode(payload)
+                    if nested and not rounds:  # read from the values, no scan (see wire.cut_paths)
+                        cut = cut_paths(payload, data, nested, decimals)
+                        data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
+                    elif rules and ((46 in data and six_digits(data) is not None) or (rounds and 45 in data and data.find(b"e-") >= 0)):
+                        cut = cut_paths(payload, data, nested, decimals) if nested else None
+                        data = limit(payload, data, millis=millis, decimals=decimals) if cut is None else cut
+                    if empty_valid and data == b"{}":
+                        return data
+                    validate(data)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return data
+
+            def result(message_id: str, payload: Any) -> str | None:
+                try:
+                    frame = encode((3, message_id, payload))
+                    if empty_valid and frame.endswith(b",{}]"):
+                        return frame.decode()  # {}: valid, and no value rule changes it
+                    # wire.needs_limit, inline (45 is "-": an int tests one byte, a cheap first look)
+                    if rules and ((46 in frame and six_digits(frame) is not None) or (rounds and 45 in frame and frame.find(b"e-") >= 0)):
+                        return None  # the payload path decides
+                    validate_frame(frame)
+                except Exception:  # any refusal: the general path gives the exact error
+                    return None
+                return frame.decode()
+
+        self.encode: Callable[[Any], bytes | None] = encode_payload
+        self.result: Callable[[str, Any], str | None] = result
+
+
+_OUTBOUND: dict[tuple[type, bool, int | None], _Outbound] = {}
+# the plans of the two sets of rules 2.x uses (index 1: towards the CSMS; 2: towards a
+# station), by type: encode_payload's lookup (index 0, 1.6's, is unused: no rule, no fast path)
+_BY_RULES: tuple[dict[type, _Outbound], dict[type, _Outbound], dict[type, _Outbound]] = ({}, {}, {})
+
+
+def _outbound(type_: type, millis: bool, decimals: int | None) -> _Outbound:
+    key = (type_, millis, decimals)
+    found = _OUTBOUND.get(key)
+    if found is None:
+        found = _OUTBOUND[key] = _Outbound(type_, millis, decimals)
+    return found
+
+
+def _encode_valid(out: _Outbound, payload: Any) -> bytes | None:
+    """``payload`` (of exactly ``out.type``) encoded, the value rules applied and validated
+    strictly, or None: then the general path decides (see :class:`_Outbound`)."""
+    return out.encode(payload)
+
+
+def _has_extras(payload: Any, opens: tuple[str, ...]) -> bool:
+    """Whether one of the top-level open objects ``opens`` of ``payload`` has extra properties
+    (they may hold floats, which the decimal rule rounds: then ``wire.limit`` scans)."""
+    for name in opens:
+        if getattr(getattr(payload, name, None), "extra", None):
+            return True
+    return False
+
+
 def _qualified(t: type) -> str:
     """``ResetRequest`` of OCPP 2.0.1 -> ``v201.ResetRequest`` (messages of two versions share names)."""
     module = t.__module__.split(".")
@@ -151,20 +323,36 @@ def _qualified(t: type) -> str:
     return f"{version}.{t.__qualname__}" if version else t.__qualname__
 
 
-# Frames longer than this take the one-pass path first: it saves the second scan of the payload,
-# which pays off once the payload is dearer than peeking at the action (about 150 characters).
-COMPACT_MIN = 200
-# The action of a compact CALL, peeked at before the one pass; a guess that the decoded frame
-# must confirm (an id with escapes takes the general path).
-_CALL_HEAD = re.compile(r'\[2,"[^"\\]*","([^"\\]+)"')
+# Frames of at least ONE_PASS_MIN characters are decoded in one pass (envelope and typed payload
+# at once): that saves the envelope's scan of the payload and the second decoder call, which pays
+# once it is dearer than reading the action out of the frame first (from about 400 characters,
+# docs/perf-notes/inbound.md); shorter frames take the envelope, then the payload. The action is
+# read as the text between the frame's third and fourth quotes (``[2,"id","Action",{...}]``, also
+# with ", " separators) in its first _HEAD characters (a 4-character opening, a 36-character id,
+# a separator and an action of up to 52 characters). It is a guess the decoded frame must confirm:
+# a quote escaped in the id misleads it, and then the general path decides.
+ONE_PASS_MIN = 400
+_HEAD = 96
+_SPLIT: dict[type, tuple[Any, frozenset[Any]]] = {
+    str: ('"', frozenset({"[2,", "[2, "})),
+    bytes: (b'"', frozenset({b"[2,", b"[2, "})),
+}
+
+_minus_offset, _minus_offset_bytes = wire.minus_offset, wire.minus_offset_bytes
+_decode_frame = fr.DECODER.decode
+_Call = fr.Call
 
 _PAYLOAD_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
 
-_FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], dict[str, Any]]] = {}
+# A hot-path entry: (one-pass CALL frame decoder, handler method, request has date-times, action,
+# payload decoder).
+_Entry = tuple[Callable[[str | bytes], Any], str, bool, str, Callable[[Any], Any]]
+_FastTable = dict[str | bytes, _Entry]
+_FAST_TABLES: dict[tuple[int, int], tuple[Mapping[str, Any], Mapping[str, str], _FastTable]] = {}
 
 
-def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str]) -> dict[str, Any]:
-    """The hot-path table (action -> decoder, method, date-times) of one routes/handled pair,
+def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str]) -> _FastTable:
+    """The hot-path table (action, as text and as bytes -> entry) of one routes/handled pair,
     shared by every connection that has them (the generated tables are module constants)."""
     key = (id(routes), id(handled))
     found = _FAST_TABLES.get(key)
@@ -173,6 +361,21 @@ def _fast_table(routes: Mapping[str, Route[Any, Any]], handled: Mapping[str, str
             _FAST_TABLES.clear()
         found = _FAST_TABLES[key] = (routes, handled, {})
     return found[2]
+
+
+_OUT_TABLES: dict[tuple[int, bool, int | None], tuple[Mapping[str, Any], dict[str, _Outbound]]] = {}
+
+
+def _out_table(routes: Mapping[str, Route[Any, Any]], millis: bool, decimals: int | None) -> dict[str, _Outbound]:
+    """The respond table (action -> outbound plan of its response) of one routes/rules triple,
+    shared by every connection that has them."""
+    key = (id(routes), millis, decimals)
+    found = _OUT_TABLES.get(key)
+    if found is None or found[0] is not routes:
+        if len(_OUT_TABLES) > 256:  # routes built on the fly (tests): do not grow without bound
+            _OUT_TABLES.clear()
+        found = _OUT_TABLES[key] = (routes, {})
+    return found[1]
 
 
 class _NoEntries(dict[str, Any]):
@@ -213,7 +416,7 @@ class OcppProtocol:
         "overrides", "max_bad_messages", "bad_messages", "signing", "_trusted", "_signed_in", "boot_pacer", "_utc_now",
         "_paced", "max_calls_in_progress", "max_calls_queued", "_millis", "_decimals", "_id_factory", "_types", "_cache",
         "_outbox", "_queue", "_outstanding", "_inbound", "_waiting", "_ended", "_remember", "_close_requested",
-        "_last_now", "_text", "_fast", "_plain",
+        "_last_now", "_fast", "_plain", "_out",
     )
 
     def __init__(
@@ -301,10 +504,10 @@ class OcppProtocol:
         self._remember = remember_ended
         self._close_requested = False
         self._last_now = 0.0
-        self._text: str | bytes = ""
         self._fast = _fast_table(routes, handled)
         # no session and no signing policy: a valid CALL only needs a free handler slot
         self._plain = session is None and self.signing is None
+        self._out = _out_table(routes, self._millis, self._decimals)  # action -> outbound plan of its response
 
     # -- outbound --------------------------------------------------------------------------
 
@@ -374,16 +577,28 @@ class OcppProtocol:
             return []
         if self._paced:
             self._unpace(message_id)
-        action, request, _ = entry
-        route = self.routes[action]
-        try:
-            payload = encode_payload(route, response, response=True, millis=self._millis, decimals=self._decimals)
-        except InvalidMessage as exc:
-            self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
-            return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
-        signer = self._signed_in.pop(message_id, None) if self._signed_in else None
-        if signer is not None and self.signing is not None and self.signing.answer_signed and self.signing.signer is not None:
-            payload = sg.sign_result(action, message_id, payload, self.signing.signer)  # 7.2: a signed reply
+        action = entry[0]
+        out = self._out.get(action) or self._out_entry(action)
+        if type(response) is out.type:
+            if self.session is None and not self._signed_in:  # the frame is all that is needed
+                frame = out.result(message_id, response)
+                if frame is not None:
+                    self._outbox.append(frame)
+                    return self._next_waiting() if self._waiting else []
+            payload = out.encode(response)
+        else:
+            payload = None
+        if payload is None:  # the general path decides
+            try:
+                payload = _encode_checked(self.routes[action], response, True, self._millis, self._decimals)
+            except InvalidMessage as exc:
+                self._write_error(message_id, Failure.RESPONSE_INVALID, f"{action} handler returned an invalid response")
+                return [ResponseRefused(message_id=message_id, action=action, reason=str(exc)), *self._next_waiting()]
+        if self._signed_in:
+            signer = self._signed_in.pop(message_id, None)
+            signing = self.signing
+            if signer is not None and signing is not None and signing.answer_signed and signing.signer is not None:
+                payload = sg.sign_result(action, message_id, payload, signing.signer)  # 7.2: a signed reply
         self._outbox.append(fr.encode_result(message_id, payload))
         events = self._next_waiting() if self._waiting else []
         session = self.session
@@ -391,9 +606,17 @@ class OcppProtocol:
             return events
         if self._cache:
             session.remember_answer(action, message_id, payload)
-        if session.answered(action, request, response):
+        if session.answered(action, entry[1], response):
             events.append(RegistrationChanged(registration=session.registration.value))
         return events
+
+    def _out_entry(self, action: str) -> _Outbound:
+        """The outbound plan of ``action``'s response under this link's value rules, remembered
+        in the table this connection shares with every other of the same routes and rules."""
+        route = self.routes[action]
+        response: Any = route.response  # a received CALL's route has one
+        out = self._out[action] = _outbound(response, self._millis, self._decimals)
+        return out
 
     def respond_error(
         self, message_id: str, failure: Failure | str, description: str, details: Mapping[str, Any] | None = None
@@ -498,37 +721,82 @@ class OcppProtocol:
     # -- inbound -------------------------------------------------------------------------
 
     def receive(self, data: str | bytes, now: float) -> list[Event]:
-        """Process ``data``, one inbound text message, received at ``now``; see the module
-        docstring for what comes out."""
+        """Process ``data``, one inbound message (text, or its UTF-8 bytes), received at ``now``;
+        see the module docstring for what comes out."""
         self._last_now = now
-        self._text = data
-        if type(data) is str and len(data) > COMPACT_MIN:
-            head = _CALL_HEAD.match(data)
-            if head is not None:
-                events = self._compact_call(data, head[1], now)
-                if events is not None:
-                    return events
+        # The hot path: a valid CALL of a handled action, neither a duplicate nor pipelined, on a
+        # link without session or signing. Whatever it does not accept outright takes the
+        # general path, which decides and answers exactly as if the hot path did not exist.
+        kind = type(data)
+        if kind is not str and (kind is not bytes or not data.isascii()):  # bytes: ASCII is UTF-8
+            return self._receive_frame(data, now)
+        if len(data) >= ONE_PASS_MIN:
+            quote, openings = _SPLIT[kind]
+            head = data[:_HEAD].split(quote, 4)
+            if len(head) != 5 or head[0] not in openings:
+                return self._receive_frame(data, now)
+            fast = self._fast.get(head[3]) or self._fast_entry(head[3])
+            if fast is None:
+                return self._receive_frame(data, now)
+            try:
+                _, mid, action, request = fast[0](data)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
+                return self._receive_frame(data, now)
+            if action != fast[3]:  # the guess was wrong
+                return self._receive_frame(data, now)
+        else:
+            try:
+                frame: fr.Frame = _decode_frame(data)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeEncodeError):
+                return self._receive_frame(data, now)
+            if type(frame) is not _Call:
+                return self._on_frame(frame, now)
+            action = frame.action
+            fast = self._fast.get(action) or self._fast_entry(action)
+            if fast is None:
+                return self._on_call(frame, now)
+            try:
+                request = fast[4](frame.payload)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                return self._on_call(frame, now)
+            mid = frame.message_id
+        inbound = self._inbound
+        if mid in inbound or self._waiting:
+            return self._receive_frame(data, now)
+        if fast[2]:  # RFC 3339 spellings msgspec reads: a quick necessary condition, then the scan
+            if isinstance(data, str):
+                maybe = "+" in data or " " in data or "\\" in data or _minus_offset(data) is not None
+            else:
+                # bytes: an int needle ("+", space, backslash); a bytes needle first fails as an int
+                maybe = 43 in data or 32 in data or 92 in data or _minus_offset_bytes(data) is not None
+            if maybe and wire.suspect(data):
+                return self._receive_frame(data, now)
+        if self._plain and len(inbound) < self.max_calls_in_progress:
+            timeout = self.handler_timeout
+            inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
+            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[1])]
+        return self._accept(mid, action, fast[1], request, now, None)
+
+    def _receive_frame(self, data: str | bytes, now: float) -> list[Event]:
+        """The general path of ``receive``: every frame, every check, every answer."""
+        if isinstance(data, bytes) and not data.isascii():
+            try:
+                data.decode()
+            except UnicodeDecodeError:  # not UTF-8, so not JSON text (RFC 8259 section 8.1)
+                return self._malformed(data, now)
         try:
             frame: fr.Frame = fr.DECODER.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             return self._malformed(data, now)
-        if type(frame) is fr.Call:  # the common case first
-            action = frame.action
-            fast = self._fast.get(action) or self._fast_entry(action)
-            mid = frame.message_id
-            if fast is not None and mid not in self._inbound and not self._waiting:
-                try:
-                    request = fast[1](frame.payload)  # the hot path: valid input
-                except (msgspec.ValidationError, RecursionError):
-                    pass  # the general path answers it
-                else:
-                    if not fast[3] or not wire.suspect(data):
-                        if self._plain and len(self._inbound) < self.max_calls_in_progress:
-                            timeout = self.handler_timeout
-                            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
-                            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
-                        return self._accept(mid, action, fast[2], request, now, None)
+        except UnicodeEncodeError:  # a str with a lone surrogate has no UTF-8 form: not JSON text either
+            assert isinstance(data, str)
+            return self._malformed(data.encode("utf-8", "surrogatepass"), now)
+        if type(frame) is fr.Call:
             return self._on_call(frame, now)
+        return self._on_frame(frame, now)
+
+    def _on_frame(self, frame: fr.Frame, now: float) -> list[Event]:
+        """A well-formed frame other than a CALL."""
         kind = fr.type_of(frame)
         if kind not in self._types:
             return self._unknown_type(kind, frame.message_id)
@@ -568,37 +836,24 @@ class OcppProtocol:
             return Failure.PROPERTY, refusal
         return route, method, request, events
 
-    def _compact_call(self, data: str, action: str, now: float) -> list[Event] | None:
-        """One-pass decode of a valid compact CALL (``[2,"id","Action",{...}]``) for a handled
-        action, or None: then the general path decides, with all its checks and answers. Used
-        for longer frames: the one pass saves a second scan of the payload, which pays off
-        once that is dearer than peeking at the action."""
-        fast = self._fast.get(action) or self._fast_entry(action)
-        if fast is None:
-            return None
-        try:
-            _, mid, decoded_action, request = fast[0](data)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            return None
-        if decoded_action != action or mid in self._inbound or (self._waiting and self._busy(mid)):
-            return None
-        if fast[3] and wire.suspect(data):
-            return None
-        if self._plain and len(self._inbound) < self.max_calls_in_progress:
-            timeout = self.handler_timeout
-            self._inbound[mid] = (action, request, 0.0 if timeout is None else now + timeout)
-            return [CallReceived(message_id=mid, action=action, request=request, handler_method=fast[2])]
-        return self._accept(mid, action, fast[2], request, now, None)
-
-    def _fast_entry(self, action: str) -> tuple[Callable[[str], Any], Callable[[Any], Any], str, bool] | None:
-        """The hot path's entry for ``action`` (frame decoder, payload decoder, handler
-        method, has date-times), or None (unknown, not handled, SEND): remembered in the
-        table that this connection shares with every other of the same routes."""
-        route = self.routes.get(action)
-        method = self.handled.get(action)
+    def _fast_entry(self, action: str | bytes) -> _Entry | None:
+        """The hot path's entry for ``action`` (as text or bytes), or None (unknown, not
+        handled, SEND): remembered in the table that this connection shares with every other of
+        the same routes. Only actions of the routes are remembered, so the table stays small."""
+        if isinstance(action, bytes):
+            try:
+                name = action.decode()
+            except UnicodeDecodeError:
+                return None
+        else:
+            name = action
+        route = self.routes.get(name)
+        method = self.handled.get(name)
         if route is None or method is None or route.send:
             return None
-        entry = (route.call_frame_decoder.decode, route.request_codec.decode_strict, method, route.request_datetimes)
+        entry: _Entry = (
+            route.call_frame_decoder.decode, method, route.request_datetimes, route.action, route.request_codec.decode_strict
+        )
         self._fast[action] = entry
         return entry
 
@@ -610,11 +865,11 @@ class OcppProtocol:
         method = self.handled.get(action)
         if route is not None and method is not None and not route.send and not self._busy(mid):
             try:
-                request = route.request_codec.decode_strict(frame.payload)  # the hot path: valid input
-            except (msgspec.ValidationError, RecursionError):
+                request = route.request_codec.decode_strict(frame.payload)  # valid input, the usual case
+            except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
                 pass
             else:
-                if not route.request_datetimes or not wire.suspect(self._text):
+                if not route.request_datetimes or not wire.suspect(frame.payload):
                     return self._accept(mid, action, method, request, now, None)
         if self._busy(mid) and route is not None and method is not None and not route.send:
             return self._reject(mid, Failure.DUPLICATE_ID, "a CALL with this message id is being handled already")
@@ -759,7 +1014,7 @@ class OcppProtocol:
     ) -> str | None:
         """RFC 3339 date-time syntax the decoder let through (a space for T, +hhmm): refused
         strictly (the reason is returned), tolerated and reported leniently."""
-        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(self._text):
+        if not wire.has_kind(type_, mi.DateTimeType) or not wire.suspect(payload):  # the payload checked, not the frame
             return None
         found = wire.datetime_violations(type_, bytes(payload))
         if not found:

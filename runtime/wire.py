@@ -25,29 +25,38 @@ from __future__ import annotations
 import datetime
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, AnyStr
 
 import msgspec
 from msgspec import inspect as mi
 
 from .payload import OpenObject, enc_hook
 
-__all__ = ["datetime_violations", "has_kind", "limit", "suspect"]
+__all__ = ["cut_paths", "datetime_attrs", "datetime_violations", "encode_limited", "has_kind", "limit", "millis_plan", "needs_limit", "suspect", "top_datetimes"]
 
 # Outbound scans. Each starts with a literal character, which the engine finds with a fast
 # scan (a pattern that starts with \d is tried at every position); a false positive only costs
 # the type-aware rewrite, which leaves anything that is not a date-time or float alone.
 _MICROS = re.compile(rb'\.\d{6}(?:Z|[+-]\d\d:\d\d)"')
 _LONG_FRACTION = re.compile(rb"\.\d{7}")
-_SIX_DIGITS = re.compile(rb"\.\d{6}")
+_SIX_DIGITS = SIX_DIGITS = re.compile(rb"\.\d{6}")  # (SIX_DIGITS: for the outbound plans of protocol.py)
 _EXPONENT = re.compile(rb"e-(?<=\de-)")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)\Z")
-_PLUS_HHMM = re.compile(r"\+\d\d\d\d\"")
-_MINUS_HHMM = re.compile(r"-\d\d\d\d\"")
-_TIME_BEFORE = re.compile(r"\d\d:\d\d:\d\d(?:\.\d+)?\Z")
+# Inbound scans (ASCII digits: msgspec reads no other digit in a date-time), each starting with
+# a literal character, str and bytes alike.
+_PLUS_HHMM = re.compile(r'\+[0-9]{4}"')
+_MINUS_HHMM = re.compile(r'-[0-9]{4}"')
+_TIME_BEFORE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?\Z")
 # "yyyy-mm-dd hh:mm", written to start with its literal space (the engine scans for it fast)
-_SPACE_SEPARATOR = re.compile(r" \d\d:\d\d(?<=\d\d\d\d-\d\d-\d\d \d\d:\d\d)")
+_SPACE_SEPARATOR = re.compile(r" [0-9]{2}:[0-9]{2}(?<=[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2})")
+_BYTES_SCANS = tuple(re.compile(p.pattern.encode()) for p in (_PLUS_HHMM, _MINUS_HHMM, _TIME_BEFORE, _SPACE_SEPARATOR))
+_STR_SCANS = (_PLUS_HHMM, _MINUS_HHMM, _TIME_BEFORE, _SPACE_SEPARATOR)
+#: A quick necessary condition for an offset without its colon (``suspect`` decides), for str
+#: and for bytes: the protocol core's hot path runs it inline, with "+", space and backslash tests.
+minus_offset = _MINUS_HHMM.search
+minus_offset_bytes = _BYTES_SCANS[1].search
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
+_encode = _ENCODER.encode
 
 
 def limit(payload: Any, data: bytes, *, millis: bool, decimals: int | None) -> bytes:
@@ -100,6 +109,188 @@ def _plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         elif _has_open(t, set()):
             return None  # an open object deeper down: its extras could hold floats
     return top, tuple(opens)
+
+
+def millis_plan(type_: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(top-level date-time fields, top-level open-object fields) of the payload type ``type_``
+    for which :func:`limit` decides the millisecond rule from the values (see ``_plan``), else None: then
+    ``limit`` scans the text. Decided once per type."""
+    plan = _PLANS.get(type_, _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = _PLANS[type_] = _plan(type_)
+    return plan  # type: ignore[no-any-return]
+
+
+def top_datetimes(type_: Any) -> tuple[str, ...] | None:
+    """The attribute names of the date-time fields of the payload type ``type_`` when all of
+    them are its own (top-level) fields, else None."""
+    return _top_datetimes(type_)
+
+
+def needs_limit(data: bytes, decimals: int | None) -> bool:
+    """Whether :func:`limit_scanned` may change ``data``: its own first test (a six-digit
+    fraction, or an exponent where floats are rounded to ``decimals`` places). False: it returns
+    ``data`` unchanged."""
+    return (46 in data and _SIX_DIGITS.search(data) is not None) or (decimals is not None and 45 in data and data.find(b"e-") >= 0)
+
+
+def encode_limited(
+    payload: Any, names: tuple[str, ...], decimals: int | None, scanned: bool, message_id: str | None = None
+) -> bytes | None:
+    """``limit(payload, encode(payload), millis=True, decimals=decimals)`` for the typed
+    ``payload`` (``decimals``: the decimal rule's places, None without it), or None when this
+    cannot show it is the same (then call that). For a payload type whose date-times are its
+    top-level fields ``names`` (:func:`top_datetimes`); ``scanned``: ``limit`` scans the text
+    for it (not a :func:`millis_plan` type, or one whose open objects have extras that the
+    decimal rule may round). With ``message_id``: the CALLRESULT frame ``[3, message_id, that]``
+    instead, or None also when the id's own text is what a check finds (the payload alone
+    then decides).
+
+    Cheaper than encoding and then cutting the text: a shallow copy of the payload holds each
+    cut as ``msgspec.Raw`` (written verbatim), so the encoder writes the cut text itself. The
+    cut is made in msgspec's own text of the value (``"yyyy-mm-ddThh:mm:ss.ffffff"`` then the
+    offset; the fraction goes when it is under a millisecond), as ``_cut_top`` makes it, and
+    ``_cut_top``'s proof still holds: the uncut text stands nowhere else in the output (say, in
+    a free-text field), which is its count proof (every other occurrence lies in a token the
+    copy leaves alone). Where ``limit`` scans, the cut text is what its scan of the uncut text
+    decides: a six-digit fraction with an offset (the uncut value) asks for the millisecond
+    cut, and only a seven-digit fraction or an exponent elsewhere (the same in both texts: the
+    cut tokens hold neither) for the tree rewrite, which is left to ``limit``."""
+    copy = None
+    texts: list[bytes] = []
+    for name in names:
+        value = getattr(payload, name, None)
+        if type(value) is not _DATETIME:
+            continue
+        micro = value.microsecond
+        if micro:  # msgspec writes 6 digits
+            if value.tzinfo is None:
+                return None  # limit decides (and the strict decode refuses a naive date-time)
+            text = _encode(value)
+            if len(text) < 29 or text[20] != 46:
+                return None
+            if copy is None:
+                copy = payload.__copy__()  # a shallow copy: the caller's value is never changed
+            setattr(copy, name, _RAW(text[:20] + text[27:] if micro < 1000 else text[:24] + text[27:]))
+            texts.append(text)
+    if copy is None:
+        data = _encode(payload if message_id is None else (3, message_id, payload))
+        if scanned and needs_limit(data, decimals):
+            return None if message_id is not None else limit_scanned(payload, data, millis=True, decimals=decimals)
+        return data
+    data = _encode(copy if message_id is None else (3, message_id, copy))
+    for text in texts:
+        if data.find(text) >= 0:
+            return None
+    if scanned and decimals is not None and (
+        _LONG_FRACTION.search(data) is not None or (data.find(b"e-") >= 0 and _EXPONENT.search(data) is not None)
+    ):
+        return None  # a float to round: the tree rewrite
+    return data
+
+
+_DATETIME = datetime.datetime
+_RAW = msgspec.Raw
+_STRUCT = msgspec.Struct
+_UNSET = msgspec.UNSET
+
+
+@lru_cache(maxsize=None)
+def datetime_attrs(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
+    """:func:`_datetime_paths` of a payload type with attribute names instead of wire names
+    (None: each item of a list), or None when a date-time sits where a path cannot say."""
+    paths: list[tuple[str | None, ...]] = []
+
+    def walk(t: mi.Type, prefix: tuple[str | None, ...], depth: int) -> bool:
+        if depth > 16:
+            return False
+        if isinstance(t, mi.DateTimeType):
+            paths.append(prefix)
+            return True
+        if isinstance(t, mi.StructType):
+            return all(walk(f.type, (*prefix, f.name), depth + 1) for f in t.fields)
+        if isinstance(t, (mi.ListType, mi.VarTupleType)):
+            return walk(t.item_type, (*prefix, _ITEMS), depth + 1)
+        if isinstance(t, mi.UnionType) or isinstance(t, mi.CustomType):
+            return not _has_kind_info(t, mi.DateTimeType)
+        return True
+
+    if not walk(mi.type_info(type_), (), 0):
+        return None
+    return tuple(paths)
+
+
+def cut_paths(payload: Any, data: bytes, paths: tuple[tuple[str | None, ...], ...], decimals: int | None) -> bytes | None:
+    """``limit(payload, data, millis=True, decimals=decimals)`` (``data`` the encoding of
+    ``payload``) for a payload type whose date-times lie at ``paths`` (:func:`datetime_attrs`,
+    not all top-level: ``limit`` scans it; ``decimals``: the decimal rule's places, None
+    without it), or None when this cannot show it is the same.
+
+    ``limit`` decides by scanning ``data`` (the same tests run here), then decodes it, cuts the
+    date-time strings at the type's paths and encodes the tree again. This reads the same
+    date-times from the payload instead and cuts their text in ``data``, as ``_cut_top`` does
+    for top-level ones: each value's msgspec text, cut to the millisecond, replaces every
+    occurrence of it once a count proves that every occurrence is one of those values (else
+    None). The two agree: re-encoding msgspec's own output after a decode gives the same bytes,
+    and ``_cut`` cuts msgspec's text of an aware date-time as the slices here do. Anything but
+    structs, lists and date-times along a path (a value msgspec would still encode): None."""
+    if decimals is not None:  # (towards a station) the scans decide whether floats are rounded
+        if not (46 in data and _SIX_DIGITS.search(data) is not None and _MICROS.search(data) is not None):
+            return None if needs_limit(data, decimals) else data  # a float may need rounding: the tree rewrite
+        if _LONG_FRACTION.search(data) is not None or (data.find(b"e-") >= 0 and _EXPONENT.search(data) is not None):
+            return None  # a float to round: the tree rewrite
+    # Without the decimal rule no scan is needed: a date-time at the paths with a fraction finer
+    # than a millisecond is written with six digits and an offset, which limit's scans find, and
+    # then it cuts the paths; without one, whatever the scans find (say, free text), the cut of
+    # the paths changes nothing and limit's output is its input.
+    values: list[Any] = []
+    for path in paths:
+        if not _collect(payload, path, 0, values):
+            return None
+    counts: dict[bytes, int] = {}
+    cuts: dict[bytes, bytes] = {}
+    for value in values:
+        micro = value.microsecond
+        if not micro:
+            continue  # no fraction: nothing to cut, and its text has no "." to be confused with
+        if value.tzinfo is None:
+            return None
+        text = _encode(value)
+        if len(text) < 29 or text[20] != 46:
+            return None
+        counts[text] = counts.get(text, 0) + 1
+        cuts[text] = text[:20] + text[27:] if micro < 1000 else text[:24] + text[27:]
+    if not counts:
+        return data
+    for text, count in counts.items():
+        if data.count(text) != count:
+            return None
+    for text, cut in cuts.items():
+        data = data.replace(text, cut)
+    return data
+
+
+def _collect(node: Any, path: tuple[str | None, ...], i: int, out: list[Any]) -> bool:
+    """Append the date-times at ``path`` below ``node`` to ``out``; False when something
+    along it is not what the type says (then the caller gives way to ``limit``)."""
+    if i == len(path):
+        if type(node) is _DATETIME:
+            out.append(node)
+            return True
+        return node is _UNSET
+    key = path[i]
+    if key is None:
+        if type(node) is not list:
+            return False
+        for item in node:
+            if not _collect(item, path, i + 1, out):
+                return False
+        return True
+    if node is _UNSET:
+        return True
+    if not isinstance(node, _STRUCT):
+        return False
+    return _collect(getattr(node, key), path, i + 1, out)
 
 
 def _has_open(t: mi.Type, seen: set[int]) -> bool:
@@ -269,24 +460,39 @@ def _millis(value: datetime.datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def suspect(text: str | bytes) -> bool:
-    """Whether the frame ``text`` may hold a date-time msgspec accepts but RFC 3339 does not (a
-    space for ``T``, an offset without its colon). False positives only cost the type-aware check.
+def suspect(text: str | bytes | msgspec.Raw) -> bool:
+    """Whether the JSON ``text`` (a frame or a payload) may hold a date-time msgspec accepts but
+    RFC 3339 section 5.6 does not (a space for ``T``, an offset without its colon), spelled out or
+    with ``\\u`` escapes (RFC 8259 section 7: msgspec reads the string after unescaping it). False
+    positives only cost the type-aware check; it never misses one (tests/test_inbound_path.py).
 
     Every pattern starts with a literal character (``+``, space, ``-``), which the regular
     expression engine finds with a fast scan; ``in`` skips a pattern whose character is absent."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    if "+" in text and _PLUS_HHMM.search(text):
+    if isinstance(text, str):
+        return _suspect(text, _STR_SCANS, _STR_MARKS)
+    return _suspect(text if isinstance(text, bytes) else bytes(text), _BYTES_SCANS, _BYTES_MARKS)
+
+
+_STR_MARKS = ("\\", "\\u", "+", " ", ":")
+_BYTES_MARKS = (b"\\", b"\\u", b"+", b" ", b":")
+
+
+def _suspect(text: AnyStr, scans: tuple[re.Pattern[AnyStr], ...], marks: tuple[AnyStr, ...]) -> bool:
+    plus, minus, before, space = scans
+    backslash, escape, plus_sign, blank, colon = marks
+    if backslash in text and escape in text:  # an escaped character: only the decoded text can tell
         return True
-    if " " in text and _SPACE_SEPARATOR.search(text):
+    if plus_sign in text and plus.search(text):
         return True
-    m = _MINUS_HHMM.search(text)
-    while m is not None:  # dates are full of "-": look for "hh:mm:ss-hhmm"
+    if blank in text and space.search(text):
+        return True
+    m = minus.search(text)
+    while m is not None:  # dates are full of "-": look for "hh:mm:ss[.f]-hhmm", however long the fraction
         start = m.start()
-        if start and text[start - 1].isdigit() and _TIME_BEFORE.search(text, max(0, start - 40), start):
+        last = text.rfind(colon, 0, start)  # the colon before the seconds
+        if last >= 5 and before.match(text, last - 5, start):
             return True
-        m = _MINUS_HHMM.search(text, m.end() - 1)
+        m = minus.search(text, m.end() - 1)
     return False
 
 

@@ -19,6 +19,7 @@ from ocppgen.generated.runtime.config import BackOff, ServerOptions
 from ocppgen.generated.runtime.errors import CallErrorReceived, ConnectionLost
 from ocppgen.generated.runtime.redis_backplane import RedisBackplane
 from ocppgen.generated.runtime.registry import StationEvent
+from ocppgen.generated.runtime.session import canonical_identity
 from ocppgen.generated.runtime.server import CsmsServer
 from ocppgen.generated.v201 import csms as csms201, enums as e201, messages as m201, station as station201
 from ocppgen.generated.v21 import csms as csms21, enums as e21, messages as m21, routing as r21, station as station21
@@ -121,13 +122,28 @@ def test_a_connection_on_another_node_replaces_the_old_one_at_once(redis: tuple[
                         await pending
                     assert loop.time() - started < 2
                     await eventually(lambda: any(e.kind == "disconnected" and e.replaced for e in events), what="replaced event")
-                    session = reg_a.session("RP-1")
-                    assert session is not None and session.registered  # through node B now
+                    # node A learns of node B's connection from B's published event (pub/sub):
+                    # wait for it as an application would, then call through node B
+                    session = await reg_a.wait_for("RP-1", timeout=5)
+                    assert session.connected and session.registered  # through node B now
                     with pytest.raises(CallErrorReceived) as error:  # the same error class as a local call's
                         await reg_a.client("RP-1", csms201.BINDING).reset(m201.ResetRequest(type=e201.ResetEnumType.OnIdle))
                     assert error.value.code == "NotSupported"  # the new station's handler has no Reset
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+async def answer_shared(registry: ClusterRegistry, identity: str, message_id: str, timeout: float = 5.0) -> None:
+    """Wait until the backplane holds the session state of ``identity`` with the answer to
+    ``message_id`` in its 2.1 answer cache."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        state = await registry._load(canonical_identity(identity))
+        if state is not None and any(m == message_id for _, m, _ in state.answers):
+            return
+        assert loop.time() < end, f"the answer to {message_id} never reached the backplane"
+        await asyncio.sleep(0.01)
 
 
 def test_a_21_retry_on_another_node_is_answered_from_the_cache(redis: tuple[str, str]) -> None:
@@ -143,6 +159,9 @@ def test_a_21_retry_on_another_node_is_answered_from_the_cache(redis: tuple[str,
                 connection = await first.connected(timeout=5)
                 answer = await connection.call(r21.HEARTBEAT, m21.HeartbeatRequest(), 5, message_id="retry-1")
                 assert handler_a.heartbeats == 1
+                # a station retries after its CALL timeout, long after node A shared the answer
+                # (an asynchronous backplane write after the answer went out): wait for that write
+                await answer_shared(_reg_a, "RT-1", "retry-1")
                 # the answer got lost on a half-open path (say): the station retries the same CALL
                 # on another node while node A still holds its old connection (so nothing was
                 # saved at a disconnect: the answer was shared when it was given)

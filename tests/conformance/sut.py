@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from examples import csms as example_csms, station as example_station
 from ocppgen.generated.runtime.config import BackOff, StationOptions
@@ -108,7 +109,7 @@ async def booted_station(version: str, *, boot_interval: int = 300, wait_idle: b
 
 
 @contextlib.asynccontextmanager
-async def example_csms_at(tmp: Path, **options: object) -> AsyncIterator[str]:
+async def example_csms_at(tmp: Path, **options: Any) -> AsyncIterator[str]:
     """Serve the example CSMS (its SQLite file in ``tmp``); yields the base URL."""
     server = example_csms.build_server(str(tmp / "csms.sqlite"), **options)
     async with server.serve("127.0.0.1", 0) as ws_server:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def boot_request() -> dict[str, object]:
     return {"reason": "PowerUp", "chargingStation": {"model": "OCTT", "vendorName": "OCA"}}
 
 
-async def boot_reads(link: Link, custom: dict[str, object] | None = None) -> None:
+async def boot_reads(link: Link, custom: Mapping[str, object] | None = None) -> None:
     """What the example CSMS asks after each boot, answered as a station would: GetVariables
     (HeartbeatInterval), then GetBaseReport(FullInventory) Accepted and its report in one
     NotifyReport part (B07.FR.04/05: seqNo 0, tbc false; an empty report is allowed)."""
