@@ -129,6 +129,16 @@ class _WarningBudget:
         return False, ended
 
 
+class _Tasks(list["asyncio.Task[Any]"]):
+    """A connection's running tasks, with a set's ``add`` and ``discard``: an empty list is 56
+    bytes where an empty set is 216, and a connection has at most a few tasks at a time. Each
+    task is added once and discarded once (its done callback), so ``discard`` is ``remove``."""
+
+    __slots__ = ()
+    add = list.append
+    discard = list.remove
+
+
 class Connection:
     """One WebSocket speaking one OCPP version as one role, for one station's session.
 
@@ -147,6 +157,15 @@ class Connection:
         on_security: Called with (connection, kind, detail) when something security-relevant
             happens on the link (e.g. a serial-number mismatch).
     """
+
+    # one per connection: slots instead of an instance dict (memory per idle connection,
+    # issue 14); an attribute set in __init__ must be named here
+    __slots__ = (
+        "websocket", "binding", "session", "handler", "options", "on_registration", "on_security", "protocol",
+        "client", "close_code", "close_reason", "reported", "_loop", "_waiters", "_handlers", "_tasks",
+        "_write_lock", "_timer", "_timer_at", "_closed", "_warnings", "_station", "_ping_interval",
+        "_ping_changed", "_running", "close_on_timeout", "_handling", "_ordered_send",
+    )
 
     def __init__(
         self,
@@ -190,7 +209,7 @@ class Connection:
         self._waiters: dict[str, asyncio.Future[Any]] = {}
         self._handlers: dict[str, asyncio.Task[None]] = {}
         self._handling = 0  # handler tasks not yet done (CALL and SEND)
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = _Tasks()
         self._write_lock = asyncio.Lock()
         # send() hands each message over before it first suspends (websockets does: the frame is
         # written to the transport, then drained), so one frame needs no lock to keep its place
@@ -198,8 +217,10 @@ class Connection:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._closed = False
-        self._warnings = _WarningBudget(options.warnings_per_minute)
-        self._fields = {"ocpp_station": session.identity}
+        # the warning budget and the log records' fields are made when a warning or record
+        # needs them: most connections never warn (memory per idle connection, issue 14)
+        self._warnings: _WarningBudget | None = None
+        self._station = session.identity
         self._ping_interval = options.ping_interval or None
         # The keepalive task and its event exist only once an interval is set (an idle
         # connection without pings holds neither: about 3 KiB less per connection).
@@ -215,6 +236,11 @@ class Connection:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def _fields(self) -> dict[str, object]:
+        """The structured fields of this connection's log records (a new dict each time)."""
+        return {"ocpp_station": self._station}
 
     # -- Caller ---------------------------------------------------------------------------
 
@@ -447,7 +473,10 @@ class Connection:
             log.debug("%s: %s tolerated: %s", self.session.identity, event.action, event.tolerated, extra=self._fields)
 
     def _warn(self, text: str, message_id: str | None, action: str | None) -> None:
-        allowed, suppressed = self._warnings.take(self._loop.time())
+        budget = self._warnings
+        if budget is None:
+            budget = self._warnings = _WarningBudget(self.options.warnings_per_minute)
+        allowed, suppressed = budget.take(self._loop.time())
         if suppressed:
             log.warning("%s: %d more warnings suppressed in the last minute", self.session.identity, suppressed, extra=self._fields)
         if allowed:

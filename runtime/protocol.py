@@ -378,6 +378,23 @@ def _out_table(routes: Mapping[str, Route[Any, Any]], millis: bool, decimals: in
     return found[1]
 
 
+class _NoEntries(dict[str, Any]):
+    """An empty table that refuses entries. One instance stands for the per-connection tables
+    a connection never fills (no signing policy: no certificates, no signed CALLs; no boot
+    pacer: no paced boots), so an idle connection does not hold an empty dict of its own for
+    each (64 bytes each); a write would be a bug, and raises instead of sharing state."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("this connection keeps no entries in this table")
+
+    __setitem__ = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
+
+
+_NO_ENTRIES = _NoEntries()
+
+
 class _Pending:
     __slots__ = ("message_id", "route", "request", "frame", "timeout", "deadline")
 
@@ -456,15 +473,16 @@ class OcppProtocol:
         self.bad_messages = 0
         self.signing = signing if version != "1.6" else None  # chapter 7 is OCPP 2.x only
         self._trusted: dict[str, sg.Certificate] = (
-            {} if signing is None else dict(signing.trusted) if isinstance(signing.trusted, Mapping)
+            _NO_ENTRIES if signing is None else dict(signing.trusted) if isinstance(signing.trusted, Mapping)
             else {c.thumbprint: c for c in signing.trusted}
         )
-        self._signed_in: dict[str, sg.Certificate] = {}  # inbound CALLs that came signed, for a signed reply (7.2)
+        # inbound CALLs that came signed, for a signed reply (7.2); filled only with a policy
+        self._signed_in: dict[str, sg.Certificate] = _NO_ENTRIES if self.signing is None else {}
         self.boot_pacer = boot_pacer if role is Role.CSMS else None
         self._utc_now = utc_now
         # BootNotifications the pacer let through, to release when answered (a dict: an empty
-        # set costs 216 bytes per connection, an empty dict 64)
-        self._paced: dict[str, None] = {}
+        # set costs 216 bytes per connection, an empty dict 64); filled only with a pacer
+        self._paced: dict[str, None] = _NO_ENTRIES if self.boot_pacer is None else {}
         self.max_calls_in_progress = max(1, max_calls_in_progress)
         self.max_calls_queued = max_calls_queued
         # 2.x outbound value rules (Part 2 section 3.1; primitive datatypes: decimals towards a station)

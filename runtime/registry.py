@@ -141,9 +141,18 @@ class SqliteSessionStore:
 
 
 class _Serial:
-    """Runs one station's lifecycle hooks one after the other, in the order they were queued."""
+    """Runs one station's lifecycle hooks one after the other, in the order they were queued.
 
-    def __init__(self) -> None:
+    It exists only while the station has hooks to run: once its queue is empty it takes itself
+    out of ``hooks`` (the registry's table), so an idle station holds neither this object nor
+    its finished task (about 1 KiB per station).
+    """
+
+    __slots__ = ("_hooks", "_key", "_queue", "_task")
+
+    def __init__(self, hooks: dict[str, _Serial], key: str) -> None:
+        self._hooks = hooks
+        self._key = key
         # a list, not an asyncio.Queue: one per station, and an empty Queue holds three deques
         # (about 2 KiB); only this task takes from it
         self._queue: list[Callable[[], Any]] = []
@@ -163,6 +172,10 @@ class _Serial:
                 raise
             except Exception:
                 log.exception("a lifecycle hook failed")
+        # nothing left, and nothing can be queued before this returns (no await in between):
+        # a hook queued later starts a new _Serial, after this one's hooks
+        if self._hooks.get(self._key) is self:
+            del self._hooks[self._key]
 
     async def join(self) -> None:
         if self._task is not None:
@@ -187,7 +200,7 @@ class LocalRegistry:
         self._waiters: dict[str, list[tuple[bool, asyncio.Future[Session]]]] = {}
         self._subscribers: set[asyncio.Queue[StationEvent]] = set()
         self._listeners: list[Callable[[StationEvent], None]] = []
-        self._hooks: dict[str, _Serial] = {}
+        self._hooks: dict[str, _Serial] = {}  # stations with lifecycle hooks queued or running
         self.dropped_events = 0
 
     # -- the application's side ---------------------------------------------------------------
@@ -280,7 +293,9 @@ class LocalRegistry:
                 state = await self.store.load(key)
                 if state is not None:
                     session.restore(state)
-            session = self._sessions.setdefault(key, session)
+            # keyed by the session's own key when it is ``key`` (always, for the server's
+            # sessions): one string per station, not two equal ones
+            session = self._sessions.setdefault(session.key if session.key == key else key, session)
         session.identity = identity
         self._gone.pop(key, None)
         return session
@@ -350,7 +365,7 @@ class LocalRegistry:
     def _serial(self, session: Session) -> _Serial:
         serial = self._hooks.get(session.key)
         if serial is None:
-            serial = self._hooks[session.key] = _Serial()
+            serial = self._hooks[session.key] = _Serial(self._hooks, session.key)
         return serial
 
     def _spawn_save(self, session: Session) -> None:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import re
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -111,6 +111,9 @@ class CsmsServer:
         self.server: Server | None = None
         self._connections: set[Connection] = set()
         self._abandoned: set[Connection] = set()  # replaced; closing in the background
+        # bound once: every connection holds these two, not two bound methods of its own
+        self._on_registration = self._registration_changed
+        self._on_security = self._security
 
     def handle(self, binding: RoleBinding[H, Any], handler: H | Callable[[Session], H]) -> None:
         """Serve ``binding``'s OCPP version with ``handler``: one handler object for every
@@ -232,15 +235,21 @@ class CsmsServer:
 
     # -- a connection's life ----------------------------------------------------------------
 
-    async def _handler(self, websocket: ServerConnection) -> None:
-        station_id = station_id_from_path(websocket.request.path if websocket.request else "")
+    def _handler(self, websocket: ServerConnection) -> Coroutine[Any, Any, None]:
+        """websockets' connection handler: a plain function that returns the coroutine serving
+        the connection (``_serve``, as ``run_connection`` does), so an open connection's task
+        holds no frame of this function (memory per idle connection)."""
+        request = websocket.request
+        station_id = station_id_from_path(request.path if request else "")
         subprotocol: str | None = websocket.subprotocol
-        offered = websocket.request.headers.get_all("Sec-WebSocket-Protocol") if websocket.request else []
+        offered = request.headers.get_all("Sec-WebSocket-Protocol") if request else []
         default = self.options.default_subprotocol
         if subprotocol is None and not offered and default in self.bindings:
             subprotocol = default
         credentials: Credentials | None = getattr(websocket, "ocpp_credentials", None)
-        await self.run_connection(websocket, station_id, subprotocol, credentials, offered=offered)
+        if credentials is not None:  # off the socket: only the session's floor and serial outlive the handshake
+            del websocket.ocpp_credentials  # type: ignore[attr-defined]
+        return self._serve(self._open(websocket, station_id, subprotocol, credentials, offered, True))
 
     async def run_connection(
         self,
@@ -257,13 +266,41 @@ class CsmsServer:
         run. ``station_id``, ``subprotocol``, ``credentials`` and ``offered`` are the
         ``Admission``'s; ``subprotocol``: the version agreed in the handshake (``Admission.subprotocol``);
         ``keepalive``: whether the connection pings (off where the ASGI server pings)."""
+        await self._serve(self._open(websocket, station_id, subprotocol, credentials, offered, keepalive))
+
+    async def _serve(self, opening: Coroutine[Any, Any, Connection | None]) -> None:
+        """Run the connection ``opening`` gives (``_open``) until it closes, then report its end.
+        This frame, ``Connection.run``'s and websockets' own are all an open connection's task
+        holds."""
+        connection = await opening
+        del opening  # a finished coroutine keeps its frame's memory (and the credentials in it)
+        if connection is None:
+            return
+        try:
+            await connection.run()
+        finally:
+            self._connections.discard(connection)
+            self._abandoned.discard(connection)
+            self._disconnected(connection, replaced=False)
+
+    async def _open(
+        self,
+        websocket: WebSocketLike,
+        station_id: str | None,
+        subprotocol: str | None,
+        credentials: Credentials | None,
+        offered: Sequence[str],
+        keepalive: bool,
+    ) -> Connection | None:
+        """``run_connection``'s setup (its own frame, gone once the connection runs): the
+        attached, announced connection, or None when the socket was closed instead."""
         if station_id is None or subprotocol is None or subprotocol not in self.bindings:
             log.warning(
                 "%s: no supported OCPP version offered (%s); closing", station_id, ", ".join(offered) or "none",
                 extra={"ocpp_station": station_id},
             )
             await websocket.close(1002, "no supported OCPP version offered")
-            return
+            return None
         binding, spec = self.bindings[subprotocol]
         options = self.options
         session = await self.registry.open(
@@ -280,7 +317,7 @@ class CsmsServer:
             self._abandoned.add(old)
             self._disconnected(old, replaced=True)
         connection = Connection(
-            websocket, binding, session, None, options, on_registration=self._registration_changed, on_security=self._security
+            websocket, binding, session, None, options, on_registration=self._on_registration, on_security=self._on_security
         )
         if not keepalive:
             connection.ping_interval = None
@@ -300,12 +337,7 @@ class CsmsServer:
             session.registration.value, extra={"ocpp_station": station_id, "ocpp_version": binding.version},
         )
         self.registry.connected(session, _hook(session.handler, "connected", session, connection.client))
-        try:
-            await connection.run()
-        finally:
-            self._connections.discard(connection)
-            self._abandoned.discard(connection)
-            self._disconnected(connection, replaced=False)
+        return connection
 
     def _disconnected(self, connection: Connection, *, replaced: bool) -> None:
         """Report a connection's end once: when it was replaced (before the new connection's

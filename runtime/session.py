@@ -61,7 +61,8 @@ Res = TypeVar("Res")
 def canonical_identity(identity: str) -> str:
     """The form under which ``identity`` is compared: identifierString is case-insensitive
     (2.x Part 2 primitive datatypes), so ``CS-1`` and ``cs-1`` are one station."""
-    return identity.casefold()
+    key = identity.casefold()
+    return identity if key == identity else key  # the same text: no second string per station
 
 
 class Registration(enum.Enum):
@@ -146,6 +147,14 @@ class Session:
         answer_cache_size: 2.1: answers kept for retries that reuse a message id.
     """
 
+    # one per station: slots instead of an instance dict (memory per idle station, issue 14);
+    # the application keeps its own per-station data in ``state``
+    __slots__ = (
+        "identity", "key", "role", "registration_gate", "unknown_registration", "version", "registration",
+        "boot_not_before", "_triggered", "_answers", "answer_cache_size", "_state", "handler", "remote_address",
+        "security_floor", "allow_downgrade", "certificate_serial", "on_answer", "_link", "_clients",
+    )
+
     def __init__(
         self,
         identity: str,
@@ -163,11 +172,12 @@ class Session:
         self.version: str | None = None
         self.registration = Registration.UNKNOWN
         self.boot_not_before: float | None = None  # station side: B02.FR.04 / B03.FR.02
-        self.triggered: set[str] = set()
-        self.answers: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        # triggered, answers, state and the clients are made on first use: most stations never
+        # need some of them, and empty containers cost 64-216 bytes each per station
+        self._triggered: set[str] | None = None
+        self._answers: OrderedDict[tuple[str, str], bytes] | None = None
         self.answer_cache_size = answer_cache_size
-        #: The application's own per-station data; kept across reconnects.
-        self.state: dict[str, object] = {}
+        self._state: dict[str, object] | None = None
         #: The handler serving this station (per-station handlers come from a factory).
         self.handler: object | None = None
         self.remote_address: object = None
@@ -183,11 +193,51 @@ class Session:
         #: Called after the 2.1 answer cache changed (a cluster registry shares it at once).
         self.on_answer: Callable[[Session], None] | None = None
         self._link: Caller | None = None
-        self._clients: dict[int, object] = {}
+        self._clients: dict[int, object] | None = None
 
     def __repr__(self) -> str:
         link = "connected" if self._link is not None else "not connected"
         return f"Session({self.identity!r}, {self.version}, {self.registration.value}, {link})"
+
+    # -- state made on first use -----------------------------------------------------------
+
+    @property
+    def triggered(self) -> set[str]:
+        """Actions the CSMS asked for (TriggerMessage, a report) that the registration rules let
+        through before the station is Accepted."""
+        if self._triggered is None:
+            self._triggered = set()
+        return self._triggered
+
+    @triggered.setter
+    def triggered(self, actions: set[str]) -> None:
+        self._triggered = actions
+
+    @property
+    def answers(self) -> OrderedDict[tuple[str, str], bytes]:
+        """2.1: our answers kept for retries that reuse a message id, (action, message id) ->
+        CALLRESULT payload, oldest first."""
+        if self._answers is None:
+            self._answers = OrderedDict()
+        return self._answers
+
+    @answers.setter
+    def answers(self, answers: OrderedDict[tuple[str, str], bytes]) -> None:
+        self._answers = answers
+
+    @property
+    def state(self) -> dict[str, object]:
+        """The application's own per-station data; kept across reconnects."""
+        if self._state is None:
+            self._state = {}
+        return self._state
+
+    @state.setter
+    def state(self, state: dict[str, object]) -> None:
+        self._state = state
+
+    def _is_triggered(self, action: str) -> bool:
+        return self._triggered is not None and action in self._triggered
 
     # -- connections ----------------------------------------------------------------------
 
@@ -206,10 +256,13 @@ class Session:
         back with another OCPP version (new firmware) starts unregistered."""
         if self.version is not None and version != self.version:
             self.registration = Registration.UNKNOWN
-            self.triggered.clear()
-            self.answers.clear()
+            if self._triggered:
+                self._triggered.clear()
+            if self._answers:
+                self._answers.clear()
             self.handler = None
-            self._clients.clear()
+            if self._clients:
+                self._clients.clear()
         self.version = version
         self._link = link
 
@@ -233,9 +286,12 @@ class Session:
             raise VersionMismatch(f"{binding.role.value} binding used on the {self.role.value} side of {self.identity}")
         if self.version is not None and binding.version != self.version:
             raise VersionMismatch(f"{self.identity} speaks OCPP {self.version}, not {binding.version}")
-        found = self._clients.get(id(binding))
+        clients = self._clients
+        if clients is None:
+            clients = self._clients = {}
+        found = clients.get(id(binding))
         if found is None:
-            found = self._clients[id(binding)] = binding.peer_client(self)
+            found = clients[id(binding)] = binding.peer_client(self)
         return found  # type: ignore[return-value]
 
     def try_client(self, binding: RoleBinding[Any, C]) -> C | None:
@@ -295,7 +351,7 @@ class Session:
                 if self.unknown_registration == "accept":
                     return None
                 return Verdict("refuse", f"{action} refused: no BootNotification of this station was accepted")
-            if registration is Registration.PENDING and action in self.triggered:
+            if registration is Registration.PENDING and self._is_triggered(action):
                 return None
             rule = "B02.FR.09" if registration is Registration.PENDING else "B03.FR.07"
             if self.version == "1.6":
@@ -328,12 +384,12 @@ class Session:
             return None
         # station side
         if action == "BootNotification":
-            if self.boot_not_before is not None and now < self.boot_not_before and action not in self.triggered:
+            if self.boot_not_before is not None and now < self.boot_not_before and not self._is_triggered(action):
                 rule = "OCPP 1.6 section 4.2" if v16 else ("B03.FR.02" if registration is Registration.REJECTED else "B02.FR.04")
                 wait = self.boot_not_before - now
                 return f"the next BootNotification is due in {wait:.0f} s, the interval of the last answer ({rule})"
             return None
-        if registration is not Registration.REJECTED and action in self.triggered:
+        if registration is not Registration.REJECTED and self._is_triggered(action):
             return None
         if registration is Registration.REJECTED:
             rule = "OCPP 1.6 section 4.2" if v16 else "B03.FR.02"
@@ -367,7 +423,8 @@ class Session:
             self.boot_not_before = None  # 0: the station chooses its own wait (B02.FR.07)
         else:
             self.boot_not_before = now + interval
-        self.triggered.discard("BootNotification")
+        if self._triggered:
+            self._triggered.discard("BootNotification")
         return changed
 
     def _note_request(self, action: str, request: object, response: object) -> None:
@@ -388,8 +445,8 @@ class Session:
             return False
         changed = new is not self.registration
         self.registration = new
-        if new is Registration.ACCEPTED:
-            self.triggered.clear()
+        if new is Registration.ACCEPTED and self._triggered:
+            self._triggered.clear()
         return changed
 
     # -- 2.1: answers kept for retries that reuse a message id (Part 4 2.1 section 4.1.4) ------
@@ -397,14 +454,15 @@ class Session:
     def cached_answer(self, action: str, message_id: str) -> bytes | None:
         """The CALLRESULT payload we gave an earlier CALL with this ``action`` and
         ``message_id``, if any."""
-        return self.answers.get((action, message_id)) if self.answers else None
+        return self._answers.get((action, message_id)) if self._answers else None
 
     def remember_answer(self, action: str, message_id: str, payload: bytes) -> None:
         """2.1: keep ``payload``, our answer to the CALL ``message_id`` of ``action``, for a
         retry that reuses the id (the oldest beyond ``answer_cache_size`` goes)."""
-        self.answers[(action, message_id)] = payload
-        while len(self.answers) > self.answer_cache_size:
-            self.answers.popitem(last=False)
+        answers = self.answers
+        answers[(action, message_id)] = payload
+        while len(answers) > self.answer_cache_size:
+            answers.popitem(last=False)
         if self.on_answer is not None:
             self.on_answer(self)
 
@@ -416,8 +474,8 @@ class Session:
             identity=self.identity,
             version=self.version,
             registration=self.registration.value,
-            triggered=sorted(self.triggered),
-            answers=[(a, m, p) for (a, m), p in self.answers.items()],
+            triggered=sorted(self._triggered or ()),
+            answers=[(a, m, p) for (a, m), p in (self._answers or {}).items()],
             security_floor=self.security_floor,
         )
 
@@ -425,7 +483,7 @@ class Session:
         """Take over ``state``, what a session store kept (before the first connection attaches)."""
         self.version = state.version
         self.registration = Registration(state.registration)
-        self.triggered = set(state.triggered)
-        self.answers = OrderedDict(((a, m), p) for a, m, p in state.answers)
+        self._triggered = set(state.triggered) if state.triggered else None
+        self._answers = OrderedDict(((a, m), p) for a, m, p in state.answers) if state.answers else None
         self.security_floor = state.security_floor
 
