@@ -130,8 +130,6 @@ async def run(
                         results["load"].setdefault((kind, loop, n), []).append(await load(server, n, calls))
                 finally:
                     server.stop()
-        if build:
-            results["build"].append(build_time())
     return results
 
 
