@@ -1,25 +1,20 @@
 """Rendering: IR -> {relative path: formatted source}. No filesystem access here.
 
 Everything a template needs (imports, annotations, defaults, checks, escaped docs) is decided
-in this module; templates only loop and branch. Output is formatted with black in memory.
+in this module; templates only loop and branch. Output is formatted with black in memory (formatting.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import multiprocessing
-import os
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import black
 import jinja2
 
+from .formatting import BLACK_MODE, Formatter, format_all
 from .secrets import secret_keys, secret_paths, secret_variables
 from .ir import (
     AnyType,
@@ -37,8 +32,6 @@ from .ir import (
 )
 
 __all__ = ["BLACK_MODE", "Formatter", "format_all", "render_package", "render_version", "render_version_sources", "runtime_files"]
-
-BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 
 
 def _templates_dir() -> Path:
@@ -209,93 +202,6 @@ def _environment() -> jinja2.Environment:
     env.filters["pystr"] = lambda s: json.dumps(s, ensure_ascii=False)
     return env
 
-
-def _cache_dir() -> Path | None:
-    """Where formatted modules are kept, keyed by their unformatted text (None: no cache).
-    ``OCPPGEN_CACHE_DIR`` names the folder; ``OCPPGEN_CACHE_DIR=`` (empty) turns it off."""
-    configured = os.environ.get("OCPPGEN_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ocppgen" / "black"
-
-
-def _format(path: str, source: str) -> str:
-    """``source`` as black formats it. black takes most of a build's time and is deterministic
-    for one version and mode, so its output is kept by the hash of its input: a module whose
-    text did not change since the last build is not formatted again (decision 0019)."""
-    folder = _cache_dir()
-    key = _key(source)
-    cached = folder / f"{key}.py" if folder is not None else None
-    if cached is not None:
-        try:
-            return cached.read_text(encoding="utf-8")
-        except OSError:
-            pass
-    try:
-        formatted: str = black.format_str(source, mode=BLACK_MODE)
-    except black.InvalidInput as exc:  # a template bug, never a user error
-        raise RuntimeError(f"generated {path} is not valid Python: {exc}") from exc
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f"{key}.{os.getpid()}.tmp")
-            partial.write_text(formatted, encoding="utf-8")
-            partial.replace(cached)  # atomic: a reader never sees half a file
-        except OSError:
-            pass  # a read-only home: no cache, same output
-    return formatted
-
-
-
-def _format_pair(item: tuple[str, str]) -> str:
-    return _format(*item)
-
-
-def format_all(sources: dict[str, str]) -> dict[str, str]:
-    """Every module of ``sources`` (path -> text) as black formats it."""
-    with Formatter() as formatter:
-        return formatter.submit(sources)()
-
-
-class Formatter:
-    """Formats modules with black in worker processes while the caller goes on (building the
-    next version's IR), when the machine has more than one core: black is nearly all of a cold
-    build's time. The output is the same either way. ``OCPPGEN_JOBS`` caps the workers (1:
-    format in this process)."""
-
-    def __init__(self) -> None:
-        self.jobs = int(os.environ.get("OCPPGEN_JOBS") or os.cpu_count() or 1)
-        self._pool: Any = None
-
-    def __enter__(self) -> Formatter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-
-    def submit(self, sources: dict[str, str]) -> Callable[[], dict[str, str]]:
-        """Start formatting ``sources``; the returned function waits for the formatted modules."""
-        folder = _cache_dir()
-        misses = [p for p, src in sources.items() if folder is None or not (folder / f"{_key(src)}.py").exists()]
-        if self.jobs < 2 or len(misses) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            formatted = {p: _format(p, src) for p, src in sources.items()}
-            return lambda: formatted
-        if self._pool is None:  # started when first needed; fork: black is already imported
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
-        running = self._pool.map_async(_format_pair, [(p, sources[p]) for p in misses], chunksize=1)
-
-        def wait() -> dict[str, str]:
-            done = dict(zip(misses, running.get()))
-            return {p: done[p] if p in done else _format(p, src) for p, src in sources.items()}
-
-        return wait
-
-
-def _key(source: str) -> str:
-    return hashlib.sha256(f"{black.__version__}\0{BLACK_MODE!r}\0{source}".encode()).hexdigest()
 
 def _banner(what: str, package: str) -> str:
     return (
@@ -498,9 +404,9 @@ def render_package(package: str, versions: list[VersionIR]) -> dict[str, str]:
     env = _environment()
     banner = _banner("its templates", package)
     out = {
-        "__init__.py": _format(
-            "__init__.py", env.get_template("package_init.py.jinja").render(banner=banner, package=package)
-        ),
+        "__init__.py": format_all(
+            {"__init__.py": env.get_template("package_init.py.jinja").render(banner=banner, package=package)}
+        )["__init__.py"],
         "py.typed": "",
         "NOTICE.md": env.get_template("NOTICE.md.jinja").render(),
     }

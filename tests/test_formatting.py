@@ -1,0 +1,139 @@
+"""Formatting by pieces gives black's bytes: the joined pieces equal black run on the whole
+module, for the generated modules and for the shapes around a cut that could go wrong.
+
+The committed generated/ files are black's whole-module output (tests/test_determinism.py
+builds them), so comparing the pieces with them needs black only on the pieces. The full
+build (test_determinism.py, ``ocppgen build --check`` in CI) covers every module.
+"""
+
+from __future__ import annotations
+
+import random
+
+import black
+import pytest
+
+from ocppgen import formatting
+from ocppgen.formatting import BLACK_MODE, Formatter, pieces
+from ocppgen.load import default_schema_root, load_sets
+from ocppgen.pipeline import build_ir
+from ocppgen.render import render_version_sources
+from ocppgen.render_tables import render_tables_unformatted
+from tests.conftest import ROOT
+
+
+def _whole(source: str) -> str:
+    return black.format_str(source, mode=BLACK_MODE)
+
+
+def _joined(source: str) -> str:
+    with Formatter() as formatter:
+        formatter.jobs = 1
+        return formatter.submit({"m.py": source})()["m.py"]
+
+
+@pytest.fixture(autouse=True)
+def _no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCPPGEN_CACHE_DIR", "")
+
+
+def test_pieces_of_generated_modules_give_the_committed_bytes() -> None:
+    """Every kind of generated module (the 1.6 set has each template but the 2.x device model;
+    2.0.1 adds that and open objects), formatted by pieces, is the committed file."""
+    sets = {s.version: s for s in load_sets(default_schema_root(), ["1.6", "2.0.1"])}
+    sources = {}
+    for version, wanted in (("1.6", None), ("2.0.1", {"datatypes.py", "devicemodel.py", "csms.py"})):
+        ir, _ = build_ir(sets[version])
+        rendered = {**render_version_sources(ir, "ocppgen.generated"), **render_tables_unformatted(version, ir.key, "ocppgen.generated")}
+        sources.update({p: s for p, s in rendered.items() if wanted is None or p.split("/")[1] in wanted})
+    assert len(sources) == 11
+    with Formatter() as formatter:
+        formatted = formatter.submit(sources)()
+    for path, text in formatted.items():
+        assert len(pieces(sources[path])) > 1 or path.endswith("__init__.py"), path
+        assert text == (ROOT / "generated" / path).read_text(encoding="utf-8"), path
+
+
+SNIPPETS = [
+    'x = 1',
+    'x = [\n    1,\n    2]',
+    'import os',
+    'from a import (b,\n   c)',
+    '"""A module docstring."""',
+    'class A:\n    pass',
+    'class B(object):\n    """Doc."""',
+    'class C:\n    """Doc."""\n\n    x: int = 1\n    """Field doc."""',
+    'def f(a,b):\n    return a+b',
+    'def g(): ...',
+    'async def h():\n    await x',
+    '@decorator\nclass D:\n    y = 2',
+    '@decorator\n\ndef e(): pass',
+    '# a comment',
+    '# a comment\n\nclass E:\n    pass',
+    'class F:\n    x = 1\n    # trailing comment',
+    'if x:\n    def i(): pass\nelse:\n    pass',
+    's = """\n\nclass NotAClass:\n    pass\n"""',
+    'y = (a\n@ b)',
+    "t = 'single'",
+    'class G:\n    def m(self): ...\n    def n(self): ...',
+    'z = call(argument_number_one, argument_number_two, argument_number_three, argument_number_four_x)',
+]
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_random_modules_by_pieces_equal_black_whole(seed: int) -> None:
+    """Random sequences of top-level shapes, with 0 to 3 blank lines between them: formatted by
+    pieces (or whole, where a cut is refused) they are black's whole-module output."""
+    rng = random.Random(seed)
+    parts = rng.choices(SNIPPETS, k=rng.randint(2, 7))
+    source = "".join(p + "\n" + "\n" * rng.randint(0, 3) for p in parts)
+    try:
+        expected = _whole(source)
+    except black.InvalidInput:
+        pytest.skip("not Python (a decorator before a blank line and a non-definition)")
+    assert _joined(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1\n# fmt: off\nclass A:\n    y  =  [1,\n 2]\n\n\nclass B:\n    z  =  1\n# fmt: on\n",
+        "x = 1\n\n\x0c\nclass A:\n    pass\n",
+        "x = 1\r\n\r\nclass A:\r\n    pass\r\n",
+        "x = 1  # yapf: disable\n\nclass A:\n    pass\n",
+    ],
+)
+def test_directives_and_odd_whitespace_keep_the_module_whole(source: str) -> None:
+    assert pieces(source) == [source]
+    assert _joined(source) == _whole(source)
+
+
+def test_cuts_only_after_a_statement_and_a_blank_line() -> None:
+    assert pieces("x = 1\nclass A:\n    pass\n") == ["x = 1\nclass A:\n    pass\n"]
+    assert pieces("x = 1\n\nclass A:\n    pass\n") == ["x = 1\n\n", "class A:\n    pass\n"]
+    assert len(pieces("# note\n\nclass A:\n    pass\n")) == 1
+    assert len(pieces("\n\nclass A:\n    pass\n")) == 1
+
+
+def test_a_cut_inside_a_string_falls_back_to_the_whole_module() -> None:
+    source = 'x = """\n\nclass A:\n    pass\n"""\n'
+    assert len(pieces(source)) == 2  # looks like a cut; black refuses the first piece
+    assert _joined(source) == _whole(source)
+
+
+def test_a_repeated_piece_is_formatted_once_per_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = formatting._black
+
+    def counting(source: str) -> str | None:
+        calls.append(source)
+        return real(source)
+
+    monkeypatch.setattr(formatting, "_black", counting)
+    block = "class A:\n    x:int=1\n"
+    with Formatter() as formatter:
+        formatter.jobs = 1
+        first = formatter.submit({"a.py": f"import os\n\n{block}", "b.py": f"import sys\n\n{block}"})()
+        second = formatter.submit({"c.py": f"import re\n\n{block}"})()
+    assert calls.count(block) == 1
+    assert first["a.py"] == _whole(f"import os\n\n{block}") and second["c.py"] == _whole(f"import re\n\n{block}")
