@@ -17,7 +17,11 @@ changing a byte of its output:
    whole-module black with the joined pieces.
 2. **Each distinct piece once per build.** Many pieces repeat (within a version and between
    2.0.1 and 2.1); formatted pieces are kept in memory by their text.
-3. **Kept across builds.** A module's formatted text is kept on disk by the hash of its input
+3. **Settled pieces.** The device-model and configuration tables are reviewed data of the
+   generator, laid out as black lays them out (render_tables.layout); apart from their first
+   piece (banner and imports, which name the package) they are the same text in every build,
+   so their black-stability is proven once, by a test, and black does not see them.
+4. **Kept across builds.** A module's formatted text is kept on disk by the hash of its input
    (``OCPPGEN_CACHE_DIR``), as before.
 
 The pieces of all modules of a build are spread over worker processes (forked, so black is
@@ -30,7 +34,7 @@ import hashlib
 import multiprocessing
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -152,16 +156,24 @@ class Formatter:
             self._pool.terminate()
             self._pool.join()
 
-    def submit(self, sources: dict[str, str]) -> Callable[[], dict[str, str]]:
-        """Start formatting ``sources``; the returned function waits for the formatted modules."""
+    def submit(self, sources: dict[str, str], settled: Collection[str] = ()) -> Callable[[], dict[str, str]]:
+        """Start formatting ``sources``; the returned function waits for the formatted modules.
+
+        ``settled``: paths of modules whose pieces after the first are already black's text
+        whatever the build's inputs (the device-model tables: reviewed data laid out as black
+        does, the package name only in their first piece; tests/test_formatting.py proves
+        both for every version), so black is not run on them."""
         ready: dict[str, str] = {}
         plans: dict[str, list[str]] = {}
         for path, source in sources.items():
             hit = _cached(self._folder, source)
             if hit is not None:
                 ready[path] = hit
-            else:
-                plans[path] = pieces(source)
+                continue
+            plans[path] = pieces(source)
+            if path in settled:
+                for piece in plans[path][1:]:
+                    self._done.setdefault(piece, piece.rstrip("\n") + "\n")
         todo = list(dict.fromkeys(p for parts in plans.values() for p in parts if p not in self._done and p not in self._running))
         self._start(todo)
 

@@ -137,3 +137,17 @@ def test_a_repeated_piece_is_formatted_once_per_build(monkeypatch: pytest.Monkey
         second = formatter.submit({"c.py": f"import re\n\n{block}"})()
     assert calls.count(block) == 1
     assert first["a.py"] == _whole(f"import os\n\n{block}") and second["c.py"] == _whole(f"import re\n\n{block}")
+
+
+def test_table_pieces_are_settled_whatever_the_package() -> None:
+    """The pieces the build does not format (``settled``: the table modules after their first
+    piece) are the same text for any package name, and black leaves each of them unchanged."""
+    for version, key in [("1.6", "v16"), ("2.0.1", "v201"), ("2.1", "v21")]:
+        ours = render_tables_unformatted(version, key, "ocppgen.generated")
+        theirs = render_tables_unformatted(version, key, "a_vendor.with_a_rather_long.package_name.for_ocpp")
+        assert ours.keys() == theirs.keys()
+        for path, source in ours.items():
+            settled = pieces(source)[1:]
+            assert len(settled) >= 2 and settled == pieces(theirs[path])[1:], path
+            for piece in settled:
+                assert black.format_str(piece, mode=BLACK_MODE) == piece.rstrip("\n") + "\n", (path, piece[:80])
