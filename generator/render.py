@@ -23,6 +23,7 @@ from .ir import (
     EnumDef,
     Field,
     IntegerType,
+    Message,
     NamedType,
     NumberType,
     StringType,
@@ -125,6 +126,34 @@ def annotation(t: TypeExpr, ctx: _Ctx) -> str:
     return f"Annotated[{base}, {meta}]"
 
 
+WIDTH = 100  # black's line length (BLACK_MODE)
+
+
+def wrap_call(indent: int, head: str, args: str, tail: str) -> str:
+    """``head + args + tail`` (a call: ``head`` ends with its opening bracket, ``tail`` starts
+    with its closing one) at ``indent`` spaces, laid out as black lays it out: on one line if it
+    fits, else the arguments on a line of their own when they and the head fit. Anything else
+    stays on one line for black to split. The layout only moves line breaks inside brackets,
+    never a token, so black's output is the same either way; laid out already, a piece is one
+    black pass instead of two (black formats twice when its first pass changes something)."""
+    one = head + args + tail
+    if indent + len(one) <= WIDTH or not one.isascii():  # black measures width, not length
+        return one
+    if indent + len(head) <= WIDTH and indent + 4 + len(args) <= WIDTH and indent + len(tail) <= WIDTH:
+        pad = " " * indent
+        return f"{head}\n{pad}    {args}\n{pad}{tail}"
+    return one
+
+
+def import_line(module: str, names: list[str]) -> str:
+    """``from module import names`` as black writes it: one line if it fits, else one name per
+    line in parentheses with a trailing comma (black always splits a long import that way)."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= WIDTH or not line.isascii():
+        return line
+    return "\n".join([f"from {module} import (", *(f"    {name}," for name in names), ")"])
+
+
 @dataclass
 class FieldView:
     python_name: str
@@ -132,6 +161,15 @@ class FieldView:
     annotation: str
     default: str | None  # Python source of the default, None when required
     doc: str
+
+    @property
+    def line(self) -> str:
+        """The field's declaration in a class body, laid out as black does (see ``wrap_call``)."""
+        head = f"{self.python_name}: {self.annotation}"
+        if self.python_name != self.wire_name:
+            default = "" if self.default is None else f"default={self.default}, "
+            return wrap_call(4, f"{head} = field(", f"{default}name={json.dumps(self.wire_name, ensure_ascii=False)}", ")")
+        return head if self.default is None else f"{head} = {self.default}"
 
 
 @dataclass
@@ -158,6 +196,9 @@ def _default_source(f: Field, enums: dict[str, EnumDef]) -> str:
     if isinstance(t, NamedType) and t.name in enums:
         member = next(m for m in enums[t.name].members if m.value == f.default)
         return f"{t.name}.{member.python_name}"
+    text = f.default
+    if isinstance(text, str) and text.isascii() and text.isprintable() and not set(text) & set("\"'\\"):
+        return f'"{text}"'  # black's quotes, which it would put there (repr() gives single ones)
     return repr(f.default)
 
 
@@ -238,7 +279,7 @@ def _imports(module: str, base: str, ctx: _Ctx, structs: list[StructView], used_
     if any(s.open for s in structs):
         lines.append("from collections.abc import Mapping")
     if typing:
-        lines.append(f"from typing import {', '.join(typing)}")
+        lines.append(import_line("typing", typing))
     lines.append("")
     msgspec_names = sorted(
         _when(ctx.meta, "Meta")
@@ -246,22 +287,22 @@ def _imports(module: str, base: str, ctx: _Ctx, structs: list[StructView], used_
         | _when(any(f.python_name != f.wire_name for s in structs for f in s.fields), "field")
     )
     if msgspec_names:
-        lines.append(f"from msgspec import {', '.join(msgspec_names)}")
+        lines.append(import_line("msgspec", msgspec_names))
     lines.append("")
     package = base.rsplit(".", 1)[0]
     if checks:
-        lines.append(f"from {package}.runtime.checks import {', '.join(checks)}")
+        lines.append(import_line(f"{package}.runtime.checks", checks))
     payload = sorted(
         _when(any(s.open for s in structs), "OpenFields", "OpenObject")
         | _when(any(not s.open for s in structs), "Payload")
         | _when(has_messages, "MessageInfo")
     )
     if payload:
-        lines.append(f"from {package}.runtime.payload import {', '.join(payload)}")
+        lines.append(import_line(f"{package}.runtime.payload", payload))
     if used_types:
-        lines.append(f"from {base}.datatypes import {', '.join(used_types)}")
+        lines.append(import_line(f"{base}.datatypes", used_types))
     if used_enums:
-        lines.append(f"from {base}.enums import {', '.join(used_enums)}")
+        lines.append(import_line(f"{base}.enums", used_enums))
     return lines
 
 
@@ -269,6 +310,18 @@ MODULE_DOCS = {
     "datatypes": "Object types of OCPP {version} shared by its messages.",
     "messages": "Request and response payloads of OCPP {version}, one struct per schema file.",
 }
+
+
+def _message_line(m: Message) -> str:
+    """A row of ``MESSAGES`` (inside its tuple), laid out as black does: on one line, or its
+    arguments on one line, or (too long for that) one argument per line with a trailing comma,
+    which is how black splits a call whose arguments are plain literals and names."""
+    text = [json.dumps(v, ensure_ascii=False) for v in (m.action, m.kind, m.file)]
+    args = [text[0], text[1], m.type_name, text[2], str(m.integral_floats)]
+    line = wrap_call(4, "MessageInfo(", ", ".join(args), "),")
+    if "\n" in line or len(line) + 4 <= WIDTH or not line.isascii():
+        return line
+    return "\n".join(["MessageInfo(", *(f"        {a}," for a in args), "    ),"])
 
 
 def render_version(ir: VersionIR, package: str) -> dict[str, str]:
@@ -316,7 +369,7 @@ def render_version_sources(ir: VersionIR, package: str) -> dict[str, str]:
             module_doc=MODULE_DOCS[module].format(version=ir.version),
             imports=_imports(module, base, ctx, structs, used_enums, used_types, has_messages),
             structs=structs,
-            messages=ir.messages if has_messages else (),
+            messages=[_message_line(m) for m in ir.messages] if has_messages else (),
         )
     out["__init__.py"] = env.get_template("version_init.py.jinja").render(banner=banner, ir=ir, package=package)
     out.update(_render_routing(env, ir, package, base, banner))
