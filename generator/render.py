@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +155,16 @@ def import_line(module: str, names: list[str]) -> str:
     return "\n".join([f"from {module} import (", *(f"    {name}," for name in names), ")"])
 
 
+def all_line(names: list[str]) -> str:
+    """``__all__`` as black writes it: one line if it fits, else one name per line with a
+    trailing comma (black always explodes a list literal that does not fit)."""
+    items = [json.dumps(n) for n in names]
+    line = f"__all__ = [{', '.join(items)}]"
+    if len(line) <= WIDTH or not line.isascii():
+        return line
+    return "\n".join(["__all__ = [", *(f"    {item}," for item in items), "]"])
+
+
 @dataclass
 class FieldView:
     python_name: str
@@ -241,6 +252,10 @@ def _environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pystr"] = lambda s: json.dumps(s, ensure_ascii=False)
+    env.filters["def_layout"] = def_layout
+    env.filters["call_layout"] = def_layout  # a call statement splits at its first bracket too
+    env.filters["import_line"] = lambda names, module: import_line(module, list(names))
+    env.filters["all_line"] = all_line
     return env
 
 
@@ -388,6 +403,56 @@ class ActionView:
     integral_floats: bool
     doc: str
 
+    @property
+    def method_doc(self) -> str:
+        """``doc`` indented for a method's docstring, as black re-indents a docstring."""
+        return indent_doc(self.doc, 8)
+
+    @property
+    def route(self) -> str:
+        """The route constant's assignment, laid out as black does: black makes redundant
+        parentheses around the value invisible and puts them back where the line needs them,
+        so wrapping the call in them (when its first line is too long) changes no output."""
+        head = f"{self.constant}: Final[Route[{self.request}, {self.response or 'None'}]] = "
+        args = [
+            f"Action.{self.name}", self.request, self.response or "None", _INITIATORS[self.initiator],
+            f"send={self.send}", f"integral_floats={self.integral_floats}",
+        ]
+        route = f"Route[{self.request}, {self.response or 'None'}]"
+        if len(head) + len("Route(") <= WIDTH or not head.isascii():
+            first = f"{head}Route("
+        elif len(head) + 1 <= WIDTH:
+            return "\n".join([f"{head}(", "    Route(", *(f"        {a}," for a in args), "    )", ")"])
+        elif 4 + len(route) <= WIDTH:  # the annotation's subscript on a line of its own
+            first = f"{self.constant}: Final[\n    {route}\n] = Route("
+        else:
+            first = f"{head}Route("  # black's to lay out
+        return "\n".join([first, *(f"    {a}," for a in args), ")"])
+
+
+_INITIATORS = {"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both": "_FROM_BOTH"}
+
+
+def indent_doc(doc: str, width: int) -> str:
+    """A docstring body's lines after the first indented by ``width`` spaces (blank lines left
+    empty): black re-indents a docstring to its own indentation whatever it had, so this is the
+    text black writes. Not where black leaves the string as it is (a line that ends in a
+    backslash)."""
+    if re.search(r"\\\s*\n", doc):
+        return doc
+    return "\n".join([line if i == 0 or not line else " " * width + line for i, line in enumerate(doc.split("\n"))])
+
+
+def def_layout(line: str) -> str:
+    """A ``def`` line (with its indentation, parameters in the first parentheses, none in the
+    return annotation) as black lays it out: too long, it splits at the parameters' brackets."""
+    text = line.rstrip("\n")
+    newlines = line[len(text) :]
+    indent = len(text) - len(text.lstrip(" "))
+    text = text[indent:]
+    start, end = text.index("("), text.rindex(")")
+    return " " * indent + wrap_call(indent, text[: start + 1], text[start + 1 : end], text[end:]) + newlines
+
 
 @dataclass
 class RoleView:
@@ -425,7 +490,6 @@ def _render_routing(env: jinja2.Environment, ir: VersionIR, package: str, base: 
         package=package,
         base=base,
         message_types=sorted({t for v in views for t in (v.request, v.response) if t}),
-        initiators={"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both": "_FROM_BOTH"},
         secrets=_Secrets(secret_paths(ir), secret_variables(ir.version), secret_keys(ir.version)),
     )
     for role in ROLES:
