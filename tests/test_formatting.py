@@ -151,3 +151,78 @@ def test_table_pieces_are_settled_whatever_the_package() -> None:
             assert len(settled) >= 2 and settled == pieces(theirs[path])[1:], path
             for piece in settled:
                 assert black.format_str(piece, mode=BLACK_MODE) == piece.rstrip("\n") + "\n", (path, piece[:80])
+
+
+# The render helpers lay out lines as black does, so that black has nothing to change. Around
+# the line length: black's output is the same from the old form (one line) as from the laid-out
+# one (the exactness), and where a helper laid a line out, it is black's own layout (the speed).
+
+
+def _stable(old: str, new: str) -> None:
+    expected = _whole(old)
+    assert _whole(new) == expected, (old, new)
+    if new != old:
+        assert new == expected, (old, new)
+
+
+@pytest.mark.parametrize("pad", range(0, 40, 3))
+def test_field_lines_are_black_layout(pad: int) -> None:
+    from ocppgen.render import FieldView
+
+    name = "f" * (20 + pad)
+    for ann, default in [("Annotated[str, Meta(max_length=20)] | UnsetType", "UNSET"), ("SomeType", None), ("int | UnsetType", "UNSET")]:
+        view = FieldView(name, "wireName", ann, default, "")
+        args = ("" if default is None else f"default={default}, ") + 'name="wireName"'
+        old = f'class A(Payload, kw_only=True):\n    """Doc."""\n\n    {name}: {ann} = field({args})\n'
+        _stable(old, f'class A(Payload, kw_only=True):\n    """Doc."""\n\n    {view.line}\n')
+
+
+@pytest.mark.parametrize("pad", range(0, 60, 4))
+def test_message_rows_and_imports_are_black_layout(pad: int) -> None:
+    from ocppgen.ir import Message
+    from ocppgen.render import _message_line, all_line, import_line
+
+    action = "A" * (5 + pad)
+    m = Message(action=action, kind="response", type_name=f"{action}Response", file=f"{action}Response.json", integral_floats=False)
+    old_row = f'    MessageInfo("{action}", "response", {action}Response, "{action}Response.json", False),\n'
+    _stable(f"M = (\n{old_row})\n", f"M = (\n    {_message_line(m)}\n)\n")
+    names = [f"Name{i}{'x' * pad}" for i in range(4)]
+    _stable(f"from a.b import {', '.join(names)}\n", import_line("a.b", names) + "\n")
+    _stable(f"__all__ = [{', '.join(repr(n) for n in names)}]\n", all_line(names) + "\n")
+
+
+@pytest.mark.parametrize("pad", range(0, 70, 5))
+def test_route_constants_and_defs_are_black_layout(pad: int) -> None:
+    from ocppgen.render import ActionView, def_layout
+
+    name = "Act" + "x" * pad
+    view = ActionView(name, "act", name.upper(), f"{name}Request", f"{name}Response", False, "CSMS", True, "Doc.")
+    old = (
+        f"{view.constant}: Final[Route[{name}Request, {name}Response]] = Route(\n    Action.{name},\n    {name}Request,\n"
+        f"    {name}Response,\n    _FROM_CSMS,\n    send=False,\n    integral_floats=True,\n)\n"
+    )
+    _stable(old, view.route + "\n")
+    line = f"    async def on_{name.lower()}(self, request: {name}Request, context: Context) -> {name}Response:\n"
+    body = '        """Doc."""\n'
+    _stable(f"class H:\n{line}{body}", f"class H:\n{def_layout(line)}{body}")
+
+
+@pytest.mark.parametrize(
+    "doc",
+    ["One line.", "First line\nsecond line\n\nafter a blank", "Ends in a backslash \\\\\nnext", "  indented\n    more\n  less"],
+)
+def test_method_docstrings_are_black_layout(doc: str) -> None:
+    from ocppgen.render import indent_doc
+
+    old = f'class H:\n    def m(self) -> None:\n        """{doc}"""\n'
+    new = f'class H:\n    def m(self) -> None:\n        """{indent_doc(doc, 8)}"""\n'
+    assert _whole(old) == _whole(new)
+
+
+@pytest.mark.parametrize("value", ["Wh", "it's", 'say "hi"', "back\\slash", "ünïcode", ""])
+def test_string_defaults_are_black_quotes(value: str) -> None:
+    from ocppgen.ir import Field, Source, StringType
+    from ocppgen.render import _default_source
+
+    f = Field(wire_name="unit", type=StringType(), required=False, has_default=True, default=value, source=Source(file="x", pointer=""))
+    assert _whole(f"unit: str = {repr(value)}\n") == _whole(f"unit: str = {_default_source(f, {})}\n")
