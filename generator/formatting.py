@@ -56,7 +56,10 @@ _TASK_CHARS = 24_000
 
 def pieces(source: str) -> list[str]:
     """``source`` cut where black formats each part alone as it does in place (see above);
-    ``"\\n\\n".join`` of the formatted parts is the formatted module."""
+    ``"\\n\\n".join`` of the formatted parts is the formatted module. The blank lines at a cut
+    belong to no part: black would drop them at the end of a part, and a part black leaves
+    unchanged is one pass (black formats a second time only when its first pass changed the
+    text)."""
     if _WHOLE.search(source):
         return [source]
     out, start = [], 0
@@ -64,7 +67,7 @@ def pieces(source: str) -> list[str]:
         last = m.group(1)
         if not last.strip() or last.lstrip().startswith("#"):
             continue  # nothing before it, or a comment black would keep with what follows
-        out.append(source[start : m.end()])
+        out.append(source[start : m.end(1) + 1])  # without the blank lines: black drops them
         start = m.end()
     out.append(source[start:])
     return out

@@ -110,7 +110,7 @@ def test_directives_and_odd_whitespace_keep_the_module_whole(source: str) -> Non
 
 def test_cuts_only_after_a_statement_and_a_blank_line() -> None:
     assert pieces("x = 1\nclass A:\n    pass\n") == ["x = 1\nclass A:\n    pass\n"]
-    assert pieces("x = 1\n\nclass A:\n    pass\n") == ["x = 1\n\n", "class A:\n    pass\n"]
+    assert pieces("x = 1\n\nclass A:\n    pass\n") == ["x = 1\n", "class A:\n    pass\n"]
     assert len(pieces("# note\n\nclass A:\n    pass\n")) == 1
     assert len(pieces("\n\nclass A:\n    pass\n")) == 1
 
