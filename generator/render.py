@@ -6,6 +6,7 @@ in this module; templates only loop and branch. Output is formatted with black i
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -242,7 +243,9 @@ def _struct_view(s: StructDef, enums: dict[str, EnumDef], ctx: _Ctx) -> StructVi
     return StructView(s.name, docstring(s.description), s.open, fields, checks)
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """The one template environment of this process: it compiles each template once."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_templates_dir())),
         undefined=jinja2.StrictUndefined,
