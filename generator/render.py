@@ -176,12 +176,47 @@ class FieldView:
 
     @property
     def line(self) -> str:
-        """The field's declaration in a class body, laid out as black does (see ``wrap_call``)."""
+        """The field's declaration in a class body, laid out as black does: the ``field(...)``
+        arguments on a line of their own (``wrap_call``), else the value in parentheses, else
+        the annotation in parentheses, whichever fits first. Black makes redundant parentheses
+        around an annotation or a value invisible before it lays a line out, so adding them
+        changes no output; tests/test_formatting.py checks each form around the line length."""
         head = f"{self.python_name}: {self.annotation}"
         if self.python_name != self.wire_name:
             default = "" if self.default is None else f"default={self.default}, "
-            return wrap_call(4, f"{head} = field(", f"{default}name={json.dumps(self.wire_name, ensure_ascii=False)}", ")")
-        return head if self.default is None else f"{head} = {self.default}"
+            name = json.dumps(self.wire_name, ensure_ascii=False)
+            line = wrap_call(4, f"{head} = field(", f"{default}name={name}", ")")
+            value = f"field({default}name={name})"
+            if "\n" in line or 4 + len(line) <= WIDTH or not line.isascii():
+                return line
+        elif self.default is None:
+            return head
+        else:
+            value = self.default
+            line = f"{head} = {value}"
+            if 4 + len(line) <= WIDTH or not line.isascii():
+                return line
+        if 4 + len(head) + 4 <= WIDTH and 8 + len(value) <= WIDTH:
+            return f"{head} = (\n        {value}\n    )"
+        ann, tail = self.annotation, f") = {value}"
+        if 4 + len(tail) > WIDTH:
+            return line
+        if "[" in ann and ann.endswith("]") and not _top_level_union(ann):  # split the subscript
+            start = ann.index("[")
+            if 4 + len(f"{self.python_name}: {ann[: start + 1]}") <= WIDTH and 8 + len(ann) - start - 2 <= WIDTH:
+                return f"{self.python_name}: {ann[: start + 1]}\n        {ann[start + 1 : -1]}\n    ]{tail[1:]}"
+        elif 8 + len(ann) <= WIDTH:
+            return f"{self.python_name}: (\n        {ann}\n    ){tail[1:]}"
+        return line
+
+
+def _top_level_union(annotation: str) -> bool:
+    depth = 0
+    for i, c in enumerate(annotation):
+        depth += c in "[(" and 1 or c in "])" and -1 or 0
+        if depth == 0 and annotation.startswith(" | ", i):
+            return True
+    return False
 
 
 @dataclass

@@ -165,16 +165,28 @@ def _stable(old: str, new: str) -> None:
         assert new == expected, (old, new)
 
 
-@pytest.mark.parametrize("pad", range(0, 40, 3))
+@pytest.mark.parametrize("pad", range(0, 60, 3))
 def test_field_lines_are_black_layout(pad: int) -> None:
     from ocppgen.render import FieldView
 
-    name = "f" * (20 + pad)
-    for ann, default in [("Annotated[str, Meta(max_length=20)] | UnsetType", "UNSET"), ("SomeType", None), ("int | UnsetType", "UNSET")]:
-        view = FieldView(name, "wireName", ann, default, "")
-        args = ("" if default is None else f"default={default}, ") + 'name="wireName"'
-        old = f'class A(Payload, kw_only=True):\n    """Doc."""\n\n    {name}: {ann} = field({args})\n'
-        _stable(old, f'class A(Payload, kw_only=True):\n    """Doc."""\n\n    {view.line}\n')
+    name = "f" * (10 + pad)
+    long = "Item" + "x" * (pad // 2)
+    for ann, default in [
+        ("Annotated[str, Meta(max_length=20)] | UnsetType", "UNSET"),
+        ("SomeType", None),
+        ("int | UnsetType", "UNSET"),
+        (f"Annotated[list[{long}], Meta(min_length=1, max_length=4)] | UnsetType", "UNSET"),
+        (f"Annotated[list[{long}], Meta(min_length=1, max_length=1024)]", None),
+        (f"Annotated[list[Annotated[str, Meta(max_length=20)]], Meta(min_length=1)] | {long}", "UNSET"),
+    ]:
+        for wire in ("wireName", name):  # a field(...) with the wire name, or a plain default
+            view = FieldView(name, wire, ann, default, "")
+            if wire != name:
+                value = "field(" + ("" if default is None else f"default={default}, ") + f'name="{wire}")'
+            else:
+                value = default
+            old = f"{name}: {ann}" + ("" if value is None else f" = {value}")
+            _stable(f'class A:\n    """Doc."""\n\n    {old}\n', f'class A:\n    """Doc."""\n\n    {view.line}\n')
 
 
 @pytest.mark.parametrize("pad", range(0, 60, 4))
