@@ -443,8 +443,15 @@ class ActionView:
 
     @property
     def method_doc(self) -> str:
-        """``doc`` indented for a method's docstring, as black re-indents a docstring."""
-        return indent_doc(self.doc, 8)
+        """``doc`` indented for a method's docstring, as black re-indents a docstring; the
+        closing quotes on a line of their own where black puts them there (a docstring of
+        several lines whose last line is too long for them)."""
+        doc = indent_doc(self.doc, 8)
+        last = doc.rsplit("\n", 1)[-1]
+        breaks = not set(doc) & set("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # black's lines: str.splitlines()
+        if "\n" in doc and doc != self.doc and breaks and len(last) + 3 > WIDTH and doc[-1] not in "\"\\":
+            return f"{doc}\n        "
+        return doc
 
     @property
     def route(self) -> str:
@@ -472,13 +479,19 @@ _INITIATORS = {"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both":
 
 
 def indent_doc(doc: str, width: int) -> str:
-    """A docstring body's lines after the first indented by ``width`` spaces (blank lines left
-    empty): black re-indents a docstring to its own indentation whatever it had, so this is the
-    text black writes. Not where black leaves the string as it is (a line that ends in a
-    backslash)."""
-    if re.search(r"\\\s*\n", doc):
+    """A docstring body re-indented as black re-indents a docstring: the first line stripped,
+    the common indentation of the others replaced by ``width`` spaces, blank lines empty. Not
+    where black leaves the string as it is (a line that ends in a backslash) or expands tabs."""
+    if re.search(r"\\\s*\n", doc) or "\t" in doc:
         return doc
-    return "\n".join([line if i == 0 or not line else " " * width + line for i, line in enumerate(doc.split("\n"))])
+    lines = doc.split("\n")
+    rest = [line for line in lines[1:] if line.strip()]
+    common = min((len(line) - len(line.lstrip()) for line in rest), default=0)
+    out = [lines[0].strip()]
+    for line in lines[1:]:
+        text = line[common:].rstrip()
+        out.append(" " * width + text if text else "")
+    return "\n".join(out)
 
 
 def def_layout(line: str) -> str:
