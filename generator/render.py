@@ -1,7 +1,9 @@
 """Rendering: IR -> {relative path: formatted source}. No filesystem access here.
 
 Everything a template needs (imports, annotations, defaults, checks, escaped docs) is decided
-in this module; templates only loop and branch. Output is formatted with black in memory (formatting.py).
+in this module; templates only loop and branch, and lines come out in black's layout where
+black's choice is certain (so black, run on the output in memory by formatting.py, has little
+to change).
 """
 
 from __future__ import annotations
@@ -211,10 +213,14 @@ class FieldView:
 
 
 def _top_level_union(annotation: str) -> bool:
+    """Whether ``annotation`` is a union at its top level (``X | Y``, not ``list[X | Y]``)."""
     depth = 0
     for i, c in enumerate(annotation):
-        depth += c in "[(" and 1 or c in "])" and -1 or 0
-        if depth == 0 and annotation.startswith(" | ", i):
+        if c in "[(":
+            depth += 1
+        elif c in "])":
+            depth -= 1
+        elif depth == 0 and annotation.startswith(" | ", i):
             return True
     return False
 
