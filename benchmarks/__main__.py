@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from benchmarks import codec, e2e, idle, profile, storm
+from benchmarks import build, codec, e2e, idle, profile, storm
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -20,6 +20,7 @@ def main() -> int:
     quick = "--quick" in sys.argv[1:]
     codec.main(["--repeat", "3" if quick else "9", "--seconds", "0.02" if quick else "0.1", "--out", str(RESULTS / "codec.md")])
     e2e.main([*(["--stations", "10", "--repeat", "1"] if quick else []), "--out", str(RESULTS / "e2e.md")])
+    build.main([*(["--repeat", "1"] if quick else []), "--out", str(RESULTS / "build.md")])
     profile.main([*(["--stations", "10", "--calls-per-station", "50"] if quick else []), "--out", str(RESULTS / "profile.md")])
     idle.main([*(["--stations", "200", "--per-process", "100"] if quick else []), "--out", str(RESULTS / "idle.md")])
     storm.main([*(["--stations", "200", "--per-process", "100", "--admission", "100,50,10"] if quick else []),

@@ -6,8 +6,8 @@ and on uvloop.
 Load: N stations (raw websockets clients with prebuilt frames), each sending sequential
 Heartbeat and TransactionEvent (7 sampled values) calls. Reported per server, loop and N:
 calls/s, p50/p99 latency, server CPU time per call (from the server process's own /proc
-accounting); plus `ocppgen build` wall time. Idle connections and reconnection storms have
-their own harnesses (benchmarks/idle.py, benchmarks/storm.py).
+accounting). `ocppgen build` has its own harness (benchmarks/build.py), as have idle connections and
+reconnection storms (benchmarks/idle.py, benchmarks/storm.py).
 
     python -m benchmarks.e2e [--stations 100,1000] [--calls-per-station 20] [--loops asyncio,uvloop]
                              [--repeat 3] [--kinds ocppgen,ocppgen-def,incumbent,floor]
@@ -26,9 +26,7 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -90,22 +88,6 @@ async def load(server: ServerProcess, n: int, calls_per_station: int) -> dict[st
     }
 
 
-def build_time() -> tuple[float, float]:
-    """``ocppgen build`` of all three versions into an empty folder: with an empty format cache
-    (cold), then again into another empty folder with the cache the first build left (warm)."""
-    import os
-
-    times = []
-    with tempfile.TemporaryDirectory() as cache:
-        for _ in range(2):
-            with tempfile.TemporaryDirectory() as out:
-                t0 = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "ocppgen", "build", "--out", out], check=True, capture_output=True,
-                               env={**os.environ, "OCPPGEN_CACHE_DIR": cache})
-                times.append(time.perf_counter() - t0)
-    return times[0], times[1]
-
-
 async def prove_the_server_validates(kind: str = "ocppgen") -> None:
     """The ocppgen server being timed really validates: an invalid TransactionEvent is refused."""
     server = ServerProcess(kind)
@@ -138,7 +120,7 @@ def _pythonpath(folder: str | None) -> Any:
 
 
 async def run(
-    stations: list[int], calls_per_station: int, repeat: int, loops: list[str] | None = None, build: bool = True, min_calls: int = 20000,
+    stations: list[int], calls_per_station: int, repeat: int, loops: list[str] | None = None, min_calls: int = 20000,
     python: str | None = None, kinds: list[str] | None = None, base: str | None = None,
 ) -> dict[str, Any]:
     raise_fd_limit()
@@ -147,7 +129,7 @@ async def run(
     for kind in kinds:
         if kind.startswith("ocppgen") and kind != BASE:
             await prove_the_server_validates(kind)
-    results: dict[str, Any] = {"load": {}, "build": [], "loops": loops, "kinds": kinds}
+    results: dict[str, Any] = {"load": {}, "loops": loops, "kinds": kinds}
     for _ in range(repeat):  # interleaved: every server, loop and size once per repetition
         for loop in loops:
             for kind in kinds:
@@ -160,8 +142,6 @@ async def run(
                         results["load"].setdefault((kind, loop, n), []).append(await load(server, n, calls))
                 finally:
                     server.stop()
-        if build:
-            results["build"].append(build_time())
     return results
 
 
@@ -198,9 +178,6 @@ def table(results: dict[str, Any], stations: list[int]) -> str:
                 u = statistics.median([r["cpu_us_per_call"] for r in results["load"][(kind, "uvloop", n)]])
                 gains.append(f"{kind} N={n} {_ratio(u, a)}")
         out += ["", "Server CPU per call on uvloop / on asyncio's loop: " + ", ".join(gains) + "."]
-    if results["build"]:
-        out += ["", f"`ocppgen build` (all three versions) wall time: {med([c for c, _ in results['build']])} s with an empty "
-                f"format cache, {med([w for _, w in results['build']])} s with the cache of the previous build"]
     out += ["", "Medians (min-max) of interleaved repetitions; the load generator shares the 2 cores with the server."]
     return "\n".join(out)
 
@@ -214,11 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=None, help="run the servers on this interpreter (e.g. to compare Python versions)")
     parser.add_argument("--kinds", default=",".join(KINDS), help="the servers to run (comma-separated)")
     parser.add_argument("--base", default=None, help="also run the ocppgen server on the ocppgen package in this folder")
-    parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     stations = [int(x) for x in args.stations.split(",") if x]
-    results = asyncio.run(run(stations, args.calls_per_station, args.repeat, args.loops.split(","), build=not args.no_build,
+    results = asyncio.run(run(stations, args.calls_per_station, args.repeat, args.loops.split(","),
                               python=args.python, kinds=[k for k in args.kinds.split(",") if k], base=args.base))
     text = table(results, stations)
     return publish(text, args.out)

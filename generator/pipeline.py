@@ -72,8 +72,9 @@ def generate(
             warnings.extend(diags)
             irs.append(ir)
             sources = render_version_sources(ir, package)
-            sources.update(render_tables_unformatted(ir.version, ir.key, package))
-            pending.append((schema_set, formatter.submit(sources)))
+            tables = render_tables_unformatted(ir.version, ir.key, package)
+            sources.update(tables)
+            pending.append((schema_set, formatter.submit(sources, settled=tables.keys())))
         for schema_set, formatted in pending:
             rendered = formatted()
             files.update(rendered)

@@ -1,25 +1,24 @@
 """Rendering: IR -> {relative path: formatted source}. No filesystem access here.
 
 Everything a template needs (imports, annotations, defaults, checks, escaped docs) is decided
-in this module; templates only loop and branch. Output is formatted with black in memory.
+in this module; templates only loop and branch, and lines come out in black's layout where
+black's choice is certain (so black, run on the output in memory by formatting.py, has little
+to change).
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import math
-import multiprocessing
-import os
+import re
 import textwrap
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import black
 import jinja2
 
+from .formatting import BLACK_MODE, Formatter, format_all
 from .secrets import secret_keys, secret_paths, secret_variables
 from .ir import (
     AnyType,
@@ -28,6 +27,7 @@ from .ir import (
     EnumDef,
     Field,
     IntegerType,
+    Message,
     NamedType,
     NumberType,
     StringType,
@@ -37,8 +37,6 @@ from .ir import (
 )
 
 __all__ = ["BLACK_MODE", "Formatter", "format_all", "render_package", "render_version", "render_version_sources", "runtime_files"]
-
-BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 
 
 def _templates_dir() -> Path:
@@ -132,6 +130,44 @@ def annotation(t: TypeExpr, ctx: _Ctx) -> str:
     return f"Annotated[{base}, {meta}]"
 
 
+WIDTH = 100  # black's line length (BLACK_MODE)
+
+
+def wrap_call(indent: int, head: str, args: str, tail: str) -> str:
+    """``head + args + tail`` (a call: ``head`` ends with its opening bracket, ``tail`` starts
+    with its closing one) at ``indent`` spaces, laid out as black lays it out: on one line if it
+    fits, else the arguments on a line of their own when they and the head fit. Anything else
+    stays on one line for black to split. The layout only moves line breaks inside brackets,
+    never a token, so black's output is the same either way; laid out already, a piece is one
+    black pass instead of two (black formats twice when its first pass changes something)."""
+    one = head + args + tail
+    if indent + len(one) <= WIDTH or not one.isascii():  # black measures width, not length
+        return one
+    if indent + len(head) <= WIDTH and indent + 4 + len(args) <= WIDTH and indent + len(tail) <= WIDTH:
+        pad = " " * indent
+        return f"{head}\n{pad}    {args}\n{pad}{tail}"
+    return one
+
+
+def import_line(module: str, names: list[str]) -> str:
+    """``from module import names`` as black writes it: one line if it fits, else one name per
+    line in parentheses with a trailing comma (black always splits a long import that way)."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= WIDTH or not line.isascii():
+        return line
+    return "\n".join([f"from {module} import (", *(f"    {name}," for name in names), ")"])
+
+
+def all_line(names: list[str]) -> str:
+    """``__all__`` as black writes it: one line if it fits, else one name per line with a
+    trailing comma (black always explodes a list literal that does not fit)."""
+    items = [json.dumps(n) for n in names]
+    line = f"__all__ = [{', '.join(items)}]"
+    if len(line) <= WIDTH or not line.isascii():
+        return line
+    return "\n".join(["__all__ = [", *(f"    {item}," for item in items), "]"])
+
+
 @dataclass
 class FieldView:
     python_name: str
@@ -139,6 +175,54 @@ class FieldView:
     annotation: str
     default: str | None  # Python source of the default, None when required
     doc: str
+
+    @property
+    def line(self) -> str:
+        """The field's declaration in a class body, laid out as black does: the ``field(...)``
+        arguments on a line of their own (``wrap_call``), else the value in parentheses, else
+        the annotation in parentheses, whichever fits first. Black makes redundant parentheses
+        around an annotation or a value invisible before it lays a line out, so adding them
+        changes no output; tests/test_formatting.py checks each form around the line length."""
+        head = f"{self.python_name}: {self.annotation}"
+        if self.python_name != self.wire_name:
+            default = "" if self.default is None else f"default={self.default}, "
+            name = json.dumps(self.wire_name, ensure_ascii=False)
+            line = wrap_call(4, f"{head} = field(", f"{default}name={name}", ")")
+            value = f"field({default}name={name})"
+            if "\n" in line or 4 + len(line) <= WIDTH or not line.isascii():
+                return line
+        elif self.default is None:
+            return head
+        else:
+            value = self.default
+            line = f"{head} = {value}"
+            if 4 + len(line) <= WIDTH or not line.isascii():
+                return line
+        if 4 + len(head) + 4 <= WIDTH and 8 + len(value) <= WIDTH:
+            return f"{head} = (\n        {value}\n    )"
+        ann, tail = self.annotation, f") = {value}"
+        if 4 + len(tail) > WIDTH:
+            return line
+        if "[" in ann and ann.endswith("]") and not _top_level_union(ann):  # split the subscript
+            start = ann.index("[")
+            if 4 + len(f"{self.python_name}: {ann[: start + 1]}") <= WIDTH and 8 + len(ann) - start - 2 <= WIDTH:
+                return f"{self.python_name}: {ann[: start + 1]}\n        {ann[start + 1 : -1]}\n    ]{tail[1:]}"
+        elif 8 + len(ann) <= WIDTH:
+            return f"{self.python_name}: (\n        {ann}\n    ){tail[1:]}"
+        return line
+
+
+def _top_level_union(annotation: str) -> bool:
+    """Whether ``annotation`` is a union at its top level (``X | Y``, not ``list[X | Y]``)."""
+    depth = 0
+    for i, c in enumerate(annotation):
+        if c in "[(":
+            depth += 1
+        elif c in "])":
+            depth -= 1
+        elif depth == 0 and annotation.startswith(" | ", i):
+            return True
+    return False
 
 
 @dataclass
@@ -165,6 +249,9 @@ def _default_source(f: Field, enums: dict[str, EnumDef]) -> str:
     if isinstance(t, NamedType) and t.name in enums:
         member = next(m for m in enums[t.name].members if m.value == f.default)
         return f"{t.name}.{member.python_name}"
+    text = f.default
+    if isinstance(text, str) and text.isascii() and text.isprintable() and not set(text) & set("\"'\\"):
+        return f'"{text}"'  # black's quotes, which it would put there (repr() gives single ones)
     return repr(f.default)
 
 
@@ -197,7 +284,9 @@ def _struct_view(s: StructDef, enums: dict[str, EnumDef], ctx: _Ctx) -> StructVi
     return StructView(s.name, docstring(s.description), s.open, fields, checks)
 
 
+@functools.cache
 def _environment() -> jinja2.Environment:
+    """The one template environment of this process: it compiles each template once."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -207,95 +296,12 @@ def _environment() -> jinja2.Environment:
         autoescape=False,
     )
     env.filters["pystr"] = lambda s: json.dumps(s, ensure_ascii=False)
+    env.filters["def_layout"] = def_layout
+    env.filters["call_layout"] = def_layout  # a call statement splits at its first bracket too
+    env.filters["import_line"] = lambda names, module: import_line(module, list(names))
+    env.filters["all_line"] = all_line
     return env
 
-
-def _cache_dir() -> Path | None:
-    """Where formatted modules are kept, keyed by their unformatted text (None: no cache).
-    ``OCPPGEN_CACHE_DIR`` names the folder; ``OCPPGEN_CACHE_DIR=`` (empty) turns it off."""
-    configured = os.environ.get("OCPPGEN_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "ocppgen" / "black"
-
-
-def _format(path: str, source: str) -> str:
-    """``source`` as black formats it. black takes most of a build's time and is deterministic
-    for one version and mode, so its output is kept by the hash of its input: a module whose
-    text did not change since the last build is not formatted again (decision 0019)."""
-    folder = _cache_dir()
-    key = _key(source)
-    cached = folder / f"{key}.py" if folder is not None else None
-    if cached is not None:
-        try:
-            return cached.read_text(encoding="utf-8")
-        except OSError:
-            pass
-    try:
-        formatted: str = black.format_str(source, mode=BLACK_MODE)
-    except black.InvalidInput as exc:  # a template bug, never a user error
-        raise RuntimeError(f"generated {path} is not valid Python: {exc}") from exc
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f"{key}.{os.getpid()}.tmp")
-            partial.write_text(formatted, encoding="utf-8")
-            partial.replace(cached)  # atomic: a reader never sees half a file
-        except OSError:
-            pass  # a read-only home: no cache, same output
-    return formatted
-
-
-
-def _format_pair(item: tuple[str, str]) -> str:
-    return _format(*item)
-
-
-def format_all(sources: dict[str, str]) -> dict[str, str]:
-    """Every module of ``sources`` (path -> text) as black formats it."""
-    with Formatter() as formatter:
-        return formatter.submit(sources)()
-
-
-class Formatter:
-    """Formats modules with black in worker processes while the caller goes on (building the
-    next version's IR), when the machine has more than one core: black is nearly all of a cold
-    build's time. The output is the same either way. ``OCPPGEN_JOBS`` caps the workers (1:
-    format in this process)."""
-
-    def __init__(self) -> None:
-        self.jobs = int(os.environ.get("OCPPGEN_JOBS") or os.cpu_count() or 1)
-        self._pool: Any = None
-
-    def __enter__(self) -> Formatter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-
-    def submit(self, sources: dict[str, str]) -> Callable[[], dict[str, str]]:
-        """Start formatting ``sources``; the returned function waits for the formatted modules."""
-        folder = _cache_dir()
-        misses = [p for p, src in sources.items() if folder is None or not (folder / f"{_key(src)}.py").exists()]
-        if self.jobs < 2 or len(misses) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            formatted = {p: _format(p, src) for p, src in sources.items()}
-            return lambda: formatted
-        if self._pool is None:  # started when first needed; fork: black is already imported
-            self._pool = multiprocessing.get_context("fork").Pool(self.jobs)
-        running = self._pool.map_async(_format_pair, [(p, sources[p]) for p in misses], chunksize=1)
-
-        def wait() -> dict[str, str]:
-            done = dict(zip(misses, running.get()))
-            return {p: done[p] if p in done else _format(p, src) for p, src in sources.items()}
-
-        return wait
-
-
-def _key(source: str) -> str:
-    return hashlib.sha256(f"{black.__version__}\0{BLACK_MODE!r}\0{source}".encode()).hexdigest()
 
 def _banner(what: str, package: str) -> str:
     return (
@@ -332,7 +338,7 @@ def _imports(module: str, base: str, ctx: _Ctx, structs: list[StructView], used_
     if any(s.open for s in structs):
         lines.append("from collections.abc import Mapping")
     if typing:
-        lines.append(f"from typing import {', '.join(typing)}")
+        lines.append(import_line("typing", typing))
     lines.append("")
     msgspec_names = sorted(
         _when(ctx.meta, "Meta")
@@ -340,22 +346,22 @@ def _imports(module: str, base: str, ctx: _Ctx, structs: list[StructView], used_
         | _when(any(f.python_name != f.wire_name for s in structs for f in s.fields), "field")
     )
     if msgspec_names:
-        lines.append(f"from msgspec import {', '.join(msgspec_names)}")
+        lines.append(import_line("msgspec", msgspec_names))
     lines.append("")
     package = base.rsplit(".", 1)[0]
     if checks:
-        lines.append(f"from {package}.runtime.checks import {', '.join(checks)}")
+        lines.append(import_line(f"{package}.runtime.checks", checks))
     payload = sorted(
         _when(any(s.open for s in structs), "OpenFields", "OpenObject")
         | _when(any(not s.open for s in structs), "Payload")
         | _when(has_messages, "MessageInfo")
     )
     if payload:
-        lines.append(f"from {package}.runtime.payload import {', '.join(payload)}")
+        lines.append(import_line(f"{package}.runtime.payload", payload))
     if used_types:
-        lines.append(f"from {base}.datatypes import {', '.join(used_types)}")
+        lines.append(import_line(f"{base}.datatypes", used_types))
     if used_enums:
-        lines.append(f"from {base}.enums import {', '.join(used_enums)}")
+        lines.append(import_line(f"{base}.enums", used_enums))
     return lines
 
 
@@ -363,6 +369,18 @@ MODULE_DOCS = {
     "datatypes": "Object types of OCPP {version} shared by its messages.",
     "messages": "Request and response payloads of OCPP {version}, one struct per schema file.",
 }
+
+
+def _message_line(m: Message) -> str:
+    """A row of ``MESSAGES`` (inside its tuple), laid out as black does: on one line, or its
+    arguments on one line, or (too long for that) one argument per line with a trailing comma,
+    which is how black splits a call whose arguments are plain literals and names."""
+    text = [json.dumps(v, ensure_ascii=False) for v in (m.action, m.kind, m.file)]
+    args = [text[0], text[1], m.type_name, text[2], str(m.integral_floats)]
+    line = wrap_call(4, "MessageInfo(", ", ".join(args), "),")
+    if "\n" in line or len(line) + 4 <= WIDTH or not line.isascii():
+        return line
+    return "\n".join(["MessageInfo(", *(f"        {a}," for a in args), "    ),"])
 
 
 def render_version(ir: VersionIR, package: str) -> dict[str, str]:
@@ -410,7 +428,7 @@ def render_version_sources(ir: VersionIR, package: str) -> dict[str, str]:
             module_doc=MODULE_DOCS[module].format(version=ir.version),
             imports=_imports(module, base, ctx, structs, used_enums, used_types, has_messages),
             structs=structs,
-            messages=ir.messages if has_messages else (),
+            messages=[_message_line(m) for m in ir.messages] if has_messages else (),
         )
     out["__init__.py"] = env.get_template("version_init.py.jinja").render(banner=banner, ir=ir, package=package)
     out.update(_render_routing(env, ir, package, base, banner))
@@ -428,6 +446,69 @@ class ActionView:
     initiator: str
     integral_floats: bool
     doc: str
+
+    @property
+    def method_doc(self) -> str:
+        """``doc`` indented for a method's docstring, as black re-indents a docstring; the
+        closing quotes on a line of their own where black puts them there (a docstring of
+        several lines whose last line is too long for them)."""
+        doc = indent_doc(self.doc, 8)
+        last = doc.rsplit("\n", 1)[-1]
+        breaks = not set(doc) & set("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")  # black's lines: str.splitlines()
+        if "\n" in doc and doc != self.doc and breaks and len(last) + 3 > WIDTH and doc[-1] not in "\"\\":
+            return f"{doc}\n        "
+        return doc
+
+    @property
+    def route(self) -> str:
+        """The route constant's assignment, laid out as black does: black makes redundant
+        parentheses around the value invisible and puts them back where the line needs them,
+        so wrapping the call in them (when its first line is too long) changes no output."""
+        head = f"{self.constant}: Final[Route[{self.request}, {self.response or 'None'}]] = "
+        args = [
+            f"Action.{self.name}", self.request, self.response or "None", _INITIATORS[self.initiator],
+            f"send={self.send}", f"integral_floats={self.integral_floats}",
+        ]
+        route = f"Route[{self.request}, {self.response or 'None'}]"
+        if len(head) + len("Route(") <= WIDTH or not head.isascii():
+            first = f"{head}Route("
+        elif len(head) + 1 <= WIDTH:
+            return "\n".join([f"{head}(", "    Route(", *(f"        {a}," for a in args), "    )", ")"])
+        elif 4 + len(route) <= WIDTH:  # the annotation's subscript on a line of its own
+            first = f"{self.constant}: Final[\n    {route}\n] = Route("
+        else:
+            first = f"{head}Route("  # black's to lay out
+        return "\n".join([first, *(f"    {a}," for a in args), ")"])
+
+
+_INITIATORS = {"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both": "_FROM_BOTH"}
+
+
+def indent_doc(doc: str, width: int) -> str:
+    """A docstring body re-indented as black re-indents a docstring: the first line stripped,
+    the common indentation of the others replaced by ``width`` spaces, blank lines empty. Not
+    where black leaves the string as it is (a line that ends in a backslash) or expands tabs."""
+    if re.search(r"\\\s*\n", doc) or "\t" in doc:
+        return doc
+    lines = doc.split("\n")
+    rest = [line for line in lines[1:] if line.strip()]
+    common = min((len(line) - len(line.lstrip()) for line in rest), default=0)
+    out = [lines[0].strip()]
+    for line in lines[1:]:
+        text = line[common:].rstrip()
+        out.append(" " * width + text if text else "")
+    return "\n".join(out)
+
+
+def def_layout(line: str) -> str:
+    """A ``def`` line (with its indentation, parameters in the first parentheses, none in the
+    return annotation) as black lays it out: too long, it splits at the parameters' brackets."""
+    text = line.rstrip("\n")
+    newlines = line[len(text) :]
+    indent = len(text) - len(text.lstrip(" "))
+    text = text[indent:]
+    start, end = text.index("("), text.rindex(")")
+    return " " * indent + wrap_call(indent, text[: start + 1], text[start + 1 : end], text[end:]) + newlines
 
 
 @dataclass
@@ -466,7 +547,6 @@ def _render_routing(env: jinja2.Environment, ir: VersionIR, package: str, base: 
         package=package,
         base=base,
         message_types=sorted({t for v in views for t in (v.request, v.response) if t}),
-        initiators={"ChargingStation": "_FROM_STATION", "CSMS": "_FROM_CSMS", "Both": "_FROM_BOTH"},
         secrets=_Secrets(secret_paths(ir), secret_variables(ir.version), secret_keys(ir.version)),
     )
     for role in ROLES:
@@ -498,9 +578,9 @@ def render_package(package: str, versions: list[VersionIR]) -> dict[str, str]:
     env = _environment()
     banner = _banner("its templates", package)
     out = {
-        "__init__.py": _format(
-            "__init__.py", env.get_template("package_init.py.jinja").render(banner=banner, package=package)
-        ),
+        "__init__.py": format_all(
+            {"__init__.py": env.get_template("package_init.py.jinja").render(banner=banner, package=package)}
+        )["__init__.py"],
         "py.typed": "",
         "NOTICE.md": env.get_template("NOTICE.md.jinja").render(),
     }

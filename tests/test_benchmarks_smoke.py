@@ -33,7 +33,7 @@ def test_e2e_harness_smoke() -> None:
 
     from benchmarks import e2e
 
-    results = asyncio.run(e2e.run([3], 4, 1, ["asyncio", "uvloop"], build=False, min_calls=12))
+    results = asyncio.run(e2e.run([3], 4, 1, ["asyncio", "uvloop"], min_calls=12))
     text = e2e.table(results, [3])
     for kind in e2e.KINDS:
         for loop in results["loops"]:
