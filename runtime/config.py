@@ -131,7 +131,7 @@ class ServerOptions(Options):
         tls_read_buffer: When the server serves TLS on asyncio's loop: the most read buffer
             asyncio's TLS layer allocates per connection, in bytes (its own default is 256 KiB,
             about 290 KiB of memory per station in all; 16 KiB, one TLS record, gives about
-            52 KiB). Process-wide and only ever lowered (``tls.limit_read_buffer``); None leaves
+            54 KiB). Process-wide and only ever lowered (``tls.limit_read_buffer``); None leaves
             asyncio's default. uvloop's TLS layer is left as it is.
         drain_timeout: Seconds ``stop()`` lets running handlers finish.
         replaced_close_timeout: Seconds a connection replaced by a new one for the same

@@ -56,9 +56,10 @@ of resident memory on asyncio's loop (measured with bare websockets: 292 KiB per
 connection) — 14 GiB for 50,000 stations before any OCPP state. A TLS record carries at most
 16 KiB of plaintext (RFC 8446 section 5.1, RFC 5246 section 6.2.1), so a buffer of one record
 reads every record in one call; :func:`limit_read_buffer` lowers asyncio's size for the process
-(52 KiB per idle connection at 16 KiB). The CSMS server applies it when it serves TLS
-(``ServerOptions.tls_read_buffer``). uvloop has its own TLS layer, which does not touch its
-buffer until it is used (38 KiB per idle connection measured); nothing is changed there.
+(at 16 KiB: 52 KiB per idle connection of bare websockets, 54 KiB per idle ocppgen station).
+The CSMS server applies it when it serves TLS (``ServerOptions.tls_read_buffer``). uvloop has
+its own TLS layer, which does not touch its buffer until it is used (38 KiB per idle
+connection of bare websockets, 40 KiB per ocppgen station, measured); nothing is changed there.
 
 Not here (left to the connection and the authenticator): the subject checks of the station
 certificate (O = CSO name, A00.FR.404; CN = serial number, A00.FR.405), accepting an expired
