@@ -4,12 +4,9 @@ under another package name):
 
     python -m benchmarks.ab /path/to/other/checkout/runtime
 """
-import importlib.util, sys, json, timeit, statistics
-def load(name, folder):
-    spec = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
-    mod = importlib.util.module_from_spec(spec); sys.modules[name] = mod; spec.loader.exec_module(mod)
-    return importlib.import_module(f"{name}.protocol")
-old = load("mainrt", sys.argv[1])
+import sys, json, timeit, statistics
+from benchmarks.harness import load_runtime
+old = load_runtime("mainrt", sys.argv[1])
 from ocppgen.generated.runtime import protocol as new
 from benchmarks.messages import CALLS, RESPONSES, frame
 from benchmarks import codec

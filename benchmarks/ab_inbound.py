@@ -11,8 +11,6 @@ so another copy loads under another package name, as ``benchmarks.ab`` does):
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import statistics
 import sys
 import time
@@ -24,23 +22,14 @@ from typing import Any
 import msgspec
 
 from benchmarks import codec
+from benchmarks.harness import csms_core, load_runtime
 from benchmarks.messages import CALLS, frame
 from ocppgen.generated.runtime import protocol as ours
 
 
-def load(name: str, folder: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.protocol")
-
-
 def receiver(module: ModuleType, version: str, text: str) -> Callable[[], Any]:
     routing, csms = codec.MODULES[version]
-    role = sys.modules[module.__name__.rsplit(".", 1)[0] + ".routing"].Role
-    protocol = module.OcppProtocol(version=version, role=role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+    protocol = csms_core(module, version, routing.ROUTES, csms.HANDLED)
 
     def run() -> Any:
         events = protocol.receive(text, 0.0)
@@ -57,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--number", type=int, default=3000)
     args = parser.parse_args(argv)
-    other = load("other_runtime", args.other)
+    other = load_runtime("other_runtime", args.other)
     print("| message | floor | codec | other receive | this receive | this / other | other / floor | this / floor "
           "| other / codec | this / codec |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -10,8 +10,6 @@ than wall time on a shared machine). Both cores must write the same frames (chec
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import statistics
 import sys
@@ -21,24 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import codec
+from benchmarks.harness import csms_core, load_runtime
 from benchmarks.messages import CALLS, RESPONSES
-
-
-def load(name: str, folder: str) -> Any:
-    """The protocol module of the runtime in ``folder``, loaded as package ``name`` (the runtime
-    uses relative imports only)."""
-    spec = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return importlib.import_module(f"{name}.protocol")
 
 
 def responder(module: Any, version: str, action: str, response: Any) -> Callable[[], list[str]]:
     routing, csms = codec.MODULES[version]
-    role = sys.modules[module.__name__.rsplit(".", 1)[0] + ".routing"].Role
-    protocol = module.OcppProtocol(version=version, role=role.CSMS, routes=routing.ROUTES, handled=csms.HANDLED)
+    protocol = csms_core(module, version, routing.ROUTES, csms.HANDLED)
     inbound = protocol._inbound
 
     def run() -> list[str]:
@@ -83,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--number", type=int, default=5000)
     args = parser.parse_args(argv)
-    other = load("other_runtime", args.other)
+    other = load_runtime("other_runtime", args.other)
     from ocppgen.generated.runtime import protocol as this
 
     rows = []

@@ -4,6 +4,8 @@ generator processes spread over 127.x source addresses, and a throwaway TLS cert
 from __future__ import annotations
 
 import datetime
+import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -15,6 +17,25 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
+
+
+def load_runtime(name: str, folder: str) -> Any:
+    """The protocol module of the runtime in ``folder`` (another checkout's ``runtime/``),
+    loaded as package ``name``: the runtime uses relative imports only, so a second copy loads
+    beside this one's for an A/B in one process."""
+    spec = importlib.util.spec_from_file_location(name, f"{folder}/__init__.py", submodule_search_locations=[folder])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module(f"{name}.protocol")
+
+
+def csms_core(protocol_module: Any, version: str, routes: Any, handled: Any) -> Any:
+    """An ``OcppProtocol`` of ``protocol_module`` (this runtime's or one ``load_runtime`` gave)
+    on the CSMS side of ``version``."""
+    role = sys.modules[protocol_module.__name__.rsplit(".", 1)[0] + ".routing"].Role
+    return protocol_module.OcppProtocol(version=version, role=role.CSMS, routes=routes, handled=handled)
 
 
 def publish(text: str, out: Path | None) -> int:

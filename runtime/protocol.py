@@ -938,8 +938,8 @@ class OcppProtocol:
                 paced = self._pace_boot(mid, request, now)
                 if paced is not None:
                     return paced
-            if self._cache and session.answers:
-                cached = session.cached_answer(action, mid)
+            if self._cache:
+                cached = session.cached_answer(action, mid)  # (reading it makes no cache: memory)
                 if cached is not None:
                     self._outbox.append(fr.encode_result(mid, cached))
                     return [Answered(message_id=mid, action=action, reason="cache", detail="a retry, answered from the cache")]

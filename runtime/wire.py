@@ -195,29 +195,10 @@ _STRUCT = msgspec.Struct
 _UNSET = msgspec.UNSET
 
 
-@lru_cache(maxsize=None)
 def datetime_attrs(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
     """:func:`_datetime_paths` of a payload type with attribute names instead of wire names
     (None: each item of a list), or None when a date-time sits where a path cannot say."""
-    paths: list[tuple[str | None, ...]] = []
-
-    def walk(t: mi.Type, prefix: tuple[str | None, ...], depth: int) -> bool:
-        if depth > 16:
-            return False
-        if isinstance(t, mi.DateTimeType):
-            paths.append(prefix)
-            return True
-        if isinstance(t, mi.StructType):
-            return all(walk(f.type, (*prefix, f.name), depth + 1) for f in t.fields)
-        if isinstance(t, (mi.ListType, mi.VarTupleType)):
-            return walk(t.item_type, (*prefix, _ITEMS), depth + 1)
-        if isinstance(t, mi.UnionType) or isinstance(t, mi.CustomType):
-            return not _has_kind_info(t, mi.DateTimeType)
-        return True
-
-    if not walk(mi.type_info(type_), (), 0):
-        return None
-    return tuple(paths)
+    return _paths(type_, wire=False)
 
 
 def cut_paths(payload: Any, data: bytes, paths: tuple[tuple[str | None, ...], ...], decimals: int | None) -> bytes | None:
@@ -342,10 +323,16 @@ _FRACTION = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})\d{3}((?:Z|[+-
 _ITEMS = None  # a path step that stands for every item of a list
 
 
-@lru_cache(maxsize=None)
 def _datetime_paths(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
     """The JSON paths of every date-time field of a payload type (wire names; None: each item
     of a list), or None when one sits where a path cannot say (an open object, a union)."""
+    return _paths(type_, wire=True)
+
+
+@lru_cache(maxsize=None)
+def _paths(type_: Any, *, wire: bool) -> tuple[tuple[str | None, ...], ...] | None:
+    """The paths of every date-time field of a payload type, as wire names (``wire``) or as
+    attribute names; None: a date-time sits where a path cannot say."""
     paths: list[tuple[str | None, ...]] = []
 
     def walk(t: mi.Type, prefix: tuple[str | None, ...], depth: int) -> bool:
@@ -355,7 +342,7 @@ def _datetime_paths(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
             paths.append(prefix)
             return True
         if isinstance(t, mi.StructType):
-            return all(walk(f.type, (*prefix, f.encode_name), depth + 1) for f in t.fields)
+            return all(walk(f.type, (*prefix, f.encode_name if wire else f.name), depth + 1) for f in t.fields)
         if isinstance(t, (mi.ListType, mi.VarTupleType)):
             return walk(t.item_type, (*prefix, _ITEMS), depth + 1)
         if isinstance(t, mi.UnionType) or isinstance(t, mi.CustomType):

@@ -119,8 +119,16 @@ SCRIPT = [
 ]
 
 
-async def opened(handler: object, binding: Any = csms201.BINDING, **options: Any) -> tuple[Connection, MemorySocket, asyncio.Task[None], AsyncIterator[str | bytes]]:
-    tested, peer = memory_pair()
+async def opened(
+    handler: object, binding: Any = csms201.BINDING, *, tested: MemorySocket | None = None, **options: Any
+) -> tuple[Connection, MemorySocket, asyncio.Task[None], AsyncIterator[str | bytes]]:
+    """A connection running ``handler`` over ``tested`` (a memory socket of the test's own
+    kind, or a plain one), and the peer's socket and frames."""
+    if tested is None:
+        tested, peer = memory_pair()
+    else:
+        peer = MemorySocket(("memory", 1))
+        tested.peer, peer.peer = peer, tested
     session = Session("CS-1", Role.CSMS, registration_gate=False)
     connection = Connection(tested, binding, session, handler, ServerOptions(**options))
     session.attach(connection, binding.version)
@@ -382,13 +390,7 @@ def test_a_lone_answer_written_without_the_lock_never_overtakes_a_batch_being_wr
             return HB
 
     async def body() -> None:
-        tested, peer = SlowSocket(("memory", 0)), MemorySocket(("memory", 1))
-        tested.peer, peer.peer = peer, tested
-        session = Session("CS-1", Role.CSMS, registration_gate=False)
-        connection = Connection(tested, csms201.BINDING, session, Handler(), ServerOptions(handler_timeout=0.1))
-        session.attach(connection, "2.0.1")
-        task = asyncio.ensure_future(connection.run())
-        frames = peer.__aiter__()
+        _, peer, task, frames = await opened(Handler(), tested=SlowSocket(("memory", 0)), handler_timeout=0.1)
         for mid in ("a1", "a2"):
             await peer.send(f'[2,"{mid}","Authorize",{{"idToken":{{"idToken":"X","type":"ISO14443"}}}}]')
         await asyncio.sleep(0.13)  # both timed out; the first InternalError is being written
@@ -420,14 +422,8 @@ def test_a_lone_answer_is_written_without_the_lock_when_no_one_writes() -> None:
             return HB
 
     async def body() -> None:
-        tested, peer = Watching(("memory", 0)), MemorySocket(("memory", 1))
-        tested.peer, peer.peer = peer, tested
-        session = Session("CS-1", Role.CSMS, registration_gate=False)
-        connection = Connection(tested, csms201.BINDING, session, Handler(), ServerOptions())
-        tested.connection = connection
-        session.attach(connection, "2.0.1")
-        task = asyncio.ensure_future(connection.run())
-        frames = peer.__aiter__()
+        tested = Watching(("memory", 0))
+        tested.connection, peer, task, frames = await opened(Handler(), tested=tested)
         await peer.send('[2,"h","Heartbeat",{}]')
         assert (await frame(frames))[:2] == [3, "h"]
         await peer.send('[2,"x","Heartbeat",{"bad":1}]')  # the core's own answer: through the lock
