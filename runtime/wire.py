@@ -197,7 +197,11 @@ _UNSET = msgspec.UNSET
 
 def datetime_attrs(type_: Any) -> tuple[tuple[str | None, ...], ...] | None:
     """:func:`_datetime_paths` of a payload type with attribute names instead of wire names
-    (None: each item of a list), or None when a date-time sits where a path cannot say."""
+    (None: each item of a list), or None when a date-time sits where a path cannot say.
+
+    Args:
+        type_: The payload type (a generated struct).
+    """
     return _paths(type_, wire=False)
 
 
