@@ -309,8 +309,14 @@ async def register(station: StationClient[Any, Any], sim: Simulator, boot: Any) 
     passed (2.x B02.FR.08, B03.FR.06; 1.6 section 4.2), unless a BootNotification the CSMS
     triggered meanwhile was accepted (F06.FR.17). ``boot()`` sends one BootNotification."""
     await booted(sim, boot())
+    loop = asyncio.get_running_loop()
     while sim.boot.status.value != "Accepted":
-        loop = asyncio.get_running_loop()
+        if station.registered:
+            # a triggered boot was accepted: the client is registered as soon as the answer is
+            # read, and the task that sent it keeps it in sim.boot a step later. Every turn of
+            # this loop awaits, or that task would never run.
+            await asyncio.sleep(0.05)
+            continue
         end = loop.time() + max(sim.boot.interval, 1)
         while loop.time() < end and not station.registered:
             await asyncio.sleep(0.05)

@@ -205,3 +205,49 @@ def test_simulator_stops_when_the_queued_start_is_not_accepted(tmp_path: Path, v
     else:
         assert last.event_type.value == "Ended" and last.trigger_reason.value == "Deauthorized"
         assert last.transaction_info.stopped_reason.value == "DeAuthorized"
+
+
+_REGISTER_RACE = """
+import asyncio, types
+from examples.station import register
+
+def answer(status, interval):
+    return types.SimpleNamespace(status=types.SimpleNamespace(value=status), interval=interval)
+
+async def main():
+    station = types.SimpleNamespace(registered=False)
+    sim = types.SimpleNamespace(boot=None)
+
+    async def pending():
+        return answer("Pending", 1)
+
+    task = asyncio.ensure_future(register(station, sim, pending))
+    await asyncio.sleep(0.01)  # Pending: it waits for the interval, watching for a triggered boot
+    station.registered = True  # the triggered boot's Accepted answer was processed ...
+    await asyncio.sleep(0.2)   # ... and the task that keeps it in sim.boot resumes later
+    sim.boot = answer("Accepted", 300)
+    result = await asyncio.wait_for(task, 5)
+    print(result.status.value)
+
+asyncio.run(main())
+"""
+
+
+def test_register_waits_for_a_triggered_boot_answer_it_has_not_kept_yet() -> None:
+    """F06.FR.17: a BootNotification the CSMS triggered while the station was Pending is
+    accepted. The client is registered as soon as that answer is read; the example keeps the
+    answer a step later, in the task that sent it. In between, ``register`` used to loop without
+    ever yielding to the event loop, so that task never ran: the process hung (a CI run of
+    TC_B_02_CS stalled for 90 minutes). Run in a subprocess so the old behaviour fails the test
+    instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    try:
+        done = subprocess.run([sys.executable, "-c", _REGISTER_RACE], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("register() did not return within 30 s: it spins while the triggered boot's answer is on its way")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Accepted"
