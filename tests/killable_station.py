@@ -2,7 +2,11 @@
 the durable queue, resuming where its SQLite file says it was, boots once per process (a
 reconnect within the process does not boot again), and exits once everything is delivered.
 
-    python -m tests.killable_station VERSION URL DB TOTAL
+    python -m tests.killable_station VERSION URL DB TOTAL [BOOTS]
+
+BOOTS: a file the process appends a line "<pid>" to for every BootNotification answer it received
+(a boot the CSMS handled whose answer was lost to a drop does not count: the station was not
+registered by it and boots again, B01).
 
 2.0.1 / 2.1: TransactionEvents seqNo 0..TOTAL-1. 1.6: a StartTransaction, MeterValues carrying
 their number as the sampled value, and a StopTransaction; the MeterValues and StopTransaction
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
 import random
 import sys
 from typing import Any
@@ -59,7 +64,7 @@ def boot(version: str) -> Any:
     return m.BootNotificationRequest(reason=e.BootReasonEnumType.PowerUp, charging_station=d.ChargingStationType(model="K", vendor_name="V"))
 
 
-async def main(version: str, url: str, db: str, total: int) -> None:
+async def main(version: str, url: str, db: str, total: int, boots: str | None = None) -> None:
     store = SqliteStore(db)
     role = BINDINGS[version]
 
@@ -67,6 +72,9 @@ async def main(version: str, url: str, db: str, total: int) -> None:
         async def connected(self, session: Session, client: Any) -> None:
             if not session.registered:  # once per process: a reconnect keeps the registration
                 await client.boot_notification(boot(version))
+                if boots is not None:
+                    with open(boots, "a", encoding="utf-8") as out:
+                        out.write(f"{os.getpid()}\n")
 
     options = StationOptions(
         backoff=BackOff(0.05, 0.05, 2), queue=store, queue_attempts=5, queue_interval=0.05, call_timeout=2, ping_interval=None
@@ -84,4 +92,4 @@ async def main(version: str, url: str, db: str, total: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else None))
