@@ -42,13 +42,18 @@ def _loop_counts(loop: asyncio.AbstractEventLoop) -> dict[str, int]:
 
 async def _probe(kind: str, stations: int, deflate: bool, frames: int, top: int) -> str:
     port = free_port()
-    args = argparse.Namespace(port=port, no_deflate=not deflate, tls=None, admission=None, uvloop=False)
+    args = argparse.Namespace(kind=kind, port=port, no_deflate=not deflate, tls=None, admission=None, uvloop=False, profile=None)
     listening = asyncio.Event()
     servers.PROFILER = None
     real_ready = servers.ready
     servers.ready = listening.set  # type: ignore[assignment]
     server = asyncio.create_task(servers.SERVERS[kind](args))
-    await listening.wait()
+    waiting = asyncio.ensure_future(listening.wait())
+    await asyncio.wait({server, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if server.done():  # it failed before listening: say why instead of waiting forever
+        waiting.cancel()
+        server.result()
+        raise RuntimeError(f"the {kind} server ended before listening")
     servers.ready = real_ready
     loop = asyncio.get_running_loop()
     flags = () if deflate else ("--no-deflate",)
@@ -135,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.disable(logging.CRITICAL)
     tracemalloc.start(args.frames)
     out: list[str] = []
-    for kind in args.kinds.split(","):
-        out.append(asyncio.run(_probe(kind, args.stations, args.deflate, args.frames, args.top)))
+    try:
+        for kind in args.kinds.split(","):
+            out.append(asyncio.run(_probe(kind, args.stations, args.deflate, args.frames, args.top)))
+    finally:  # the probe may run inside a larger process (the smoke test): leave it as it was
+        tracemalloc.stop()
+        logging.disable(logging.NOTSET)
     print("\n\n".join(out))
     return 0
 

@@ -63,3 +63,16 @@ def test_storm_harness_smoke() -> None:
     assert "| 20 | ws | ocppgen+admission |" in text and "| 20 | ws | floor |" in text
     for r in results.values():
         assert r["stations"] == 20 and r["delivered_s"] >= r["registered_s"] >= 0
+
+
+def test_idle_objects_harness_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    """The per-station allocation probe with 5 stations, ocppgen and the floor: it reports the
+    traced growth and a table for each (a server that fails before listening is an error, not
+    a wait forever)."""
+    from benchmarks import idle_objects
+
+    assert idle_objects.main(["--stations", "5", "--top", "5", "--frames", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "## ocppgen, permessage-deflate off: 5 idle booted stations" in out
+    assert "## floor, permessage-deflate off: 5 idle booted stations" in out
+    assert out.count("traced growth per station:") == 2
