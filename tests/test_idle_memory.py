@@ -8,6 +8,7 @@ import asyncio
 import base64
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from ocppgen.generated.runtime.security import Credentials
@@ -121,6 +122,49 @@ def test_the_handshake_credentials_do_not_stay_on_the_socket_but_the_floor_does(
             assert not hasattr(websocket, "ocpp_credentials")
             assert session.security_floor == 1  # what the credentials said, kept by the session
             await ws.close()
+
+    run(main())
+
+
+def test_the_handshake_headers_go_once_the_station_is_admitted_and_the_connection_works_on() -> None:
+    """The handshake request's and response's headers (~3 KiB per connection) are dropped when
+    the connection starts: what ocppgen needs from them (credentials, offered versions, the
+    identity in the path) was read while admitting the station. The placeholder is shared and
+    refuses writes with a message; the connection goes on answering, and the next station's
+    handshake still sees its own headers."""
+    from ocppgen.generated.runtime.server import _NO_HEADERS
+
+    handler = Csms()
+    seen: list[Credentials] = []
+
+    async def authenticator(credentials: Credentials) -> bool:
+        seen.append(credentials)
+        return True
+
+    csms = server((csms201.BINDING, handler), ping_interval=None, authenticator=authenticator)
+
+    async def main() -> None:
+        async with csms.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            stations = []
+            for name in ("CS-H1", "CS-H2"):
+                token = base64.b64encode(f"{name}:a-password-of-16-chars".encode()).decode()
+                stations.append(await _boot(port, name, additional_headers={"Authorization": f"Basic {token}", "X-Extra": name}))
+            assert [c.station_id for c in seen] == ["CS-H1", "CS-H2"]  # each handshake read its own headers
+            assert [c.password for c in seen] == [b"a-password-of-16-chars"] * 2
+            for name, ws in zip(("CS-H1", "CS-H2"), stations):
+                session = csms.registry.session(name)
+                assert session is not None and session.security_floor == 1
+                websocket = getattr(session.link, "websocket")
+                assert websocket.request.headers is _NO_HEADERS and websocket.response.headers is _NO_HEADERS
+                assert websocket.request.path == f"/ocpp/{name}" and websocket.subprotocol == "ocpp2.0.1"
+                with pytest.raises(TypeError, match="dropped after admission"):
+                    websocket.request.headers["X-Extra"] = "again"
+                await ws.send('[2,"h","Heartbeat",{}]')  # the connection goes on
+                assert (await ws.recv()).startswith('[3,"h",')  # type: ignore[union-attr]
+            assert len(_NO_HEADERS) == 0
+            for ws in stations:
+                await ws.close()
 
     run(main())
 
