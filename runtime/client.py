@@ -33,7 +33,7 @@ from .config import StationOptions
 from .connection import Connection, WebSocketLike, log
 from .errors import CallFailure, ConnectFailed, LocalError, NotAllowed
 from .queue import Queued, TransactionSender
-from .routing import Role, RoleBinding, Route
+from .routing import Role, RoleBinding, Route, lifecycle_method
 from .server import station_id_from_path
 from .security import websockets_logger
 from .session import Registration, Session
@@ -454,8 +454,8 @@ class StationClient(Generic[H, C]):
             self._flush_events()
 
     def _hook(self, name: str, *args: Any) -> None:
-        method = getattr(self.handler, name, None)
-        if method is not None:
+        method = lifecycle_method(self.handler, self.binding.handler_type, name)
+        if method is not None:  # (None: none, or the generated class's empty default)
             self._hooks.put_nowait(lambda: method(*args))
 
     async def _run_hooks(self) -> None:

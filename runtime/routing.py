@@ -52,6 +52,7 @@ __all__ = [
     "Route",
     "awaiting",
     "invoke",
+    "lifecycle_method",
     "settle",
     "start_handler",
 ]
@@ -367,6 +368,16 @@ class CallError:
 
 
 Outcome = Reply | CallError
+
+
+def lifecycle_method(handler: object, base: type, name: str) -> Callable[..., Any] | None:
+    """``handler``'s lifecycle method ``name`` (``connected``, ``registered``, ``disconnected``),
+    or None when it has none or it is ``base``'s (the generated handler class's) empty default:
+    nothing to schedule then, which saves a task per connection event (reconnection storms)."""
+    method = getattr(handler, name, None)
+    if method is None or getattr(method, "__func__", None) is base.__dict__.get(name):
+        return None
+    return method  # type: ignore[no-any-return]
 
 
 def start_handler(handler: object, method_name: str, route: Route[Any, Any], request: Any, context: CallContext[Any]) -> object:

@@ -30,7 +30,7 @@ from websockets.http11 import Request, Response
 
 from .config import ServerOptions
 from .connection import Connection, WebSocketLike, log
-from .routing import Role, RoleBinding
+from .routing import Role, RoleBinding, lifecycle_method
 from .security import Credentials, parse_basic_auth, websockets_logger
 from .session import Session
 from .tls import limit_read_buffer
@@ -358,7 +358,7 @@ class CsmsServer:
             "%s: connected (OCPP %s, %s, registration %s)", station_id, binding.version, _peer(websocket),
             session.registration.value, extra={"ocpp_station": station_id, "ocpp_version": binding.version},
         )
-        self.registry.connected(session, _hook(session.handler, "connected", session, connection.client))
+        self.registry.connected(session, _hook(session.handler, binding, "connected", session, connection.client))
         return connection
 
     def _disconnected(self, connection: Connection, *, replaced: bool) -> None:
@@ -376,7 +376,7 @@ class CsmsServer:
         )
         self.registry.disconnected(
             session, connection.close_code, connection.close_reason, replaced,
-            _hook(connection.handler, "disconnected", session, connection.close_code, connection.close_reason),
+            _hook(connection.handler, connection.binding, "disconnected", session, connection.close_code, connection.close_reason),
         )
 
     def _security(self, connection: Connection, kind: str, detail: str) -> None:
@@ -385,7 +385,7 @@ class CsmsServer:
 
     def _registration_changed(self, connection: Connection, registration: str) -> None:
         session = connection.session
-        self.registry.registration_changed(session, _hook(connection.handler, "registered", session, connection.client))
+        self.registry.registration_changed(session, _hook(connection.handler, connection.binding, "registered", session, connection.client))
 
     # -- serving --------------------------------------------------------------------------
 
@@ -442,9 +442,9 @@ class CsmsServer:
                 await connection.close(1001, "server shutting down")
 
 
-def _hook(handler: object, name: str, *args: Any) -> Callable[[], Any] | None:
-    method = getattr(handler, name, None)
-    if method is None:
+def _hook(handler: object, binding: RoleBinding[Any, Any], name: str, *args: Any) -> Callable[[], Any] | None:
+    method = lifecycle_method(handler, binding.handler_type, name)
+    if method is None:  # none, or the generated class's empty default: nothing to run
         return None
     return lambda: method(*args)
 

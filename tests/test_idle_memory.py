@@ -74,6 +74,63 @@ def test_an_idle_booted_station_holds_one_task_and_no_hook_entry() -> None:
     run(main())
 
 
+class Plain(csms201.CsmsHandler):  # no lifecycle method of its own
+    async def on_boot_notification(self, request: m201.BootNotificationRequest, context: Any) -> m201.BootNotificationResponse:
+        return m201.BootNotificationResponse(current_time=NOW, interval=60, status=e201.RegistrationStatusEnumType.Accepted)
+
+
+class OnlyRegistered(Plain):
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def registered(self, session: Session, client: Any) -> None:
+        self.seen.append(f"registered {session.identity}")
+
+
+def test_the_generated_empty_lifecycle_methods_schedule_nothing_an_overridden_one_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated handler class's connected/registered/disconnected do nothing: a handler
+    that keeps them costs no hook runner (a task) per connection event; one it overrides runs,
+    and so does one set on the instance."""
+    from ocppgen.generated.runtime.registry import LocalRegistry
+    from ocppgen.generated.runtime.routing import lifecycle_method
+
+    runners: list[str] = []
+    original = LocalRegistry._serial
+
+    def spy(self: LocalRegistry, session: Session) -> Any:
+        runners.append(session.identity)
+        return original(self, session)
+
+    monkeypatch.setattr(LocalRegistry, "_serial", spy)
+    base = csms201.CsmsHandler
+    assert lifecycle_method(Plain(), base, "connected") is None and lifecycle_method(Plain(), base, "nothing") is None
+    only = OnlyRegistered()
+    assert lifecycle_method(only, base, "registered") == only.registered
+    patched = Plain()
+    seen: list[str] = []
+
+    async def connected(session: Session, client: Any) -> None:
+        seen.append(f"connected {session.identity}")
+
+    patched.connected = connected  # type: ignore[method-assign]
+    assert lifecycle_method(patched, base, "connected") is connected
+
+    async def main() -> None:
+        for handler, name in ((Plain(), "CS-P"), (only, "CS-R"), (patched, "CS-I")):
+            csms = server((csms201.BINDING, handler), ping_interval=None)
+            async with csms.serve("127.0.0.1", 0) as ws_server:
+                port = next(iter(ws_server.sockets)).getsockname()[1]
+                ws = await _boot(port, name)
+                await ws.close()
+                await eventually(lambda: csms.registry.session(name) is not None and not csms.registry.session(name).connected,  # type: ignore[union-attr]
+                                 what="the disconnect")
+                await asyncio.sleep(0.05)
+
+    run(main())
+    assert runners == ["CS-R", "CS-I"]  # registered for CS-R, connected for CS-I; nothing for CS-P
+    assert only.seen == ["registered CS-R"] and seen == ["connected CS-I"]
+
+
 def test_hooks_queued_while_one_runs_still_run_in_order() -> None:
     handler = Csms()
     handler.slow_connect.clear()  # the connected hook waits: registered and disconnected queue behind it
