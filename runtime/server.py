@@ -57,7 +57,7 @@ class _DroppedHeaders(Headers):
     def _refuse(self, *args: object, **kwargs: object) -> None:
         raise TypeError("an open connection's handshake headers were dropped after admission (ocppgen CsmsServer)")
 
-    __setitem__ = __delitem__ = clear = _refuse  # type: ignore[assignment]  # (update and pop go through them)
+    __setitem__ = __delitem__ = clear = _refuse  # (update and pop go through them)
 
 
 _NO_HEADERS = _DroppedHeaders()
