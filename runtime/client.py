@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from .config import StationOptions
 from .connection import Connection, WebSocketLike, log
 from .errors import CallFailure, ConnectFailed, LocalError, NotAllowed
+from .loop import end_tasks
 from .queue import Queued, TransactionSender
 from .routing import Role, RoleBinding, Route, lifecycle_method
 from .server import station_id_from_path
@@ -490,10 +491,7 @@ class StationClient(Generic[H, C]):
         if self.connection is not None and not self.connection.closed:
             with contextlib.suppress(Exception):
                 await self.connection.close()
-        for task in tasks or []:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await end_tasks(tasks or [])
 
 
 class _Refused(Exception):

@@ -61,6 +61,7 @@ from .backplane import (
 )
 from .connection import Connection
 from .errors import ClusterUnavailable, InvalidMessage, NotConnected, NotSent, OcppError, OutcomeUnknown, VersionMismatch
+from .loop import end_tasks
 from .registry import LocalRegistry, SessionStore, StationEvent
 from .routing import Role, RoleBinding, Route
 from .session import Registration, Session, SessionState, canonical_identity
@@ -186,11 +187,7 @@ class ClusterRegistry(LocalRegistry):
         if self._ops is not None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._ops.join(), 2.0)
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await end_tasks(list(self._tasks))
         await self.backplane.close()
         self._started = False
 

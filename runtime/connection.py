@@ -22,7 +22,6 @@ counted and summed up).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -50,6 +49,7 @@ from .events import (
     SendReceived,
     ToleratedViolation,
 )
+from .loop import end_tasks
 from .protocol import OcppProtocol
 from .routing import CallContext, HandlerError, RoleBinding, Route, awaiting, handler_error, invoke, start_handler
 from .security import redact
@@ -689,8 +689,4 @@ class Connection:
 
     async def stop_tasks(self) -> None:
         """Cancel and await the connection's remaining tasks (handlers, after-response work)."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await end_tasks(list(self._tasks))

@@ -13,10 +13,10 @@ scheduling cost of each frame, the part of a call's CPU time that is not OCPP
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
-__all__ = ["loop_factory", "run", "uvloop_available"]
+__all__ = ["end_tasks", "loop_factory", "run", "uvloop_available"]
 
 T = TypeVar("T")
 
@@ -48,3 +48,20 @@ def run(main: Coroutine[Any, Any, T], *, uvloop: bool | None = None, debug: bool
     environment says)."""
     with asyncio.Runner(debug=debug, loop_factory=loop_factory(uvloop)) as runner:
         return runner.run(main)
+
+
+async def end_tasks(tasks: Iterable[asyncio.Future[Any]], *, cancel: bool = True) -> None:
+    """Cancel ``tasks`` (unless ``cancel`` is False) and wait until every one has ended. How
+    they end (cancelled, an exception) is theirs: nothing of it is raised here, and an
+    exception is marked as retrieved. A cancellation of the caller while it waits is raised,
+    as it must be: ``with suppress(CancelledError): await task`` would swallow it too (the
+    caller would go on as if nobody had asked it to stop)."""
+    pending = [task for task in tasks if not task.done()]
+    if cancel:
+        for task in pending:
+            task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in pending:
+        if not task.cancelled():
+            task.exception()

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .backplane import BackplaneDown, Presence, decode_presence, encode
+from .loop import end_tasks
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -188,11 +189,7 @@ class RedisBackplane:
 
     async def close(self) -> None:
         self._closing = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await end_tasks(self._tasks)
         self._tasks.clear()
         for client in (self._redis, self._blocking):
             if client is not None:

@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import msgspec
 
 from .errors import NotConnected
+from .loop import end_tasks
 from .routing import RoleBinding
 from .session import Session, SessionState, canonical_identity
 
@@ -179,8 +180,7 @@ class _Serial:
 
     async def join(self) -> None:
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await end_tasks([self._task], cancel=False)
 
 
 class LocalRegistry:
