@@ -12,7 +12,7 @@ def test_codec_harness_runs_and_times_real_validators() -> None:
     rows = codec.run(repeat=1, target_seconds=0.0005)
     assert [r["name"] for r in rows] == [c[0] for c in codec.CALLS]
     for row in rows:
-        assert {"floor", "ours_receive", "ours_codec", "incumbent", "ours_encode", "incumbent_encode", "out_floor", "ours_respond", "incumbent_respond"} <= set(row["samples"])
+        assert {"floor", "ours_receive", "ours_codec", "least_python", "incumbent", "ours_encode", "incumbent_encode", "out_floor", "ours_respond", "incumbent_respond"} <= set(row["samples"])
     text = codec.table(rows)
     body = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| message")]
     assert len(body) == 2 * len(rows)  # one row per message in each table
@@ -24,6 +24,23 @@ def test_harness_refuses_a_decoder_that_accepts_invalid_messages(monkeypatch: py
     monkeypatch.setattr(PayloadCodec, "decode", lambda self, data: object())
     with pytest.raises(AssertionError, match="accepted an invalid message"):
         codec.prove_decoders_reject_invalid()
+
+
+def test_least_python_receive_decodes_and_validates_as_receive_does() -> None:
+    """The "least Python receive" column times a real typed, validated decode: it gives the
+    request receive gives, and refuses what the schema refuses."""
+    import msgspec
+
+    from benchmarks.messages import CALLS, frame
+
+    name, version, action, payload = CALLS[0]
+    text = frame("19223201", action, payload)
+    [event] = codec.least_python_receive(version, action, text)()
+    expected = codec.ours_receive(version, text)()
+    assert event.request == expected.request and event.message_id == expected.message_id
+    bad = frame("19223201", action, dict(payload, seqNo="42"))
+    with pytest.raises(msgspec.ValidationError):
+        codec.least_python_receive(version, action, bad)()
 
 
 def test_e2e_harness_smoke() -> None:
