@@ -139,6 +139,19 @@ class _Tasks(list["asyncio.Task[Any]"]):
     discard = list.remove
 
 
+
+def release(websocket: object) -> None:
+    """Break the reference cycle a closed websockets connection is left in, so that it is freed
+    at once rather than by the cyclic garbage collector. websockets keeps the exception that
+    ended its frame parser (an EOFError when the peer vanished); its traceback holds the
+    parser's frame, which holds the protocol, which holds the exception. The exception stays
+    (websockets gives it as the cause of ConnectionClosed); its traceback goes. In a
+    reconnection storm the collector would otherwise walk every dropped connection, which keeps
+    its memory until then (issue 14). Another transport, or a connection still open: nothing."""
+    exc = getattr(getattr(websocket, "protocol", None), "parser_exc", None)
+    if isinstance(exc, BaseException):
+        exc.__traceback__ = None
+
 class Connection:
     """One WebSocket speaking one OCPP version as one role, for one station's session.
 
@@ -353,6 +366,7 @@ class Connection:
             self.close_code = self.websocket.close_code
             self.close_reason = self.websocket.close_reason or self.close_reason
             self._terminate()
+            release(self.websocket)
 
     async def drain(self, timeout: float) -> None:
         """Wait for running handlers (graceful shutdown), at most ``timeout`` seconds."""

@@ -271,6 +271,10 @@ class CsmsServer:
             request.headers = _NO_HEADERS
         if websocket.response is not None:
             websocket.response.headers = _NO_HEADERS
+        # websockets binds the subprotocol callback to the protocol with a closure over the
+        # connection: a reference cycle that would leave every closed connection (its buffers,
+        # the handshake) to the cyclic garbage collector. The handshake has used it: it goes.
+        vars(websocket.protocol).pop("select_subprotocol", None)
         return self._serve(self._open(websocket, station_id, subprotocol, credentials, offered, True))
 
     async def run_connection(
