@@ -217,9 +217,9 @@ def restricted_client(
 TLS12 = ssl.TLSVersion.TLSv1_2
 
 
-def csms(pki: Pki, profile: Literal[2, 3], version: OcppVersion, **kw: bool) -> ssl.SSLContext:
+def csms(pki: Pki, profile: Literal[2, 3], version: OcppVersion, *, legacy_tls: bool = False) -> ssl.SSLContext:
     ca = pki.station_ca if profile == 3 else None
-    return server_context(profile, version, rsa=pki.csms_rsa, ecdsa=pki.csms_ecdsa, station_ca=ca, **kw)
+    return server_context(profile, version, rsa=pki.csms_rsa, ecdsa=pki.csms_ecdsa, station_ca=ca, legacy_tls=legacy_tls)
 
 
 # -- the CSMS's four suites (A00.FR.318/421; 1.6: A00.FR.317/421) -------------------------------
@@ -245,8 +245,9 @@ def test_server_accepts_a_client_limited_to_each_required_suite(
 def test_tls_1_3_works_with_either_server_certificate(pki: Pki, version: OcppVersion) -> None:
     # "TLS v1.2 or above" (A00.FR.313/416): 1.3 has its own suites, all AEAD.
     v13 = ssl.TLSVersion.TLSv1_3
-    for chain in ({"rsa": pki.csms_rsa}, {"ecdsa": pki.csms_ecdsa}):
-        server = server_context(3, version, station_ca=pki.station_ca, **chain)
+    for rsa, ecdsa in ((pki.csms_rsa, None), (None, pki.csms_ecdsa)):
+        chain = "rsa" if rsa is not None else "ecdsa"
+        server = server_context(3, version, station_ca=pki.station_ca, rsa=rsa, ecdsa=ecdsa)
         client = restricted_client("DEFAULT", v13, v13, pki.csms_ca, pki.station_rsa)
         srv, cli = handshake(server, client, ocpp=version)
         assert srv.ok and cli.ok, (chain, srv, cli)
@@ -400,7 +401,9 @@ def test_station_context_connects_to_the_csms_context(pki: Pki, profile: Literal
 @pytest.mark.parametrize("chain", ["rsa", "ecdsa"])
 def test_station_context_works_with_a_csms_that_has_one_certificate_type_on_tls_1_2(pki: Pki, chain: str) -> None:
     # A00.FR.319/422: the station offers both suite pairs, so either CSMS certificate works.
-    server = server_context(2, "2.0.1", **{chain: pki.csms_rsa if chain == "rsa" else pki.csms_ecdsa})
+    server = server_context(
+        2, "2.0.1", rsa=pki.csms_rsa if chain == "rsa" else None, ecdsa=pki.csms_ecdsa if chain == "ecdsa" else None
+    )
     server.maximum_version = TLS12
     srv, cli = handshake(server, client_context(2, "2.0.1", csms_ca=pki.csms_ca))
     assert srv.ok and cli.ok, (srv, cli)
