@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import gc
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -332,6 +335,25 @@ def test_a_station_key_is_one_string_and_identities_still_compare_case_insensiti
     run(main())
 
 
+@contextlib.contextmanager
+def only_the_collector_frees() -> Iterator[set[str]]:
+    """Collect, then keep the cyclic garbage collector off while the block runs; after it, the
+    yielded set holds the type names of what only the collector could free (the block's garbage
+    in reference cycles)."""
+    gc.collect()
+    gc.disable()
+    left: set[str] = set()
+    try:
+        yield left
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left.update(type(o).__qualname__ for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
 @pytest.mark.parametrize("how", ["abort", "close"])
 def test_a_closed_connection_is_freed_without_the_cyclic_garbage_collector(how: str) -> None:
     """After a reconnection storm the server must not leave every dropped connection to the
@@ -340,8 +362,6 @@ def test_a_closed_connection_is_freed_without_the_cyclic_garbage_collector(how: 
     subprotocol callback with a closure over the connection, and keeps the exception that ended
     its parser with a traceback that holds the protocol: two cycles. Once the server is done
     with a connection, nothing of websockets' connection or ours is left in a cycle."""
-    import gc
-
     handler = Csms()
     csms = server((csms201.BINDING, handler), ping_interval=None)
 
@@ -350,9 +370,7 @@ def test_a_closed_connection_is_freed_without_the_cyclic_garbage_collector(how: 
             port = next(iter(ws_server.sockets)).getsockname()[1]
             stations = [await _boot(port, f"CS-{i}") for i in range(3)]
             await eventually(lambda: len(handler.hooks) == 6, what="the connected and registered hooks")
-            gc.collect()
-            gc.disable()
-            try:
+            with only_the_collector_frees() as left:
                 for ws in stations:
                     if how == "abort":
                         assert ws.transport is not None
@@ -361,14 +379,7 @@ def test_a_closed_connection_is_freed_without_the_cyclic_garbage_collector(how: 
                         await ws.close()
                 await eventually(lambda: len(handler.hooks) == 9, what="the disconnected hooks")
                 await asyncio.sleep(0.1)  # websockets' handler task ends
-                gc.set_debug(gc.DEBUG_SAVEALL)
-                gc.collect()
-                left = sorted({type(o).__qualname__ for o in gc.garbage})
-            finally:
-                gc.set_debug(0)
-                gc.garbage.clear()
-                gc.enable()
-            assert not {"ServerConnection", "ServerProtocol", "Connection", "Session", "OcppProtocol"} & set(left), left
+            assert not {"ServerConnection", "ServerProtocol", "Connection", "Session", "OcppProtocol"} & left, sorted(left)
 
     run(main())
 
@@ -376,8 +387,6 @@ def test_a_closed_connection_is_freed_without_the_cyclic_garbage_collector(how: 
 def test_a_station_client_leaves_no_dropped_connection_to_the_cyclic_collector() -> None:
     """The same on the station's side (a test rig of thousands of simulated stations meets the
     same storm): the connection the CSMS dropped is freed at once, the client reconnects."""
-    import gc
-
     from ocppgen.generated.v201 import station as station201
     from tests.helpers import boot201, station
 
@@ -393,21 +402,12 @@ def test_a_station_client_leaves_no_dropped_connection_to_the_cyclic_collector()
             async with client.running():
                 first = await client.connected(timeout=5)
                 await client.csms.boot_notification(boot201())
-                gc.collect()
-                gc.disable()
-                try:
+                with only_the_collector_frees() as left:
                     link = csms.registry.session("CS-G").link  # type: ignore[union-attr]
                     link.abort()  # type: ignore[union-attr]  # the CSMS drops it: no closing handshake
                     await eventually(lambda: client.connection is not None and client.connection is not first, what="a reconnect")
                     del first, link
                     await asyncio.sleep(0.1)
-                    gc.set_debug(gc.DEBUG_SAVEALL)
-                    gc.collect()
-                    left = sorted({type(o).__qualname__ for o in gc.garbage})
-                finally:
-                    gc.set_debug(0)
-                    gc.garbage.clear()
-                    gc.enable()
-                assert not {"ClientConnection", "ClientProtocol", "ServerConnection", "ServerProtocol", "Connection"} & set(left), left
+                assert not {"ClientConnection", "ClientProtocol", "ServerConnection", "ServerProtocol", "Connection"} & left, sorted(left)
 
     run(main())
