@@ -139,7 +139,6 @@ class _Tasks(list["asyncio.Task[Any]"]):
     discard = list.remove
 
 
-
 def release(websocket: object) -> None:
     """Break the reference cycle a closed websockets connection is left in, so that it is freed
     at once rather than by the cyclic garbage collector. websockets keeps the exception that
@@ -151,6 +150,7 @@ def release(websocket: object) -> None:
     exc = getattr(getattr(websocket, "protocol", None), "parser_exc", None)
     if isinstance(exc, BaseException):
         exc.__traceback__ = None
+
 
 class Connection:
     """One WebSocket speaking one OCPP version as one role, for one station's session.

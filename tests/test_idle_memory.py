@@ -411,3 +411,32 @@ def test_a_station_client_leaves_no_dropped_connection_to_the_cyclic_collector()
                 assert not {"ClientConnection", "ClientProtocol", "ServerConnection", "ServerProtocol", "Connection"} & left, sorted(left)
 
     run(main())
+
+
+def test_a_replaced_half_open_connection_is_freed_without_the_cyclic_collector() -> None:
+    """The storm's common case: a station comes back while the CSMS still holds its old
+    connection, whose TCP path is dead (it never answers the close). The new connection
+    replaces it; the old one's close times out and its transport is aborted. It, too, is
+    freed without the collector (no parser exception is left then; before the subprotocol
+    callback was dropped, the old connection stayed alive in websockets' closure cycle)."""
+    handler = Csms()
+    csms = server((csms201.BINDING, handler), ping_interval=None, replaced_close_timeout=0.2)
+
+    async def main() -> None:
+        async with csms.serve("127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            old = await _boot(port, "CS-H")
+            await eventually(lambda: len(handler.hooks) == 2, what="the connected and registered hooks")
+            assert old.transport is not None
+            old.transport.pause_reading()  # the dead path: the old socket never answers the close
+            with only_the_collector_frees() as left:
+                new = await _boot(port, "CS-H")
+                await eventually(lambda: len(handler.hooks) >= 4, what="the replacement's hooks")
+                await asyncio.sleep(0.5)  # the old connection's close times out; its transport is aborted
+                server_side = [o for o in gc.get_objects() if type(o).__qualname__ == "ServerConnection"]
+                assert len(server_side) == 1, "the replaced ServerConnection is still alive"
+            assert not {"ServerConnection", "ServerProtocol", "Connection", "OcppProtocol"} & left, sorted(left)
+            await new.close()
+            old.transport.abort()
+
+    run(main())
