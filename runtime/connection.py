@@ -139,7 +139,7 @@ class _Tasks(list["asyncio.Task[Any]"]):
     discard = list.remove
 
 
-def release(websocket: object) -> None:
+def _release(websocket: object) -> None:
     """Break the reference cycle a closed websockets connection is left in, so that it is freed
     at once rather than by the cyclic garbage collector. websockets keeps the exception that
     ended its frame parser (an EOFError when the peer vanished); its traceback holds the
@@ -366,7 +366,7 @@ class Connection:
             self.close_code = self.websocket.close_code
             self.close_reason = self.websocket.close_reason or self.close_reason
             self._terminate()
-            release(self.websocket)
+            _release(self.websocket)
 
     async def drain(self, timeout: float) -> None:
         """Wait for running handlers (graceful shutdown), at most ``timeout`` seconds."""
